@@ -1,0 +1,80 @@
+/* cli.h - shared pieces of the `alcm` command line tool: the subcommand table entries and
+ * small helpers (files, shapes, JSON output). Internal to client/cli. */
+#ifndef ALCM_CLI_H
+#define ALCM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "alcm.h"
+
+/* Every subcommand: argv[0] is the subcommand name. Returns the process exit code:
+ * 0 success, 1 failure of the operation, 2 usage error. */
+int cmd_compress(int argc, char **argv);
+int cmd_decompress(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
+int cmd_bench_core(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_leaderboard(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_bench_daemon(int argc, char **argv);
+
+/* Prints "alcm <cmd>: <message>" to stderr (printf-style). */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file (or stdin for "-") into a malloc'ed buffer. Returns 0, or -1 with
+ * errno set. */
+int cli_read_file(const char *path, uint8_t **data, size_t *len);
+
+/* Writes len bytes to path atomically (temporary file + rename), or stdout for "-".
+ * Returns 0, or -1 with errno set. */
+int cli_write_file(const char *path, const void *data, size_t len);
+
+/* Parses "100x100", "16x1x3x3", "4096" into *shape. Returns 0, or -1 if malformed. */
+int cli_parse_shape(const char *text, alcm_shape *shape);
+
+/* Formats a shape as "100x100" into buf. */
+void cli_format_shape(const alcm_shape *shape, char *buf, size_t cap);
+
+/* Parses a double / unsigned integer argument strictly (whole string). 0 or -1. */
+int cli_parse_double(const char *text, double *out);
+int cli_parse_u64(const char *text, uint64_t *out);
+
+/* Names on the command line <-> enums. Each parser returns 0, or -1 for an unknown name. */
+int cli_parse_profile(const char *text, alcm_profile *out);
+int cli_parse_dtype(const char *text, alcm_dtype *out);
+int cli_parse_backend(const char *text, alcm_backend *out);
+int cli_parse_entropy_mode(const char *text, alcm_entropy_mode *out);
+const char *cli_profile_name(alcm_profile profile);
+const char *cli_backend_name(alcm_backend backend);
+
+/* Peak resident set size of this process in bytes (getrusage). */
+uint64_t cli_peak_rss_bytes(void);
+
+/* Monotonic wall-clock seconds. */
+double cli_wall_seconds(void);
+
+/* Minimal JSON writer: tracks commas and nesting so callers cannot emit invalid JSON. */
+typedef struct {
+    FILE *f;
+    int depth;
+    int need_comma[32];
+    int pretty;
+} cli_json;
+
+void cli_json_init(cli_json *j, FILE *f);
+void cli_json_begin_object(cli_json *j, const char *key);   /* key NULL inside arrays/top */
+void cli_json_end_object(cli_json *j);
+void cli_json_begin_array(cli_json *j, const char *key);
+void cli_json_end_array(cli_json *j);
+void cli_json_string(cli_json *j, const char *key, const char *value);
+void cli_json_number(cli_json *j, const char *key, double value);  /* %.10g; null if !finite */
+void cli_json_int(cli_json *j, const char *key, int64_t value);
+void cli_json_bool(cli_json *j, const char *key, int value);
+/* Ends the document with a newline. */
+void cli_json_finish(cli_json *j);
+
+#endif

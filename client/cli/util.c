@@ -1,0 +1,355 @@
+/* util.c - helpers shared by the `alcm` subcommands: files, argument parsing, JSON. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "alcm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return -1;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) goto fail;
+    for (;;) {
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) goto fail;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) { errno = EIO; goto fail; }
+    if (f != stdin) fclose(f);
+    *data = buf;
+    *len = n;
+    return 0;
+fail:;
+    int e = errno;
+    free(buf);
+    if (f != stdin) fclose(f);
+    errno = e;
+    return -1;
+}
+
+int cli_write_file(const char *path, const void *data, size_t len)
+{
+    if (!strcmp(path, "-")) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) return -1;
+        return 0;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return -1;
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) { free(tmp); return -1; }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 && errno != EINVAL) goto fail;
+    if (close(fd) != 0) { fd = -1; goto fail; }
+    fd = -1;
+    if (rename(tmp, path) != 0) goto fail;
+    free(tmp);
+    return 0;
+fail:;
+    int e = errno;
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    errno = e;
+    return -1;
+}
+
+int cli_parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || !*text || *text == '-' || *text == '+') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *text, double *out)
+{
+    if (!text || !*text) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_shape(const char *text, alcm_shape *shape)
+{
+    memset(shape, 0, sizeof *shape);
+    const char *p = text;
+    if (!p || !*p) return -1;
+    for (;;) {
+        if (shape->rank == ALCM_MAX_RANK) return -1;
+        if (*p < '0' || *p > '9') return -1;
+        char *end;
+        errno = 0;
+        unsigned long long d = strtoull(p, &end, 10);
+        if (errno) return -1;
+        shape->dims[shape->rank++] = d;
+        if (*end == '\0') break;
+        if (*end != 'x' && *end != 'X' && *end != ',') return -1;
+        p = end + 1;
+    }
+    uint64_t numel;
+    return alcm_shape_numel(shape, &numel) == ALCM_OK ? 0 : -1;
+}
+
+void cli_format_shape(const alcm_shape *shape, char *buf, size_t cap)
+{
+    size_t off = 0;
+    if (cap == 0) return;
+    buf[0] = '\0';
+    if (shape->rank == 0) {
+        snprintf(buf, cap, "scalar");
+        return;
+    }
+    for (uint32_t i = 0; i < shape->rank && off < cap; i++) {
+        int n = snprintf(buf + off, cap - off, i ? "x%llu" : "%llu",
+                         (unsigned long long)shape->dims[i]);
+        if (n < 0) return;
+        off += (size_t)n;
+    }
+}
+
+typedef struct {
+    const char *name;
+    int value;
+} name_value;
+
+static int lookup(const name_value *table, size_t n, const char *text, int *out)
+{
+    for (size_t i = 0; i < n; i++)
+        if (text && !strcmp(table[i].name, text)) {
+            *out = table[i].value;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *reverse(const name_value *table, size_t n, int value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].value == value) return table[i].name;
+    return "?";
+}
+
+static const name_value k_profiles[] = {
+    {"gradient", ALCM_PROFILE_GRADIENT},
+    {"lossless", ALCM_PROFILE_LOSSLESS},
+    {"baseline", ALCM_PROFILE_BASELINE},
+};
+static const name_value k_dtypes[] = {
+    {"f32", ALCM_DTYPE_F32}, {"f16", ALCM_DTYPE_F16},
+    {"bf16", ALCM_DTYPE_BF16}, {"bytes", ALCM_DTYPE_BYTES},
+};
+static const name_value k_backends[] = {
+    {"auto", ALCM_BACKEND_AUTO}, {"zlib", ALCM_BACKEND_ZLIB}, {"zstd", ALCM_BACKEND_ZSTD},
+};
+static const name_value k_entropy[] = {
+    {"learned", ALCM_ENTROPY_LEARNED}, {"measured", ALCM_ENTROPY_MEASURED},
+};
+#define N_OF(t) (sizeof(t) / sizeof((t)[0]))
+
+int cli_parse_profile(const char *text, alcm_profile *out)
+{
+    int v;
+    if (lookup(k_profiles, N_OF(k_profiles), text, &v)) return -1;
+    *out = (alcm_profile)v;
+    return 0;
+}
+
+int cli_parse_dtype(const char *text, alcm_dtype *out)
+{
+    int v;
+    if (lookup(k_dtypes, N_OF(k_dtypes), text, &v)) return -1;
+    *out = (alcm_dtype)v;
+    return 0;
+}
+
+int cli_parse_backend(const char *text, alcm_backend *out)
+{
+    int v;
+    if (lookup(k_backends, N_OF(k_backends), text, &v)) return -1;
+    *out = (alcm_backend)v;
+    return 0;
+}
+
+int cli_parse_entropy_mode(const char *text, alcm_entropy_mode *out)
+{
+    int v;
+    if (lookup(k_entropy, N_OF(k_entropy), text, &v)) return -1;
+    *out = (alcm_entropy_mode)v;
+    return 0;
+}
+
+const char *cli_profile_name(alcm_profile profile)
+{
+    return reverse(k_profiles, N_OF(k_profiles), (int)profile);
+}
+
+const char *cli_backend_name(alcm_backend backend)
+{
+    return reverse(k_backends, N_OF(k_backends), (int)backend);
+}
+
+uint64_t cli_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+double cli_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+void cli_json_init(cli_json *j, FILE *f)
+{
+    memset(j, 0, sizeof *j);
+    j->f = f;
+    j->pretty = 1;
+}
+
+static void json_indent(cli_json *j)
+{
+    if (!j->pretty) return;
+    fputc('\n', j->f);
+    for (int i = 0; i < j->depth; i++) fputs("  ", j->f);
+}
+
+static void json_escape(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_key(cli_json *j, const char *key)
+{
+    if (j->depth > 0) {
+        if (j->need_comma[j->depth]) fputc(',', j->f);
+        json_indent(j);
+    }
+    j->need_comma[j->depth] = 1;
+    if (key) {
+        json_escape(j->f, key);
+        fputs(j->pretty ? ": " : ":", j->f);
+    }
+}
+
+void cli_json_begin_object(cli_json *j, const char *key)
+{
+    json_key(j, key);
+    fputc('{', j->f);
+    if (j->depth < 31) j->depth++;
+    j->need_comma[j->depth] = 0;
+}
+
+void cli_json_end_object(cli_json *j)
+{
+    int had = j->need_comma[j->depth];
+    if (j->depth > 0) j->depth--;
+    if (had) json_indent(j);
+    fputc('}', j->f);
+}
+
+void cli_json_begin_array(cli_json *j, const char *key)
+{
+    json_key(j, key);
+    fputc('[', j->f);
+    if (j->depth < 31) j->depth++;
+    j->need_comma[j->depth] = 0;
+}
+
+void cli_json_end_array(cli_json *j)
+{
+    int had = j->need_comma[j->depth];
+    if (j->depth > 0) j->depth--;
+    if (had) json_indent(j);
+    fputc(']', j->f);
+}
+
+void cli_json_string(cli_json *j, const char *key, const char *value)
+{
+    json_key(j, key);
+    json_escape(j->f, value ? value : "");
+}
+
+void cli_json_number(cli_json *j, const char *key, double value)
+{
+    json_key(j, key);
+    if (isfinite(value)) fprintf(j->f, "%.10g", value);
+    else fputs("null", j->f);
+}
+
+void cli_json_int(cli_json *j, const char *key, int64_t value)
+{
+    json_key(j, key);
+    fprintf(j->f, "%lld", (long long)value);
+}
+
+void cli_json_bool(cli_json *j, const char *key, int value)
+{
+    json_key(j, key);
+    fputs(value ? "true" : "false", j->f);
+}
+
+void cli_json_finish(cli_json *j)
+{
+    fputc('\n', j->f);
+    fflush(j->f);
+}

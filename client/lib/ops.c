@@ -1,0 +1,127 @@
+/* ops.c - libalcmc operations on a daemon connection: compress, decompress, reset-stream. */
+#include <string.h>
+
+#include "internal.h"
+
+static void sched_from_wire(const Alcmwire__SchedState *w, alcm_sched_state *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!w) return;
+    s->steps = w->steps;
+    s->aggressiveness = w->aggressiveness;
+    s->prune_ratio = w->prune_ratio;
+    s->last_ratio = w->last_ratio;
+    s->last_cpu_seconds = w->last_cpu_seconds;
+    s->last_caq = w->last_caq;
+    s->last_rel_l2_error = w->last_rel_l2_error;
+    s->window_trend = w->window_trend;
+    s->last_action = w->last_action;
+}
+
+static void result_from_wire(const Alcmwire__CompressReply *w, alcmc_compress_result *out)
+{
+    memset(out, 0, sizeof *out);
+    alcm_info *i = &out->info;
+    i->raw_bytes = w->raw_bytes;
+    i->blob_bytes = w->blob_bytes;
+    i->ratio = w->ratio;
+    i->rel_l2_error = w->rel_l2_error;
+    i->mean_bits = w->mean_bits;
+    i->pruned_fraction = w->pruned_fraction;
+    i->n_channels = w->n_channels;
+    i->backend = (alcm_backend)w->backend;
+    i->exact = w->exact ? 1 : 0;
+    out->cpu_seconds = w->cpu_seconds;
+    sched_from_wire(w->sched, &out->sched);
+    out->event = (alcmc_stream_event)w->stream_event;
+}
+
+alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_stream_config *cfg,
+                            const alcm_shape *shape, const void *src, size_t src_bytes,
+                            void *dst, size_t dst_cap, size_t *dst_len,
+                            alcmc_compress_result *result)
+{
+    if (!conn || !shape || (!src && src_bytes) || (!dst && dst_cap) || !dst_len)
+        return ALCMC_E_ARG;
+    *dst_len = 0;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (!alcm_wire_stream_name_ok(stream))
+        return alcmc__fail(conn, ALCMC_E_ARG, "stream name must be 1..%u printable ASCII "
+                           "characters without spaces", ALCM_WIRE_MAX_STREAM_NAME);
+    alcm_dtype dtype = cfg ? cfg->params.dtype : ALCM_DTYPE_F32;
+    uint64_t numel;
+    if (alcm_shape_numel(shape, &numel) != ALCM_OK || alcm_dtype_size(dtype) == 0 ||
+        numel * alcm_dtype_size(dtype) != src_bytes)
+        return alcmc__fail(conn, ALCMC_E_ARG, "shape and dtype do not describe %zu bytes",
+                           src_bytes);
+    if (src_bytes > conn->server.max_message_bytes)
+        return alcmc__fail(conn, ALCMC_E_TOO_LARGE, "%zu bytes exceed the daemon's limit %llu",
+                           src_bytes, (unsigned long long)conn->server.max_message_bytes);
+
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    Alcmwire__Tensor tensor = ALCMWIRE__TENSOR__INIT;
+    Alcmwire__StreamConfig wcfg = ALCMWIRE__STREAM_CONFIG__INIT;
+    uint64_t dims[ALCM_MAX_RANK];
+    req.op = ALCMWIRE__OP__OP_COMPRESS;
+    req.stream = (char *)stream;
+    alcm_wire_tensor_fill(&tensor, dtype, shape, dims);
+    req.tensor = &tensor;
+    if (cfg) {
+        alcm_wire_config_fill(&wcfg, cfg);
+        req.config = &wcfg;
+    }
+    alcmc_sink sink = {.dst = dst, .cap = dst_cap};
+    Alcmwire__Reply *r;
+    st = alcmc__exchange(conn, &req, src, src_bytes, ALCMWIRE__OP__OP_COMPRESS, &sink, &r);
+    if (st != ALCMC_OK) return st;
+    if (!r->compress) {
+        alcm_wire_reply_free(r);
+        conn->broken = ALCMC_E_PROTOCOL;
+        return alcmc__fail(conn, ALCMC_E_PROTOCOL, "compress reply without its fields");
+    }
+    *dst_len = sink.len;
+    if (result) result_from_wire(r->compress, result);
+    alcm_wire_reply_free(r);
+    return ALCMC_OK;
+}
+
+alcmc_status alcmc_decompress(alcmc_conn *conn, const void *blob, size_t blob_len, void *dst,
+                              size_t dst_cap, size_t *dst_len)
+{
+    if (!conn || !blob || blob_len == 0 || (!dst && dst_cap) || !dst_len) return ALCMC_E_ARG;
+    *dst_len = 0;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (blob_len > conn->server.max_message_bytes)
+        return alcmc__fail(conn, ALCMC_E_TOO_LARGE, "%zu bytes exceed the daemon's limit %llu",
+                           blob_len, (unsigned long long)conn->server.max_message_bytes);
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_DECOMPRESS;
+    alcmc_sink sink = {.dst = dst, .cap = dst_cap};
+    Alcmwire__Reply *r;
+    st = alcmc__exchange(conn, &req, blob, blob_len, -1, ALCMWIRE__OP__OP_DECOMPRESS, &sink,
+                         &r);
+    if (st != ALCMC_OK) return st;
+    *dst_len = sink.len;
+    alcm_wire_reply_free(r);
+    return ALCMC_OK;
+}
+
+alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed)
+{
+    if (!conn) return ALCMC_E_ARG;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (!alcm_wire_stream_name_ok(stream))
+        return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_RESET_STREAM;
+    req.stream = (char *)stream;
+    Alcmwire__Reply *r;
+    st = alcmc__exchange(conn, &req, NULL, 0, -1, ALCMWIRE__OP__OP_RESET_STREAM, NULL, &r);
+    if (st != ALCMC_OK) return st;
+    if (existed) *existed = r->reset && r->reset->existed;
+    alcm_wire_reply_free(r);
+    return ALCMC_OK;
+}

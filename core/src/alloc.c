@@ -1,0 +1,233 @@
+/* alloc.c - Lagrangian allocation of quantisation steps over channels: rate model
+ * n·log2(1 + a/Δ) from the entropy map, distortion model min(n·Δ²/12, Σy²), bisection on λ. */
+#include "alloc.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "detmath.h"
+#include "gradient.h"
+
+#define LN2 0.69314718055994530942
+
+/* Bisection stops when hi/lo is below this; the assignment no longer changes by then. */
+#define LAMBDA_REL_TOL 1e-3
+#define MAX_BISECT 64
+#define MAX_EXPAND 80
+
+/* Δ(s) in double, built from the exponent bits: exact, no library call. */
+static inline double step_of(int32_t s)
+{
+    uint64_t bits = (uint64_t)((s >> 4) - 127 + 1023) << 52;
+    double p2;
+    memcpy(&p2, &bits, sizeof p2);
+    return (double)alcm_step_table[s & 15] * p2;
+}
+
+/* log2 of a finite x >= 1 to about 1e-8 (relative), from IEEE operations only: exponent
+ * from the bits, then the series 2/ln2 · (t + t³/3 + t⁵/5 + t⁷/7 + t⁹/9), t = (m-1)/(m+1),
+ * m in [√½, √2). The allocator only compares rates, so this accuracy is ample. */
+static inline double fast_log2(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    int e = (int)((b >> 52) & 0x7ff) - 1023;
+    b = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double m;
+    memcpy(&m, &b, sizeof m);
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e += 1;
+    }
+    double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+    double p = ((((t2 / 9.0 + 1.0 / 7.0) * t2 + 1.0 / 5.0) * t2 + 1.0 / 3.0) * t2 + 1.0) * t;
+    return (double)e + p * 2.8853900817779268; /* 2 / ln 2 */
+}
+
+double alcm_alloc_rate(const alcm_alloc_chan *c, int32_t s)
+{
+    if (!(c->a > 0.0)) return 0.0;
+    return c->n * fast_log2(1.0 + c->a / step_of(s));
+}
+
+double alcm_alloc_dist(const alcm_alloc_chan *c, int32_t s)
+{
+    double d = step_of(s);
+    d = c->dscale * c->n * d * d / 12.0;
+    return d < c->energy ? d : c->energy;
+}
+
+int32_t alcm_alloc_index(double delta)
+{
+    if (!(delta > 0.0)) return ALCM_STEP_MIN;
+    if (isinf(delta)) return ALCM_STEP_MAX;
+    uint64_t b;
+    memcpy(&b, &delta, sizeof b);
+    int e = (int)((b >> 52) & 0x7ff) - 1023;
+    if (e < -126) return ALCM_STEP_MIN; /* also covers subnormal doubles */
+    if (e > 112) return ALCM_STEP_MAX;
+    b = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double m;
+    memcpy(&m, &b, sizeof m); /* delta = m · 2^e, m in [1, 2) */
+    int j = 15;
+    while (j > 0 && (double)alcm_step_table[j] > m) j--;
+    int64_t s = ((int64_t)e + 127) * 16 + j;
+    if (s < ALCM_STEP_MIN) return ALCM_STEP_MIN;
+    if (s > ALCM_STEP_MAX) return ALCM_STEP_MAX;
+    return (int32_t)s;
+}
+
+int32_t alcm_alloc_smin(float absmax)
+{
+    if (!(absmax > 0.0f)) return ALCM_STEP_MIN;
+    const double lim = (double)ALCM_LEVEL_MAX;
+    int32_t s = alcm_alloc_index((double)absmax / lim);
+    while (s <= ALCM_STEP_MAX && lim * step_of(s) < (double)absmax) s++;
+    while (s > ALCM_STEP_MIN && lim * step_of(s - 1) >= (double)absmax) s--;
+    return s;
+}
+
+/* 2^e as a double for e within the normal range, from the exponent bits. */
+static inline double pow2i(int e)
+{
+    uint64_t bits = (uint64_t)(e + 1023) << 52;
+    double p;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+/* An upper bound on K^(1/3) for K > 0: 2^ceil((e+1)/3) where 2^e <= K < 2^(e+1). */
+static inline double cbrt_upper(double K)
+{
+    uint64_t b;
+    memcpy(&b, &K, sizeof b);
+    int e = (int)((b >> 52) & 0x7ff) - 1023 + 1;
+    int e3 = e >= 0 ? (e + 2) / 3 : -((-e) / 3);
+    if (e3 > 1000) e3 = 1000;
+    if (e3 < -1000) e3 = -1000;
+    return pow2i(e3);
+}
+
+/* Best option for one channel at multiplier lambda: grid index (0 = zeroed), with its
+ * modelled distortion in *d. The continuous optimum solves Δ²(Δ + a) = K with
+ * K = 6a / (λ ln2 · dscale); the grid index just below it is found by walking down from
+ * an upper bound of the root (min(sqrt(K/a), K^(1/3))), and the two grid neighbours of the
+ * root are compared with zeroing the channel. */
+static int32_t choose(const alcm_alloc_chan *c, double lambda, double *d)
+{
+    *d = c->energy;
+    if (!(c->energy > 0.0)) return 0;
+    if (c->smin > ALCM_STEP_MAX) return 0;
+    int32_t cand[2];
+    int nc;
+    if (!(c->a > 0.0)) {
+        cand[0] = c->smin;
+        nc = 1;
+    } else {
+        double K = 6.0 * c->a / (lambda * LN2 * c->dscale);
+        double ub = sqrt(K / c->a), cb = cbrt_upper(K);
+        int32_t s = alcm_alloc_index(cb < ub ? cb : ub);
+        while (s > c->smin) {
+            double x = step_of(s);
+            if (x * x * (x + c->a) <= K) break;
+            s--;
+        }
+        cand[0] = s;
+        cand[1] = s + 1 > ALCM_STEP_MAX ? ALCM_STEP_MAX : s + 1;
+        nc = cand[1] != cand[0] ? 2 : 1;
+    }
+    int32_t best = 0;
+    double bj = lambda * c->energy;
+    for (int k = 0; k < nc; k++) {
+        double dk = alcm_alloc_dist(c, cand[k]);
+        double jk = alcm_alloc_rate(c, cand[k]) + lambda * dk;
+        if (jk < bj) {
+            bj = jk;
+            best = cand[k];
+            *d = dk;
+        }
+    }
+    return best;
+}
+
+static double total_dist(const alcm_alloc_chan *ch, uint32_t C, double lambda, uint16_t *out)
+{
+    double sum = 0.0;
+    for (uint32_t c = 0; c < C; c++) {
+        double d;
+        int32_t s = choose(&ch[c], lambda, &d);
+        if (out) out[c] = (uint16_t)s;
+        sum += d;
+    }
+    return sum;
+}
+
+int alcm_allocate(const alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
+                  double *model_dist)
+{
+    double total = 0.0, dmin = 0.0, n = 0.0;
+    for (uint32_t c = 0; c < C; c++) {
+        total += ch[c].energy;
+        if (!(ch[c].energy > 0.0)) continue;
+        n += ch[c].n;
+        double d = ch[c].energy;
+        if (ch[c].smin <= ALCM_STEP_MAX) {
+            double ds = alcm_alloc_dist(&ch[c], ch[c].smin);
+            if (ds < d) d = ds;
+        }
+        dmin += d;
+    }
+    if (total <= budget) { /* zeroing everything meets the budget at zero rate */
+        for (uint32_t c = 0; c < C; c++) out[c] = 0;
+        *model_dist = total;
+        return 0;
+    }
+    if (dmin > budget) return -1;
+
+    /* Start from the multiplier of a common fine step spending the whole budget, bracket
+     * the smallest feasible λ, then narrow the bracket by false position on log D against
+     * log λ (D ~ 1/λ at fine steps), falling back to bisection when it stalls. */
+    double d0 = sqrt(12.0 * budget / n);
+    double lam0 = 6.0 / (LN2 * d0 * d0);
+    if (!(lam0 > 0.0) || isinf(lam0)) lam0 = 1.0;
+    double lo = lam0, hi = lam0;
+    double dl = total_dist(ch, C, lam0, NULL), dh = dl;
+    double grow = 1.25;
+    int k = 0;
+    if (dl <= budget) {
+        while (dl <= budget && k++ < MAX_EXPAND) {
+            hi = lo;
+            dh = dl;
+            lo /= grow;
+            grow = grow * grow < 1e6 ? grow * grow : 1e6;
+            dl = total_dist(ch, C, lo, NULL);
+        }
+    } else {
+        while (dh > budget && k++ < MAX_EXPAND) {
+            lo = hi;
+            dl = dh;
+            hi *= grow;
+            grow = grow * grow < 1e6 ? grow * grow : 1e6;
+            dh = total_dist(ch, C, hi, NULL);
+        }
+    }
+    const double lb = alcm_det_log(budget);
+    for (k = 0; k < MAX_BISECT && hi > lo * (1.0 + LAMBDA_REL_TOL); k++) {
+        double llo = alcm_det_log(lo), lhi = alcm_det_log(hi), mid;
+        double fl = alcm_det_log(dl) - lb, fh = dh > 0.0 ? alcm_det_log(dh) - lb : -1.0;
+        double t = fl > fh ? fl / (fl - fh) : 0.5;
+        if (!(t > 0.1 && t < 0.9) || (k % 3) == 2) t = 0.5; /* stalled: bisect */
+        mid = alcm_det_exp(llo + t * (lhi - llo));
+        if (!(mid > lo && mid < hi)) mid = sqrt(lo * hi);
+        double dm = total_dist(ch, C, mid, NULL);
+        if (dm <= budget) {
+            hi = mid;
+            dh = dm;
+        } else {
+            lo = mid;
+            dl = dm;
+        }
+    }
+    *model_dist = total_dist(ch, C, hi, out);
+    return *model_dist <= budget ? 0 : -1;
+}

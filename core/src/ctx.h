@@ -1,0 +1,72 @@
+/* ctx.h - the compression and decompression contexts (scratch memory and backend state
+ * reused across calls) and the codec entry points behind alcm_compress/alcm_decompress
+ * (internal). */
+#ifndef ALCM_CTX_H
+#define ALCM_CTX_H
+
+#include "alcm.h"
+#include "backend.h"
+#include "bytes.h"
+#include "format.h"
+
+struct alcm_cctx {
+    alcm_backend_enc benc;
+    alcm_buf chan;     /* gradient: per-channel encoder state */
+    alcm_buf alloc;    /* gradient: allocator input */
+    alcm_buf steps;    /* gradient: allocator output */
+    alcm_buf order;    /* gradient: refinement order */
+    alcm_buf ybuf;     /* gradient: one channel of y = x + residual */
+    alcm_buf stage;    /* packed codes / planes before they reach the backend */
+    alcm_buf esc;      /* gradient: escaped codes */
+    alcm_buf params;   /* gradient: parameter stream */
+    alcm_buf select;   /* pruning: candidate keys */
+};
+
+struct alcm_dctx {
+    alcm_backend_dec bdec;
+    uint64_t max_output;
+    alcm_buf params;   /* gradient: parameter stream */
+    alcm_buf chan;     /* gradient: per-channel parameters */
+    alcm_buf codes;    /* gradient: packed codes of one block */
+    alcm_buf planes;   /* lossless: one segment's planes */
+};
+
+/* Codec encoders: write a whole blob into dst[0..cap), its length into *len. The caller has
+ * validated params, shape and sizes. */
+typedef struct {
+    const alcm_params *params;
+    const alcm_shape *shape;
+    uint64_t numel;
+    alcm_coder coder;          /* resolved backend and level */
+} alcm_enc_job;
+
+alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                 float *residual, uint8_t *dst, size_t cap, size_t *len,
+                                 alcm_info *info);
+
+/* Lossless floats; addend (f32 only, may be NULL) is added element-wise before encoding. */
+alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
+                                       const void *src, const float *addend, uint8_t *dst,
+                                       size_t cap, size_t *len);
+
+alcm_status alcm_lossless_bytes_encode(alcm_cctx *cx, const alcm_enc_job *job, const void *src,
+                                       uint8_t *dst, size_t cap, size_t *len);
+
+alcm_status alcm_baseline_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
+                                 const void *src, uint8_t *dst, size_t cap, size_t *len);
+
+/* Codec decoders: decode the payload of a parsed, validated frame into dst (raw_size bytes). */
+alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                 float *dst);
+alcm_status alcm_lossless_float_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                       uint8_t *dst);
+alcm_status alcm_lossless_bytes_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                       uint8_t *dst);
+alcm_status alcm_baseline_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                 uint8_t *dst);
+
+/* Gradient parameter stream of a parsed frame, decoded into dx->chan (n_channels entries). */
+alcm_status alcm_gradient_read_params(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                      size_t *pos);
+
+#endif /* ALCM_CTX_H */

@@ -1,0 +1,119 @@
+/* decompress.c - the decompression context, blob inspection (header, channel bits) and
+ * alcm_decompress: validation, limits, dispatch to the codec decoders. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "detmath.h"
+#include "gradient.h"
+
+#define DEFAULT_MAX_OUTPUT ((uint64_t)1 << 40)
+
+alcm_dctx *alcm_dctx_create(void)
+{
+    alcm_dctx *dx = calloc(1, sizeof *dx);
+    if (dx) dx->max_output = DEFAULT_MAX_OUTPUT;
+    return dx;
+}
+
+void alcm_dctx_free(alcm_dctx *dx)
+{
+    if (!dx) return;
+    alcm_backend_dec_free(&dx->bdec);
+    alcm_buf_free(&dx->params);
+    alcm_buf_free(&dx->chan);
+    alcm_buf_free(&dx->codes);
+    alcm_buf_free(&dx->planes);
+    free(dx);
+}
+
+void alcm_dctx_set_max_output(alcm_dctx *dx, uint64_t max_bytes)
+{
+    if (dx) dx->max_output = max_bytes;
+}
+
+static void fill_header(const alcm_frame *f, alcm_header *h)
+{
+    memset(h, 0, sizeof *h);
+    h->version = ALCM_FORMAT_VERSION;
+    h->profile = alcm_codec_profile(f->codec);
+    h->dtype = (alcm_dtype)f->dtype;
+    h->backend = (alcm_backend)f->backend;
+    h->shape = f->shape;
+    h->raw_bytes = f->raw_size;
+    h->blob_bytes = f->blob_size;
+    if (f->codec == ALCM_CODEC_GRADIENT) {
+        h->n_channels = f->grad.n_channels;
+        h->error_budget = f->grad.budget;
+        h->rel_l2_error = f->grad.achieved;
+    }
+}
+
+alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header)
+{
+    if (!header || (!blob && blob_len)) return ALCM_E_ARG;
+    memset(header, 0, sizeof *header);
+    alcm_frame f;
+    alcm_status st = alcm_frame_parse(blob, blob_len, &f);
+    if (st != ALCM_OK) return st;
+    fill_header(&f, header);
+    return ALCM_OK;
+}
+
+alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bits, size_t cap,
+                                   uint32_t *n_channels)
+{
+    if (!n_channels || (!bits && cap) || (!blob && blob_len)) return ALCM_E_ARG;
+    *n_channels = 0;
+    alcm_frame f;
+    alcm_status st = alcm_frame_parse(blob, blob_len, &f);
+    if (st != ALCM_OK) return st;
+    if (f.codec != ALCM_CODEC_GRADIENT) return ALCM_OK; /* no channels */
+    alcm_dctx *dx = alcm_dctx_create();
+    if (!dx) return ALCM_E_NOMEM;
+    size_t pos = f.payload_off;
+    st = alcm_gradient_read_params(dx, blob, &f, &pos);
+    if (st == ALCM_OK) {
+        const alcm_chan_param *cp = dx->chan.p;
+        uint32_t C = f.grad.n_channels;
+        for (size_t c = 0; c < C && c < cap; c++)
+            bits[c] = cp[c].levels ? (float)alcm_det_log2(2.0 * cp[c].levels + 1.0) : 0.0f;
+        *n_channels = C;
+    }
+    alcm_dctx_free(dx);
+    return st;
+}
+
+alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len, void *dst,
+                            size_t dst_cap, size_t *dst_len)
+{
+    if (dst_len) *dst_len = 0;
+    if (!dctx || !dst_len || (!blob && blob_len) || (!dst && dst_cap)) return ALCM_E_ARG;
+    alcm_frame f;
+    alcm_status st = alcm_frame_parse(blob, blob_len, &f);
+    if (st != ALCM_OK) return st;
+    if (f.raw_size > dctx->max_output) return ALCM_E_LIMIT;
+    if (f.raw_size > dst_cap) return ALCM_E_DST_TOO_SMALL;
+    size_t raw = (size_t)f.raw_size;
+    uint8_t *out = dst;
+    switch (f.codec) {
+    case ALCM_CODEC_GRADIENT:
+        if ((uintptr_t)dst % sizeof(float)) { /* decode aligned, then copy */
+            float *tmp = malloc(raw ? raw : 1);
+            if (!tmp) return ALCM_E_NOMEM;
+            st = alcm_gradient_decode(dctx, blob, &f, tmp);
+            if (st == ALCM_OK) memcpy(dst, tmp, raw);
+            free(tmp);
+        } else {
+            st = alcm_gradient_decode(dctx, blob, &f, (float *)dst);
+        }
+        break;
+    case ALCM_CODEC_LOSSLESS_FLOAT: st = alcm_lossless_float_decode(dctx, blob, &f, out); break;
+    case ALCM_CODEC_LOSSLESS_BYTES: st = alcm_lossless_bytes_decode(dctx, blob, &f, out); break;
+    case ALCM_CODEC_BASELINE: st = alcm_baseline_decode(dctx, blob, &f, out); break;
+    default: st = ALCM_E_CODEC; break;
+    }
+    if (st != ALCM_OK) return st;
+    *dst_len = raw;
+    return ALCM_OK;
+}

@@ -1,0 +1,208 @@
+/* format.c - writing and validating blob headers, codec sections, stream headers and the
+ * CRC32 trailer (docs/FORMAT.md). */
+#include "format.h"
+
+#include <math.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "bytes.h"
+
+static const uint8_t k_magic[4] = {'A', 'L', 'C', 'M'};
+
+size_t alcm_frame_section_size(int codec)
+{
+    switch (codec) {
+    case ALCM_CODEC_GRADIENT: return ALCM_SECTION_GRADIENT;
+    case ALCM_CODEC_LOSSLESS_FLOAT:
+    case ALCM_CODEC_LOSSLESS_BYTES: return ALCM_SECTION_LOSSLESS;
+    default: return 0;
+    }
+}
+
+size_t alcm_frame_prefix_size(uint32_t rank, int codec)
+{
+    return ALCM_HEADER_FIXED + 8 * (size_t)rank + alcm_frame_section_size(codec);
+}
+
+alcm_profile alcm_codec_profile(int codec)
+{
+    switch (codec) {
+    case ALCM_CODEC_GRADIENT: return ALCM_PROFILE_GRADIENT;
+    case ALCM_CODEC_BASELINE: return ALCM_PROFILE_BASELINE;
+    default: return ALCM_PROFILE_LOSSLESS;
+    }
+}
+
+void alcm_frame_write(uint8_t *dst, const alcm_frame *f)
+{
+    memcpy(dst, k_magic, 4);
+    dst[4] = ALCM_FORMAT_VERSION;
+    dst[5] = f->codec;
+    dst[6] = f->dtype;
+    dst[7] = f->backend;
+    dst[8] = (uint8_t)f->shape.rank;
+    dst[9] = dst[10] = dst[11] = 0;
+    alcm_put_u64(dst + 12, f->blob_size);
+    alcm_put_u64(dst + 20, f->raw_size);
+    uint8_t *p = dst + ALCM_HEADER_FIXED;
+    for (uint32_t i = 0; i < f->shape.rank; i++, p += 8) alcm_put_u64(p, f->shape.dims[i]);
+    switch (f->codec) {
+    case ALCM_CODEC_GRADIENT:
+        alcm_put_f64(p, f->grad.budget);
+        alcm_put_f64(p + 8, f->grad.achieved);
+        alcm_put_u64(p + 16, f->grad.channel_len);
+        alcm_put_u32(p + 24, f->grad.n_channels);
+        p[28] = f->grad.layout;
+        p[29] = p[30] = p[31] = 0;
+        alcm_put_u64(p + 32, f->grad.escapes);
+        alcm_put_u64(p + 40, f->grad.param_bytes);
+        break;
+    case ALCM_CODEC_LOSSLESS_FLOAT:
+        alcm_put_u32(p, f->unit);
+        p[4] = f->transform;
+        p[5] = p[6] = p[7] = 0;
+        break;
+    case ALCM_CODEC_LOSSLESS_BYTES:
+        alcm_put_u32(p, f->unit);
+        alcm_put_u32(p + 4, 0);
+        break;
+    default: break;
+    }
+}
+
+static uint32_t crc_of(const uint8_t *p, size_t n)
+{
+    return (uint32_t)crc32_z(0L, p, n);
+}
+
+void alcm_frame_seal(uint8_t *blob, size_t blob_size)
+{
+    alcm_put_u64(blob + 12, blob_size);
+    alcm_put_u32(blob + blob_size - ALCM_CRC_SIZE, crc_of(blob, blob_size - ALCM_CRC_SIZE));
+}
+
+static int dtype_allowed(int codec, int dtype)
+{
+    switch (codec) {
+    case ALCM_CODEC_GRADIENT: return dtype == ALCM_DTYPE_F32;
+    case ALCM_CODEC_LOSSLESS_FLOAT:
+        return dtype == ALCM_DTYPE_F32 || dtype == ALCM_DTYPE_F16 || dtype == ALCM_DTYPE_BF16;
+    case ALCM_CODEC_LOSSLESS_BYTES: return dtype == ALCM_DTYPE_BYTES;
+    case ALCM_CODEC_BASELINE: return alcm_dtype_size((alcm_dtype)dtype) != 0;
+    }
+    return 0;
+}
+
+static alcm_status parse_gradient_section(const uint8_t *p, alcm_frame *f)
+{
+    alcm_grad_section *g = &f->grad;
+    g->budget = alcm_get_f64(p);
+    g->achieved = alcm_get_f64(p + 8);
+    g->channel_len = alcm_get_u64(p + 16);
+    g->n_channels = alcm_get_u32(p + 24);
+    g->layout = p[28];
+    g->escapes = alcm_get_u64(p + 32);
+    g->param_bytes = alcm_get_u64(p + 40);
+    /* Negated comparisons reject NaN too. */
+    if (!(g->budget > 0.0 && g->budget <= 1.0)) return ALCM_E_CORRUPT;
+    if (!(g->achieved >= 0.0 && g->achieved <= g->budget)) return ALCM_E_CORRUPT;
+    if (g->layout != ALCM_GRAD_LAYOUT_CLASSES || p[29] || p[30] || p[31]) return ALCM_E_CORRUPT;
+    if (f->numel == 0) {
+        if (g->channel_len != 0 || g->n_channels != 0) return ALCM_E_CORRUPT;
+    } else {
+        if (g->channel_len == 0 || g->channel_len > f->numel) return ALCM_E_CORRUPT;
+        uint64_t count = f->numel / g->channel_len + (f->numel % g->channel_len != 0);
+        if (count != g->n_channels) return ALCM_E_CORRUPT;
+    }
+    if (g->param_bytes < g->n_channels || g->param_bytes > 6 * (uint64_t)g->n_channels)
+        return ALCM_E_CORRUPT;
+    if (g->escapes > f->numel) return ALCM_E_CORRUPT;
+    return ALCM_OK;
+}
+
+alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
+{
+    const uint8_t *b = blob;
+    memset(f, 0, sizeof *f);
+    if (!blob && len) return ALCM_E_ARG;
+    size_t m = len < 4 ? len : 4;
+    if (m && memcmp(b, k_magic, m) != 0) return ALCM_E_MAGIC;
+    if (len < ALCM_HEADER_FIXED) return ALCM_E_TRUNCATED;
+    if (b[4] != ALCM_FORMAT_VERSION) return ALCM_E_VERSION;
+    uint64_t blob_size = alcm_get_u64(b + 12);
+    if (blob_size > len) return ALCM_E_TRUNCATED;
+    if (blob_size != len || blob_size < ALCM_BLOB_MIN) return ALCM_E_CORRUPT;
+    if (crc_of(b, len - ALCM_CRC_SIZE) != alcm_get_u32(b + len - ALCM_CRC_SIZE))
+        return ALCM_E_CHECKSUM;
+
+    f->codec = b[5];
+    f->dtype = b[6];
+    f->backend = b[7];
+    f->blob_size = blob_size;
+    if (f->codec < ALCM_CODEC_GRADIENT || f->codec > ALCM_CODEC_BASELINE) return ALCM_E_CODEC;
+    if (f->backend != ALCM_BACKEND_ZLIB && f->backend != ALCM_BACKEND_ZSTD) return ALCM_E_CODEC;
+    if (!dtype_allowed(f->codec, f->dtype)) return ALCM_E_CORRUPT;
+    if (f->codec == ALCM_CODEC_BASELINE && f->backend != ALCM_BACKEND_ZLIB) return ALCM_E_CORRUPT;
+    if (b[9] || b[10] || b[11]) return ALCM_E_CORRUPT;
+    uint32_t rank = b[8];
+    if (rank > ALCM_MAX_RANK) return ALCM_E_CORRUPT;
+    size_t prefix = alcm_frame_prefix_size(rank, f->codec);
+    if (prefix > len - ALCM_CRC_SIZE) return ALCM_E_CORRUPT;
+    f->shape.rank = rank;
+    for (uint32_t i = 0; i < rank; i++) f->shape.dims[i] = alcm_get_u64(b + ALCM_HEADER_FIXED + 8 * i);
+    if (alcm_shape_numel(&f->shape, &f->numel) != ALCM_OK) return ALCM_E_CORRUPT;
+    f->raw_size = alcm_get_u64(b + 20);
+    uint64_t esize = alcm_dtype_size((alcm_dtype)f->dtype);
+    if (f->numel > UINT64_MAX / esize || f->raw_size != f->numel * esize) return ALCM_E_CORRUPT;
+    if (f->raw_size > SIZE_MAX) return ALCM_E_CORRUPT;
+    f->payload_off = prefix;
+    f->payload_end = len - ALCM_CRC_SIZE;
+
+    const uint8_t *sec = b + ALCM_HEADER_FIXED + 8 * (size_t)rank;
+    switch (f->codec) {
+    case ALCM_CODEC_GRADIENT: return parse_gradient_section(sec, f);
+    case ALCM_CODEC_LOSSLESS_FLOAT:
+        f->unit = alcm_get_u32(sec);
+        f->transform = sec[4];
+        if (f->unit == 0 || f->transform != ALCM_LF_TRANSFORM_PLANES || sec[5] || sec[6] ||
+            sec[7])
+            return ALCM_E_CORRUPT;
+        return ALCM_OK;
+    case ALCM_CODEC_LOSSLESS_BYTES:
+        f->unit = alcm_get_u32(sec);
+        if (f->unit == 0 || alcm_get_u32(sec + 4) != 0) return ALCM_E_CORRUPT;
+        return ALCM_OK;
+    default: return ALCM_OK;
+    }
+}
+
+void alcm_stream_header_put(uint8_t *p, uint8_t method, uint64_t size)
+{
+    p[0] = method;
+    alcm_put_u64(p + 1, size);
+}
+
+alcm_status alcm_stream_take(const uint8_t *blob, size_t *pos, size_t end, uint64_t decoded,
+                             alcm_stream_ref *out)
+{
+    size_t at = *pos;
+    if (at > end || end - at < ALCM_STREAM_HEADER) return ALCM_E_CORRUPT;
+    uint8_t method = blob[at];
+    uint64_t size = alcm_get_u64(blob + at + 1);
+    at += ALCM_STREAM_HEADER;
+    if (size > end - at) return ALCM_E_CORRUPT;
+    if (method == ALCM_STREAM_STORED) {
+        if (size != decoded) return ALCM_E_CORRUPT;
+    } else if (method == ALCM_STREAM_CODED) {
+        if (size == 0) return ALCM_E_CORRUPT;
+    } else {
+        return ALCM_E_CORRUPT;
+    }
+    out->method = method;
+    out->data = blob + at;
+    out->size = (size_t)size;
+    out->decoded = decoded;
+    *pos = at + (size_t)size;
+    return ALCM_OK;
+}

@@ -1,0 +1,99 @@
+/* format.h - the blob container of docs/FORMAT.md: header, codec sections, stream headers
+ * and the CRC32 trailer (internal). */
+#ifndef ALCM_FORMAT_H
+#define ALCM_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alcm.h"
+
+#define ALCM_FORMAT_VERSION 1
+
+typedef enum {
+    ALCM_CODEC_GRADIENT = 1,
+    ALCM_CODEC_LOSSLESS_FLOAT = 2,
+    ALCM_CODEC_LOSSLESS_BYTES = 3,
+    ALCM_CODEC_BASELINE = 4
+} alcm_codec;
+
+#define ALCM_HEADER_FIXED 28      /* header bytes before the dims */
+#define ALCM_CRC_SIZE 4
+#define ALCM_SECTION_GRADIENT 48
+#define ALCM_SECTION_LOSSLESS 8   /* lossless-float and lossless-bytes */
+#define ALCM_STREAM_HEADER 9      /* method u8 + size u64 */
+#define ALCM_BLOB_MIN (ALCM_HEADER_FIXED + ALCM_CRC_SIZE)
+
+/* Largest possible header + section (rank 8, gradient). */
+#define ALCM_PREFIX_MAX (ALCM_HEADER_FIXED + 8 * ALCM_MAX_RANK + ALCM_SECTION_GRADIENT)
+
+#define ALCM_STREAM_STORED 0
+#define ALCM_STREAM_CODED 1
+
+#define ALCM_GRAD_LAYOUT_CLASSES 1  /* width classes with escapes */
+#define ALCM_LF_TRANSFORM_PLANES 0  /* plain byte planes */
+
+/* Gradient codec section. */
+typedef struct {
+    double budget;
+    double achieved;
+    uint64_t channel_len;
+    uint32_t n_channels;
+    uint8_t layout;
+    uint64_t escapes;
+    uint64_t param_bytes;
+} alcm_grad_section;
+
+/* A blob's header and section, as written or as parsed and validated. */
+typedef struct {
+    uint8_t codec;            /* alcm_codec */
+    uint8_t dtype;            /* alcm_dtype */
+    uint8_t backend;          /* alcm_backend (ZLIB or ZSTD) */
+    alcm_shape shape;
+    uint64_t numel;
+    uint64_t raw_size;
+    uint64_t blob_size;
+    size_t payload_off;       /* first payload byte (header + section) */
+    size_t payload_end;       /* blob_size - 4: first CRC byte */
+    alcm_grad_section grad;   /* codec 1 */
+    uint32_t unit;            /* codec 2: segment elements; codec 3: chunk bytes */
+    uint8_t transform;        /* codec 2 */
+} alcm_frame;
+
+/* Section bytes of a codec (0 for an unknown codec). */
+size_t alcm_frame_section_size(int codec);
+
+/* Header + section bytes for a rank and codec. */
+size_t alcm_frame_prefix_size(uint32_t rank, int codec);
+
+/* Writes header + section of f at dst (alcm_frame_prefix_size bytes). The blob-size field
+ * is written from f->blob_size; alcm_frame_seal can patch it later. */
+void alcm_frame_write(uint8_t *dst, const alcm_frame *f);
+
+/* Sets the blob-size field of blob to blob_size and writes the CRC32 into its last 4 bytes. */
+void alcm_frame_seal(uint8_t *blob, size_t blob_size);
+
+/* Parses and validates header and section (checks 1-8 of docs/FORMAT.md, CRC included). */
+alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f);
+
+/* The profile a codec belongs to. */
+alcm_profile alcm_codec_profile(int codec);
+
+/* A stream of the payload: where its data are and how they are stored. */
+typedef struct {
+    uint8_t method;           /* ALCM_STREAM_STORED / ALCM_STREAM_CODED */
+    const uint8_t *data;
+    size_t size;              /* bytes of data */
+    uint64_t decoded;         /* decoded bytes expected */
+} alcm_stream_ref;
+
+/* Writes a stream header. */
+void alcm_stream_header_put(uint8_t *p, uint8_t method, uint64_t size);
+
+/* Takes the stream that starts at blob[*pos] (decoded size `decoded`, payload ending at
+ * `end`), checks its header and advances *pos past it. ALCM_E_CORRUPT on a bad method, a
+ * size beyond `end`, a stored size != decoded, or an empty coded stream. */
+alcm_status alcm_stream_take(const uint8_t *blob, size_t *pos, size_t end, uint64_t decoded,
+                             alcm_stream_ref *out);
+
+#endif /* ALCM_FORMAT_H */

@@ -1,0 +1,201 @@
+/* gradient_dec.c - the gradient decoder: parameter stream, code streams by width with
+ * escapes, every code checked against its channel's levels, dequantisation q·Δ in binary32. */
+#include <string.h>
+
+#include "ctx.h"
+#include "gradient.h"
+
+#define BLOCK 4096
+#define ESC_BUF 4096
+
+/* Buffered u16 reader over the escape stream. */
+typedef struct {
+    alcm_reader rd;
+    uint8_t buf[ESC_BUF];
+    size_t pos, len;
+    uint64_t left;      /* escapes not yet consumed */
+} esc_reader;
+
+static alcm_status next_escape(esc_reader *e, uint32_t *z)
+{
+    if (e->left == 0) return ALCM_E_CORRUPT;
+    if (e->pos == e->len) {
+        uint64_t want = e->left * 2 < ESC_BUF ? e->left * 2 : ESC_BUF;
+        alcm_status st = alcm_reader_read(&e->rd, e->buf, (size_t)want);
+        if (st != ALCM_OK) return st;
+        e->pos = 0;
+        e->len = (size_t)want;
+    }
+    *z = (uint32_t)e->buf[e->pos] | (uint32_t)e->buf[e->pos + 1] << 8;
+    e->pos += 2;
+    e->left--;
+    return ALCM_OK;
+}
+
+/* A class stream read as a bit stream (W2, W4), byte stream (W8) or two planes (W16). */
+typedef struct {
+    alcm_reader rd[2];
+    unsigned wc, bits;
+    uint32_t escv;
+    uint64_t acc;
+    unsigned nb;
+} class_reader;
+
+/* Decodes n codes of one channel into zz, resolving escapes, and checks them against
+ * limit = 2L. */
+static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
+                              uint32_t limit, uint32_t *zz)
+{
+    alcm_status st;
+    uint32_t bad = 0;
+    if (k->wc == ALCM_W16) {
+        const uint8_t *lo = alcm_reader_view(&k->rd[0], n), *hi;
+        if (!lo) {
+            if ((st = alcm_reader_read(&k->rd[0], tmp, n)) != ALCM_OK) return st;
+            lo = tmp;
+        }
+        hi = alcm_reader_view(&k->rd[1], n);
+        if (!hi) {
+            if ((st = alcm_reader_read(&k->rd[1], tmp + BLOCK, n)) != ALCM_OK) return st;
+            hi = tmp + BLOCK;
+        }
+        for (size_t i = 0; i < n; i++) {
+            zz[i] = (uint32_t)lo[i] | (uint32_t)hi[i] << 8;
+            bad |= zz[i] > limit;
+        }
+        return bad ? ALCM_E_CORRUPT : ALCM_OK;
+    }
+    if (k->wc == ALCM_W8) {
+        const uint8_t *p = alcm_reader_view(&k->rd[0], n);
+        if (!p) {
+            if ((st = alcm_reader_read(&k->rd[0], tmp, n)) != ALCM_OK) return st;
+            p = tmp;
+        }
+        for (size_t i = 0; i < n; i++) zz[i] = p[i];
+    } else {
+        size_t need_bits = n * k->bits;
+        size_t bytes = need_bits > k->nb ? (need_bits - k->nb + 7) / 8 : 0;
+        const uint8_t *p = alcm_reader_view(&k->rd[0], bytes);
+        if (!p) {
+            if ((st = alcm_reader_read(&k->rd[0], tmp, bytes)) != ALCM_OK) return st;
+            p = tmp;
+        }
+        const uint32_t mask = (1u << k->bits) - 1u;
+        size_t b = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (k->nb < k->bits) {
+                k->acc |= (uint64_t)p[b++] << k->nb;
+                k->nb += 8;
+            }
+            zz[i] = (uint32_t)k->acc & mask;
+            k->acc >>= k->bits;
+            k->nb -= k->bits;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (zz[i] == k->escv) {
+            uint32_t z;
+            if ((st = next_escape(e, &z)) != ALCM_OK) return st;
+            bad |= z < k->escv;
+            zz[i] = z;
+        }
+        bad |= zz[i] > limit;
+    }
+    return bad ? ALCM_E_CORRUPT : ALCM_OK;
+}
+
+alcm_status alcm_gradient_read_params(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                      size_t *pos)
+{
+    uint32_t C = f->grad.n_channels;
+    size_t P = (size_t)f->grad.param_bytes; /* <= 6 C, checked by the frame parser */
+    if (alcm_buf_reserve(&dx->chan, (C ? C : 1) * sizeof(alcm_chan_param))) return ALCM_E_NOMEM;
+    if (P == 0) return ALCM_OK;
+    alcm_stream_ref ref;
+    alcm_status st = alcm_stream_take(blob, pos, f->payload_end, P, &ref);
+    if (st != ALCM_OK) return st;
+    const uint8_t *p = ref.data;
+    if (ref.method != ALCM_STREAM_STORED) {
+        if (alcm_buf_reserve(&dx->params, P)) return ALCM_E_NOMEM;
+        if ((st = alcm_stream_decode(&dx->bdec, f->backend, &ref, dx->params.p)) != ALCM_OK)
+            return st;
+        p = dx->params.p;
+    }
+    return alcm_params_stream_read(p, P, C, dx->chan.p);
+}
+
+alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                 float *dst)
+{
+    const alcm_grad_section *g = &f->grad;
+    size_t pos = f->payload_off;
+    alcm_status st = alcm_gradient_read_params(dx, blob, f, &pos);
+    if (st != ALCM_OK) return st;
+    const alcm_chan_param *cp = dx->chan.p;
+    uint64_t elems[ALCM_NWIDTH], bytes[5];
+    alcm_class_sizes(cp, g->n_channels, f->numel, g->channel_len, elems, bytes);
+    if (g->escapes > elems[ALCM_W2] + elems[ALCM_W4] + elems[ALCM_W8]) return ALCM_E_CORRUPT;
+
+    alcm_stream_ref refs[6];
+    for (int k = 0; k < 5; k++)
+        if (bytes[k] && (st = alcm_stream_take(blob, &pos, f->payload_end, bytes[k], &refs[k])))
+            return st;
+    if (g->escapes &&
+        (st = alcm_stream_take(blob, &pos, f->payload_end, g->escapes * 2, &refs[5])))
+        return st;
+    if (pos != f->payload_end) return ALCM_E_CORRUPT;
+
+    if (alcm_buf_reserve(&dx->codes, 2 * BLOCK + BLOCK * sizeof(uint32_t))) return ALCM_E_NOMEM;
+    uint8_t *tmp = dx->codes.p;
+    uint32_t *zz = (uint32_t *)(void *)(tmp + 2 * BLOCK);
+
+    esc_reader *e = malloc(sizeof *e);
+    if (!e) return ALCM_E_NOMEM;
+    memset(e, 0, sizeof *e);
+    e->left = g->escapes;
+    if (g->escapes && (st = alcm_reader_open(&e->rd, &dx->bdec, 2, f->backend, &refs[5]))) {
+        free(e);
+        return st;
+    }
+
+    for (uint32_t c = 0; c < g->n_channels; c++)
+        if (cp[c].levels == 0) {
+            uint64_t off = (uint64_t)c * g->channel_len;
+            memset(dst + off, 0, (size_t)alcm_chan_len(f->numel, g->channel_len, c,
+                                                       g->n_channels) * sizeof(float));
+        }
+
+    for (unsigned wc = 0; wc < ALCM_NWIDTH && st == ALCM_OK; wc++) {
+        if (elems[wc] == 0) continue;
+        class_reader k;
+        memset(&k, 0, sizeof k);
+        k.wc = wc;
+        k.bits = alcm_width_bits(wc);
+        k.escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
+        int planes = wc == ALCM_W16 ? 2 : 1;
+        int first = wc == ALCM_W16 ? 3 : (int)wc;
+        for (int pl = 0; pl < planes && st == ALCM_OK; pl++)
+            st = alcm_reader_open(&k.rd[pl], &dx->bdec, pl, f->backend, &refs[first + pl]);
+        for (uint32_t c = 0; c < g->n_channels && st == ALCM_OK; c++) {
+            if (cp[c].levels == 0 || cp[c].width != wc) continue;
+            uint64_t off = (uint64_t)c * g->channel_len;
+            uint64_t n = alcm_chan_len(f->numel, g->channel_len, c, g->n_channels);
+            const float step = alcm_step(cp[c].step);
+            const uint32_t limit = 2u * cp[c].levels;
+            for (uint64_t i = 0; i < n; i += BLOCK) {
+                size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
+                if ((st = read_codes(&k, e, tmp, m, limit, zz)) != ALCM_OK) break;
+                float *out = dst + off + i;
+                for (size_t j = 0; j < m; j++) out[j] = (float)alcm_unzigzag(zz[j]) * step;
+            }
+        }
+        if (st == ALCM_OK && k.acc != 0) st = ALCM_E_CORRUPT; /* padding bits must be zero */
+        for (int pl = 0; pl < planes && st == ALCM_OK; pl++) st = alcm_reader_close(&k.rd[pl]);
+    }
+    if (st == ALCM_OK && g->escapes) {
+        if (e->left != 0 || e->pos != e->len) st = ALCM_E_CORRUPT;
+        else st = alcm_reader_close(&e->rd);
+    }
+    free(e);
+    return st;
+}

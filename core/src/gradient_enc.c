@@ -1,0 +1,556 @@
+/* gradient_enc.c - the gradient encoder (docs/DESIGN.md "Gradient encoder"): per-channel
+ * statistics and entropy map, budget split, pruning, allocation, measured quantisation with
+ * calibration and refinement, code widths, streams, residual update, lossless fallback. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alcm_tools.h"
+#include "alloc.h"
+#include "ctx.h"
+#include "detmath.h"
+#include "gradient.h"
+#include "quant.h"
+#include "select.h"
+
+#define BLOCK 4096                   /* elements quantised at a time when packing */
+#define STAGE_BYTES (1u << 16)       /* packed bytes handed to the backend at a time */
+#define BUDGET_MARGIN 1e-5           /* covers the float rounding of the measured error */
+#define CALIBRATE_BELOW 0.97         /* re-allocate with calibrated models below this use */
+#define REFINE_ROUNDS 24
+
+typedef struct {
+    double energy;      /* Σ y² */
+    double dist;        /* measured Σ (y - ŷ)² at the current step */
+    double a;           /* rate-model scale std · 2^(8e - 4) */
+    double dense;       /* 1 - sparsity: share of elements that carry quantisation error */
+    float absmax;
+    int32_t smin;       /* finest grid index allowed by the level limit */
+    int32_t s;          /* grid index; 0 = zeroed */
+    uint32_t maxq;      /* max |q| at s */
+    uint64_t over[3];   /* elements with |q| > 1, > 7, > 127 at s */
+    uint8_t width;
+} enc_chan;
+
+typedef struct {
+    alcm_cctx *cx;
+    const float *x;
+    const float *r;     /* residual added to x, or NULL */
+    uint64_t numel, len;
+    uint32_t C;
+    float thr;          /* pruning threshold */
+    enc_chan *ch;
+    uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
+    uint64_t n_esc;
+} enc;
+
+/* Measures channel c at grid index s (0 = zeroed) into its state. */
+static void measure_channel(enc *E, uint32_t c, int32_t s)
+{
+    enc_chan *ch = &E->ch[c];
+    ch->s = s;
+    ch->over[0] = ch->over[1] = ch->over[2] = 0;
+    ch->maxq = 0;
+    if (s == 0) {
+        ch->dist = ch->energy;
+        return;
+    }
+    uint64_t off = (uint64_t)c * E->len;
+    size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+    float step = alcm_step((uint32_t)s), inv = 1.0f / step;
+    alcm_qstats m = {0};
+    alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
+    ch->dist = m.dist_units * ((double)step * (double)step);
+    ch->maxq = m.maxq;
+    ch->over[0] = m.over1;
+    ch->over[1] = m.over7;
+    ch->over[2] = m.over127;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Statistics and the entropy map
+ * ---------------------------------------------------------------------------------------- */
+
+static int all_finite(const float *y, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &y[i], sizeof b);
+        bad |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
+static alcm_status channel_stats(enc *E, const alcm_params *p, double *total_energy)
+{
+    const alcm_predictor *model = alcm_predictor_default();
+    float *ybuf = NULL;
+    if (E->r) {
+        if (alcm_buf_reserve(&E->cx->ybuf, (size_t)E->len * sizeof(float))) return ALCM_E_NOMEM;
+        ybuf = E->cx->ybuf.p;
+    }
+    double total = 0.0;
+    for (uint32_t c = 0; c < E->C; c++) {
+        uint64_t off = (uint64_t)c * E->len;
+        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+        const float *y = E->x + off;
+        if (E->r) {
+            const float *rr = E->r + off;
+            for (size_t i = 0; i < n; i++) ybuf[i] = y[i] + rr[i];
+            y = ybuf;
+        }
+        if (!all_finite(y, n)) return ALCM_E_NONFINITE;
+        alcm_stats st;
+        alcm_stats_compute(y, n, &st);
+        float e;
+        if (p->entropy_mode == ALCM_ENTROPY_MEASURED) {
+            e = alcm_measured_entropy(y, n, &st);
+        } else {
+            float f[ALCM_N_FEATURES];
+            alcm_features(&st, f);
+            e = alcm_predict(model, f);
+        }
+        enc_chan *ch = &E->ch[c];
+        memset(ch, 0, sizeof *ch);
+        ch->energy = st.sumsq;
+        ch->absmax = (float)st.absmax;
+        ch->a = st.std * alcm_det_exp((8.0 * (double)e - 4.0) * 0.69314718055994530942);
+        ch->smin = alcm_alloc_smin(ch->absmax);
+        ch->dense = 1.0 - st.sparsity;
+        total += ch->energy;
+    }
+    *total_energy = total;
+    return ALCM_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Allocation, calibration and refinement
+ * ---------------------------------------------------------------------------------------- */
+
+static double sum_dist(const enc *E)
+{
+    double d = 0.0;
+    for (uint32_t c = 0; c < E->C; c++) d += E->ch[c].dist;
+    return d;
+}
+
+/* Allocates steps for `budget` (calibrated: distortion models scaled by the measured
+ * ratio of each channel) and measures every channel whose step changed. -1: infeasible. */
+static int allocate_and_measure(enc *E, double budget, int calibrated)
+{
+    alcm_alloc_chan *ac = E->cx->alloc.p;
+    uint16_t *steps = E->cx->steps.p;
+    for (uint32_t c = 0; c < E->C; c++) {
+        const enc_chan *ch = &E->ch[c];
+        ac[c].n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
+        ac[c].a = ch->a;
+        ac[c].energy = ch->energy;
+        ac[c].smin = ch->smin;
+        /* Exact zeros carry no error: scale the uniform-error model by the dense share. */
+        ac[c].dscale = ch->dense > 1e-3 ? ch->dense : 1e-3;
+        if (calibrated && ch->s > 0) {
+            double st = (double)alcm_step((uint32_t)ch->s);
+            double model = ac[c].n * st * st / 12.0;
+            double k = model > 0.0 ? ch->dist / model : 1.0;
+            ac[c].dscale = k < 1e-3 ? 1e-3 : k > 1e3 ? 1e3 : k;
+        }
+    }
+    double md;
+    if (alcm_allocate(ac, E->C, budget, steps, &md) != 0) return -1;
+    for (uint32_t c = 0; c < E->C; c++)
+        if (!calibrated || steps[c] != E->ch[c].s) measure_channel(E, c, steps[c]);
+    return 0;
+}
+
+typedef struct {
+    double key;
+    uint32_t c;
+} order_item;
+
+static int order_cmp(const void *a, const void *b)
+{
+    const order_item *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    return x->c < y->c ? -1 : x->c > y->c;
+}
+
+/* Refines channels one grid notch at a time, largest distortion per element first, until
+ * the measured total is within target. -1 when no channel can be refined any further. */
+static int refine(enc *E, double target)
+{
+    order_item *ord = E->cx->order.p;
+    double total = sum_dist(E);
+    for (int round = 0; round < REFINE_ROUNDS; round++) {
+        uint32_t m = 0;
+        for (uint32_t c = 0; c < E->C; c++) {
+            const enc_chan *ch = &E->ch[c];
+            if (!(ch->dist > 0.0) || ch->smin > ALCM_STEP_MAX) continue;
+            if (ch->s != 0 && ch->s <= ch->smin) continue;
+            double n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
+            ord[m].key = ch->dist / n;
+            ord[m].c = c;
+            m++;
+        }
+        if (m == 0) return -1;
+        qsort(ord, m, sizeof *ord, order_cmp);
+        for (uint32_t k = 0; k < m; k++) {
+            uint32_t c = ord[k].c;
+            enc_chan *ch = &E->ch[c];
+            int32_t s;
+            if (ch->s == 0) {
+                double n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
+                s = alcm_alloc_index(sqrt(3.0 * ch->energy / n)); /* model D = energy / 4 */
+                if (s < ch->smin) s = ch->smin;
+            } else {
+                s = ch->s - 1;
+            }
+            double before = ch->dist;
+            measure_channel(E, c, s);
+            total += ch->dist - before;
+            if (total <= target) {
+                total = sum_dist(E); /* resynchronise the running sum once it fits */
+                if (total <= target) return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Code width of a measured channel: the narrowest whose escapes stay rare (measured with
+ * zstd and zlib on Gaussian, Laplace, sparse and Student-t codes, docs/DESIGN.md). */
+static uint8_t pick_width(const enc_chan *ch, uint64_t n)
+{
+    if (ch->over[0] * 16 <= n) return ALCM_W2;
+    if (ch->over[1] * 32 <= n) return ALCM_W4;
+    if (ch->over[2] * 4 <= n) return ALCM_W8;
+    return ALCM_W16;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Packing and streams
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    int coded;
+    alcm_senc senc;
+    uint8_t *raw;       /* stored: destination */
+    size_t raw_pos;
+} sink;
+
+static alcm_status sink_put(sink *k, const uint8_t *p, size_t n)
+{
+    if (k->coded) return alcm_senc_feed(&k->senc, p, n);
+    memcpy(k->raw + k->raw_pos, p, n);
+    k->raw_pos += n;
+    return ALCM_OK;
+}
+
+static alcm_status push_escape(enc *E, uint32_t z)
+{
+    size_t need = (size_t)(E->n_esc + 1) * 2;
+    if (need > E->cx->esc.cap) {
+        if (alcm_buf_grow(&E->cx->esc, need)) return ALCM_E_NOMEM;
+    }
+    E->esc = E->cx->esc.p;
+    E->esc[E->n_esc * 2] = (uint8_t)z;
+    E->esc[E->n_esc * 2 + 1] = (uint8_t)(z >> 8);
+    E->n_esc++;
+    return ALCM_OK;
+}
+
+/* Packs every channel of width wc (for W16: byte `plane` of each code) into k. Returns
+ * the bytes produced in *made. */
+static alcm_status pack_class(enc *E, unsigned wc, int plane, sink *k, uint64_t *made)
+{
+    alcm_cctx *cx = E->cx;
+    uint8_t *stage = cx->stage.p;
+    uint16_t *zz = (uint16_t *)(void *)(stage + STAGE_BYTES);
+    const unsigned bits = alcm_width_bits(wc);
+    const uint32_t escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
+    size_t len = 0;
+    uint64_t acc = 0, total = 0;
+    unsigned nb = 0;
+    alcm_status st;
+    for (uint32_t c = 0; c < E->C; c++) {
+        const enc_chan *ch = &E->ch[c];
+        if (ch->maxq == 0 || ch->width != wc) continue;
+        uint64_t off = (uint64_t)c * E->len;
+        uint64_t n = alcm_chan_len(E->numel, E->len, c, E->C);
+        float inv = 1.0f / alcm_step((uint32_t)ch->s);
+        for (uint64_t i = 0; i < n; i += BLOCK) {
+            size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
+            uint32_t maxz = alcm_q_codes(E->x + off + i, E->r ? E->r + off + i : NULL, m, inv,
+                                         E->thr, zz);
+            if (wc == ALCM_W16) {
+                const int sh = plane ? 8 : 0;
+                for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)(zz[j] >> sh);
+                len += m;
+            } else if (wc == ALCM_W8) {
+                if (maxz < escv) {
+                    for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)zz[j];
+                } else {
+                    for (size_t j = 0; j < m; j++) {
+                        uint32_t z = zz[j];
+                        if (z >= escv) {
+                            if ((st = push_escape(E, z)) != ALCM_OK) return st;
+                            z = escv;
+                        }
+                        stage[len + j] = (uint8_t)z;
+                    }
+                }
+                len += m;
+            } else {
+                size_t j = 0;
+                if (nb == 0 && maxz < escv) { /* byte-aligned, no escapes: whole bytes */
+                    const size_t per = 8 / bits;
+                    for (; j + per <= m; j += per) {
+                        uint32_t v = 0;
+                        for (size_t t = 0; t < per; t++) v |= (uint32_t)zz[j + t] << (bits * t);
+                        stage[len++] = (uint8_t)v;
+                    }
+                }
+                for (; j < m; j++) {
+                    uint32_t z = zz[j];
+                    if (z >= escv) {
+                        if ((st = push_escape(E, z)) != ALCM_OK) return st;
+                        z = escv;
+                    }
+                    acc |= (uint64_t)z << nb;
+                    nb += bits;
+                    if (nb >= 32) {
+                        for (int b = 0; b < 4; b++) stage[len++] = (uint8_t)(acc >> (8 * b));
+                        acc >>= 32;
+                        nb -= 32;
+                    }
+                }
+            }
+            if (len >= STAGE_BYTES - BLOCK) {
+                if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
+                total += len;
+                len = 0;
+            }
+        }
+    }
+    while (nb > 0) {
+        stage[len++] = (uint8_t)acc;
+        acc >>= 8;
+        nb = nb > 8 ? nb - 8 : 0;
+    }
+    if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
+    *made = total + len;
+    return ALCM_OK;
+}
+
+/* Writes code stream `which` (0 W2, 1 W4, 2 W8, 3 W16-low, 4 W16-high) of `raw` decoded
+ * bytes at dst[0..cap): coded when smaller, stored otherwise. *used = bytes written. */
+static alcm_status write_code_stream(enc *E, const alcm_coder *coder, int which, uint64_t raw,
+                                     uint8_t *dst, size_t cap, size_t *used)
+{
+    *used = 0;
+    if (raw == 0) return ALCM_OK;
+    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
+    unsigned wc = which < 3 ? (unsigned)which : ALCM_W16;
+    int plane = which == 4;
+    uint64_t esc_mark = E->n_esc;
+    size_t room = cap - ALCM_STREAM_HEADER;
+    uint64_t made = 0;
+    alcm_status st = ALCM_E_DST_TOO_SMALL;
+    if (raw > 1) {
+        sink k = {.coded = 1};
+        size_t limit = raw - 1 < room ? (size_t)(raw - 1) : room;
+        st = alcm_senc_begin(&k.senc, &E->cx->benc, coder, raw, dst + ALCM_STREAM_HEADER, limit);
+        if (st == ALCM_OK) st = pack_class(E, wc, plane, &k, &made);
+        size_t out = 0;
+        if (st == ALCM_OK) st = alcm_senc_end(&k.senc, &out);
+        if (st == ALCM_OK) {
+            if (made != raw) return ALCM_E_INTERNAL;
+            alcm_stream_header_put(dst, ALCM_STREAM_CODED, out);
+            *used = ALCM_STREAM_HEADER + out;
+            return ALCM_OK;
+        }
+    }
+    if (st != ALCM_E_DST_TOO_SMALL) return st;
+    if (raw > room) return ALCM_E_DST_TOO_SMALL;
+    E->n_esc = esc_mark;
+    sink k = {.coded = 0, .raw = dst + ALCM_STREAM_HEADER};
+    if ((st = pack_class(E, wc, plane, &k, &made)) != ALCM_OK) return st;
+    if (made != raw) return ALCM_E_INTERNAL;
+    alcm_stream_header_put(dst, ALCM_STREAM_STORED, raw);
+    *used = ALCM_STREAM_HEADER + (size_t)raw;
+    return ALCM_OK;
+}
+
+static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
+{
+    size_t c = C ? C : 1;
+    if (alcm_buf_reserve(&cx->chan, c * sizeof(enc_chan)) ||
+        alcm_buf_reserve(&cx->alloc, c * sizeof(alcm_alloc_chan)) ||
+        alcm_buf_reserve(&cx->steps, c * sizeof(uint16_t)) ||
+        alcm_buf_reserve(&cx->order, c * sizeof(order_item)) ||
+        alcm_buf_reserve(&cx->params, c * 6) ||
+        alcm_buf_reserve(&cx->stage, STAGE_BYTES + BLOCK * sizeof(uint16_t)))
+        return ALCM_E_NOMEM;
+    return ALCM_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The encoder
+ * ---------------------------------------------------------------------------------------- */
+
+static alcm_status write_blob(enc *E, const alcm_enc_job *job, double budget, double achieved,
+                              uint8_t *dst, size_t cap, size_t *len)
+{
+    alcm_cctx *cx = E->cx;
+    alcm_chan_param *cp = cx->alloc.p; /* the allocator input is no longer needed */
+    uint64_t escapes = 0;
+    for (uint32_t c = 0; c < E->C; c++) {
+        const enc_chan *ch = &E->ch[c];
+        cp[c].levels = (uint16_t)ch->maxq;
+        cp[c].step = ch->maxq ? (uint16_t)ch->s : 0;
+        cp[c].width = ch->maxq ? ch->width : 0;
+        if (ch->maxq && ch->width != ALCM_W16) escapes += ch->over[ch->width];
+    }
+    size_t prefix = alcm_frame_prefix_size(job->shape->rank, ALCM_CODEC_GRADIENT);
+    if (cap < prefix + ALCM_CRC_SIZE) return ALCM_E_DST_TOO_SMALL;
+    size_t end = cap - ALCM_CRC_SIZE, pos = prefix, used;
+    size_t pbytes = alcm_params_stream_write(cp, E->C, cx->params.p);
+    alcm_status st = ALCM_OK;
+    if (pbytes) {
+        st = alcm_stream_write(&cx->benc, &job->coder, cx->params.p, pbytes, dst + pos,
+                               end - pos, &used);
+        if (st != ALCM_OK) return st;
+        pos += used;
+    }
+    uint64_t elems[ALCM_NWIDTH], bytes[5];
+    alcm_class_sizes(cp, E->C, E->numel, E->len, elems, bytes);
+    E->n_esc = 0;
+    for (int k = 0; k < 5; k++) {
+        st = write_code_stream(E, &job->coder, k, bytes[k], dst + pos, end - pos, &used);
+        if (st != ALCM_OK) return st;
+        pos += used;
+    }
+    if (E->n_esc != escapes) return ALCM_E_INTERNAL;
+    if (escapes) {
+        st = alcm_stream_write(&cx->benc, &job->coder, E->esc, (size_t)escapes * 2, dst + pos,
+                               end - pos, &used);
+        if (st != ALCM_OK) return st;
+        pos += used;
+    }
+    alcm_frame f;
+    memset(&f, 0, sizeof f);
+    f.codec = ALCM_CODEC_GRADIENT;
+    f.dtype = ALCM_DTYPE_F32;
+    f.backend = (uint8_t)job->coder.backend;
+    f.shape = *job->shape;
+    f.raw_size = E->numel * sizeof(float);
+    f.blob_size = pos + ALCM_CRC_SIZE;
+    f.grad.budget = budget;
+    f.grad.achieved = achieved;
+    f.grad.channel_len = E->len;
+    f.grad.n_channels = E->C;
+    f.grad.layout = ALCM_GRAD_LAYOUT_CLASSES;
+    f.grad.escapes = escapes;
+    f.grad.param_bytes = pbytes;
+    alcm_frame_write(dst, &f);
+    alcm_frame_seal(dst, pos + ALCM_CRC_SIZE);
+    *len = pos + ALCM_CRC_SIZE;
+    return ALCM_OK;
+}
+
+static void update_residual(const enc *E, float *r)
+{
+    for (uint32_t c = 0; c < E->C; c++) {
+        const enc_chan *ch = &E->ch[c];
+        uint64_t off = (uint64_t)c * E->len;
+        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+        if (ch->maxq == 0) {
+            for (size_t i = 0; i < n; i++) r[off + i] = E->x[off + i] + r[off + i];
+        } else {
+            float step = alcm_step((uint32_t)ch->s);
+            alcm_q_residual(E->x + off, r + off, n, step, 1.0f / step, E->thr);
+        }
+    }
+}
+
+static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                     float *r, uint8_t *dst, size_t cap, size_t *len,
+                                     alcm_info *info)
+{
+    alcm_status st = alcm_lossless_float_encode(cx, job, ALCM_DTYPE_F32, x, r, dst, cap, len);
+    if (st != ALCM_OK) return st;
+    if (r) memset(r, 0, (size_t)job->numel * sizeof(float));
+    info->rel_l2_error = 0.0;
+    info->mean_bits = 32.0;
+    info->pruned_fraction = 0.0;
+    info->exact = 1;
+    return ALCM_OK;
+}
+
+alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                 float *residual, uint8_t *dst, size_t cap, size_t *len,
+                                 alcm_info *info)
+{
+    const alcm_params *p = job->params;
+    enc E;
+    memset(&E, 0, sizeof E);
+    E.cx = cx;
+    E.x = x;
+    E.r = residual;
+    E.numel = job->numel;
+    alcm_status st = alcm_channel_layout(job->shape, p->block_size, &E.len, &E.C);
+    if (st != ALCM_OK) return st;
+    if ((st = reserve_scratch(cx, E.C)) != ALCM_OK) return st;
+    E.ch = cx->chan.p;
+    info->n_channels = E.C;
+
+    double energy;
+    if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
+
+    /* Budget split: total squared error E, of which pruning may take half. */
+    double f = p->error_budget * (0.5 + 0.5 * p->aggressiveness);
+    double total = f * f * energy;
+    double target = total * (1.0 - BUDGET_MARGIN);
+    alcm_prune pr = {0};
+    if (p->prune_ratio > 0.0) {
+        st = alcm_select_prune(x, residual, (size_t)E.numel, p->prune_ratio, total * 0.5,
+                               &cx->select, &pr);
+        if (st != ALCM_OK) return st;
+    }
+    E.thr = pr.threshold;
+
+    if (allocate_and_measure(&E, target - pr.energy, 0) != 0)
+        return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+    double d = sum_dist(&E);
+    if (d < CALIBRATE_BELOW * target) {
+        /* The model over-estimated the error (coarse steps, sparse data): re-allocate with
+         * each channel's measured distortion ratio. */
+        if (allocate_and_measure(&E, target, 1) != 0)
+            return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+        d = sum_dist(&E);
+    }
+    if (d > target) {
+        if (refine(&E, target) != 0)
+            return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+        d = sum_dist(&E);
+    }
+
+    double bits = 0.0;
+    for (uint32_t c = 0; c < E.C; c++) {
+        enc_chan *ch = &E.ch[c];
+        uint64_t n = alcm_chan_len(E.numel, E.len, c, E.C);
+        ch->width = ch->maxq ? pick_width(ch, n) : 0;
+        if (ch->maxq) bits += (double)n * alcm_det_log2(2.0 * ch->maxq + 1.0);
+    }
+    double achieved = energy > 0.0 ? sqrt(d / energy) : 0.0;
+    if (achieved > p->error_budget) achieved = p->error_budget;
+    if ((st = write_blob(&E, job, p->error_budget, achieved, dst, cap, len)) != ALCM_OK)
+        return st;
+    if (residual) update_residual(&E, residual);
+
+    info->rel_l2_error = achieved;
+    info->mean_bits = E.numel ? bits / (double)E.numel : 0.0;
+    info->pruned_fraction = E.numel ? (double)pr.count / (double)E.numel : 0.0;
+    info->exact = 0;
+    return ALCM_OK;
+}

@@ -1,0 +1,123 @@
+/* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, each
+ * plane its own backend stream, stored when coding would not shrink it. */
+#include <string.h>
+
+#include "ctx.h"
+#include "order0.h"
+
+/* Elements per segment: bounds the plane scratch to one segment (4 MiB for f32). */
+#define LF_SEGMENT ((uint32_t)1 << 20)
+
+/* Planes whose order-0 entropy is at least this are stored without trying the coder:
+ * coding could save at most ~1% and costs a full backend pass. */
+#define LF_STORE_BITS 7.9
+
+/* Splits m elements of es bytes (optionally y = x + addend for f32) into es planes. */
+static void split_planes(const uint8_t *src, const float *addend, size_t m, unsigned es,
+                         uint8_t *planes)
+{
+    if (es == 4) {
+        uint8_t *p0 = planes, *p1 = planes + m, *p2 = planes + 2 * m, *p3 = planes + 3 * m;
+        for (size_t i = 0; i < m; i++) {
+            uint32_t v;
+            if (addend) {
+                float x;
+                memcpy(&x, src + 4 * i, 4);
+                x = x + addend[i];
+                memcpy(&v, &x, 4);
+            } else {
+                memcpy(&v, src + 4 * i, 4);
+            }
+            p0[i] = (uint8_t)v;
+            p1[i] = (uint8_t)(v >> 8);
+            p2[i] = (uint8_t)(v >> 16);
+            p3[i] = (uint8_t)(v >> 24);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        for (unsigned b = 0; b < es; b++) planes[b * m + i] = src[es * i + b];
+}
+
+static void join_planes(const uint8_t *planes, size_t m, unsigned es, uint8_t *dst)
+{
+    if (es == 4) {
+        const uint8_t *p0 = planes, *p1 = planes + m, *p2 = planes + 2 * m, *p3 = planes + 3 * m;
+        for (size_t i = 0; i < m; i++) {
+            uint32_t v = (uint32_t)p0[i] | (uint32_t)p1[i] << 8 | (uint32_t)p2[i] << 16 |
+                         (uint32_t)p3[i] << 24;
+            memcpy(dst + 4 * i, &v, 4);
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        for (unsigned b = 0; b < es; b++) dst[es * i + b] = planes[b * m + i];
+}
+
+alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
+                                       const void *src, const float *addend, uint8_t *dst,
+                                       size_t cap, size_t *len)
+{
+    const unsigned es = (unsigned)alcm_dtype_size(dtype);
+    const uint64_t numel = job->numel;
+    size_t prefix = alcm_frame_prefix_size(job->shape->rank, ALCM_CODEC_LOSSLESS_FLOAT);
+    if (cap < prefix + ALCM_CRC_SIZE) return ALCM_E_DST_TOO_SMALL;
+    size_t seg = numel < LF_SEGMENT ? (size_t)numel : LF_SEGMENT;
+    if (alcm_buf_reserve(&cx->stage, (seg ? seg : 1) * es)) return ALCM_E_NOMEM;
+    uint8_t *planes = cx->stage.p;
+    size_t end = cap - ALCM_CRC_SIZE, pos = prefix;
+    const uint8_t *s = src;
+    for (uint64_t i = 0; i < numel; i += LF_SEGMENT) {
+        size_t m = (size_t)(numel - i < LF_SEGMENT ? numel - i : LF_SEGMENT);
+        split_planes(s + i * es, addend ? addend + i : NULL, m, es, planes);
+        for (unsigned b = es; b-- > 0;) {
+            const uint8_t *pl = planes + (size_t)b * m;
+            size_t used;
+            alcm_status st = alcm_order0_bits(pl, m) >= LF_STORE_BITS
+                                 ? alcm_stream_store(pl, m, dst + pos, end - pos, &used)
+                                 : alcm_stream_write(&cx->benc, &job->coder, pl, m, dst + pos,
+                                                     end - pos, &used);
+            if (st != ALCM_OK) return st;
+            pos += used;
+        }
+    }
+    alcm_frame f;
+    memset(&f, 0, sizeof f);
+    f.codec = ALCM_CODEC_LOSSLESS_FLOAT;
+    f.dtype = (uint8_t)dtype;
+    f.backend = (uint8_t)job->coder.backend;
+    f.shape = *job->shape;
+    f.raw_size = numel * es;
+    f.blob_size = pos + ALCM_CRC_SIZE;
+    f.unit = LF_SEGMENT;
+    f.transform = ALCM_LF_TRANSFORM_PLANES;
+    alcm_frame_write(dst, &f);
+    alcm_frame_seal(dst, pos + ALCM_CRC_SIZE);
+    *len = pos + ALCM_CRC_SIZE;
+    return ALCM_OK;
+}
+
+alcm_status alcm_lossless_float_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                       uint8_t *dst)
+{
+    const unsigned es = (unsigned)alcm_dtype_size((alcm_dtype)f->dtype);
+    const uint64_t numel = f->numel, unit = f->unit;
+    size_t seg = numel < unit ? (size_t)numel : (size_t)unit;
+    if (alcm_buf_reserve(&dx->planes, (seg ? seg : 1) * es)) return ALCM_E_NOMEM;
+    uint8_t *planes = dx->planes.p;
+    size_t pos = f->payload_off;
+    for (uint64_t i = 0; i < numel; i += unit) {
+        size_t m = (size_t)(numel - i < unit ? numel - i : unit);
+        for (unsigned b = es; b-- > 0;) {
+            alcm_stream_ref ref;
+            alcm_status st = alcm_stream_take(blob, &pos, f->payload_end, m, &ref);
+            if (st != ALCM_OK) return st;
+            uint8_t *pl = planes + (size_t)b * m;
+            if (ref.method == ALCM_STREAM_STORED) memcpy(pl, ref.data, m);
+            else if ((st = alcm_stream_decode(&dx->bdec, f->backend, &ref, pl)) != ALCM_OK)
+                return st;
+        }
+        join_planes(planes, m, es, dst + i * es);
+    }
+    return pos == f->payload_end ? ALCM_OK : ALCM_E_CORRUPT;
+}

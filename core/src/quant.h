@@ -1,0 +1,30 @@
+/* quant.h - the gradient encoder's quantisation kernels (measure, codes, residual), 4-wide
+ * vector code that agrees element for element with alcm_quantise (internal). */
+#ifndef ALCM_QUANT_H
+#define ALCM_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What quantising a run of elements at one step gives. */
+typedef struct {
+    double dist_units;  /* Σ ((y - ŷ)/Δ)²: multiply by Δ² for the squared error */
+    uint32_t maxq;      /* max |q| */
+    uint64_t over1;     /* elements with |q| > 1   (escapes at width 2) */
+    uint64_t over7;     /* elements with |q| > 7   (escapes at width 4) */
+    uint64_t over127;   /* elements with |q| > 127 (escapes at width 8) */
+} alcm_qstats;
+
+/* Quantises y = x (+ r when r is non-NULL) at step (inv = 1/step) with pruning threshold
+ * thr and adds the results to *m. Accumulation order is fixed: deterministic. */
+void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv, float thr,
+                    alcm_qstats *m);
+
+/* Zigzag codes of y = x (+ r) into zz[0..n); returns the largest code. */
+uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
+                      uint16_t *zz);
+
+/* r <- (x + r) - q·step: the error-feedback residual after decoding. */
+void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr);
+
+#endif /* ALCM_QUANT_H */

@@ -1,0 +1,130 @@
+/* stream.c - one compression stream: scheduler, error-feedback residual and context. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alcm.h"
+#include "alcm_tools.h"
+
+struct alcm_stream {
+    alcm_stream_config cfg;
+    alcm_sched *sched;
+    alcm_cctx *cctx;
+    float *residual;        /* numel floats when error feedback is on, else NULL */
+    uint64_t residual_n;
+};
+
+void alcm_stream_config_default(alcm_stream_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    alcm_params_default(&cfg->params, ALCM_PROFILE_GRADIENT);
+    alcm_sched_config_default(&cfg->sched);
+    cfg->error_feedback = 1;
+    cfg->adaptive = 1;
+}
+
+alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
+{
+    alcm_stream_config def;
+    if (!cfg) {
+        alcm_stream_config_default(&def);
+        cfg = &def;
+    }
+    alcm_params probe = cfg->params;
+    if (cfg->params.profile == ALCM_PROFILE_GRADIENT) probe.error_budget = cfg->sched.error_budget;
+    if (alcm_params_check(&probe) != ALCM_OK) return NULL;
+
+    alcm_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cfg = *cfg;
+    s->sched = alcm_sched_create(&cfg->sched);
+    s->cctx = alcm_cctx_create();
+    if (!s->sched || !s->cctx) {
+        alcm_stream_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void alcm_stream_free(alcm_stream *s)
+{
+    if (!s) return;
+    alcm_sched_free(s->sched);
+    alcm_cctx_free(s->cctx);
+    free(s->residual);
+    free(s);
+}
+
+void alcm_stream_reset(alcm_stream *s)
+{
+    free(s->residual);
+    s->residual = NULL;
+    s->residual_n = 0;
+    alcm_sched_reset(s->sched);
+}
+
+void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)
+{
+    alcm_sched_get_state(s->sched, state);
+}
+
+size_t alcm_stream_memory(const alcm_stream *s)
+{
+    return sizeof *s + (size_t)s->residual_n * sizeof(float) + alcm_cctx_memory(s->cctx) + 256;
+}
+
+/* Makes sure the residual holds n floats; a new element count starts from zero. */
+static alcm_status ensure_residual(alcm_stream *s, uint64_t n)
+{
+    if (s->residual && s->residual_n == n) return ALCM_OK;
+    free(s->residual);
+    s->residual = NULL;
+    s->residual_n = 0;
+    if (n == 0) return ALCM_OK;
+    if (n > SIZE_MAX / sizeof(float)) return ALCM_E_NOMEM;
+    s->residual = calloc((size_t)n, sizeof(float));
+    if (!s->residual) return ALCM_E_NOMEM;
+    s->residual_n = n;
+    return ALCM_OK;
+}
+
+alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const void *src,
+                                 size_t src_bytes, void *dst, size_t dst_cap, size_t *dst_len,
+                                 alcm_info *info, double *cpu_seconds)
+{
+    if (!s || !shape || !dst_len) return ALCM_E_ARG;
+    alcm_params params = s->cfg.params;
+    const int gradient = params.profile == ALCM_PROFILE_GRADIENT;
+    if (gradient) {
+        params.error_budget = s->cfg.sched.error_budget;
+        if (s->cfg.adaptive) alcm_sched_apply(s->sched, &params);
+    }
+
+    float *residual = NULL;
+    if (gradient && s->cfg.error_feedback) {
+        uint64_t numel;
+        alcm_status st = alcm_shape_numel(shape, &numel);
+        if (st != ALCM_OK) return st;
+        if (numel * sizeof(float) != src_bytes) return ALCM_E_SHAPE;
+        st = ensure_residual(s, numel);
+        if (st != ALCM_OK) return st;
+        residual = s->residual;
+    }
+
+    alcm_info local;
+    if (!info) info = &local;
+    double t0 = alcm_thread_cpu_seconds();
+    alcm_status st = alcm_compress(s->cctx, &params, shape, src, src_bytes, residual, dst,
+                                   dst_cap, dst_len, info);
+    double cpu = alcm_thread_cpu_seconds() - t0;
+    if (st != ALCM_OK) return st;
+
+    if (gradient && s->cfg.adaptive) alcm_sched_record(s->sched, info, cpu);
+    if (cpu_seconds) {
+        alcm_sched_state state;
+        alcm_sched_get_state(s->sched, &state);
+        *cpu_seconds = (gradient && s->cfg.adaptive) ? state.last_cpu_seconds
+                       : s->cfg.sched.deterministic ? alcm_sched_model_seconds(info)
+                                                    : cpu;
+    }
+    return ALCM_OK;
+}

@@ -1,0 +1,94 @@
+/* main.c - alcmd's entry point: options and config, thread pool size, the listener, the
+ * event loop until a drain completes. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "alcm.h"
+#include "listener.h"
+#include "log.h"
+#include "notify.h"
+#include "options.h"
+#include "prom.h"
+#include "server.h"
+#include "signals.h"
+
+int main(int argc, char **argv)
+{
+    alcmd_options opts;
+    char err[1024];
+    switch (alcmd_options_parse(argc, argv, &opts, err, sizeof err)) {
+    case ALCMD_OPTIONS_HELP:
+        alcmd_options_usage(stdout);
+        return 0;
+    case ALCMD_OPTIONS_VERSION:
+        printf("alcmd %s (protocol %d)\n", ALCM_VERSION_STRING, ALCM_WIRE_VERSION);
+        return 0;
+    case ALCMD_OPTIONS_ERROR:
+        fprintf(stderr, "alcmd: %s\n\n", err);
+        alcmd_options_usage(stderr);
+        return 2;
+    case ALCMD_OPTIONS_RUN:
+        break;
+    }
+    alcmd_config cfg;
+    if (alcmd_options_build_config(&opts, &cfg, err, sizeof err) != 0) {
+        alcmd_log(ALCMD_LOG_ERR, "configuration: %s", err);
+        return 2;
+    }
+    alcmd_log_set_level(cfg.log_level);
+    if (opts.check_only) {
+        printf("alcmd: configuration OK\n");
+        return 0;
+    }
+
+    /* A client that disappears must not kill the daemon: writes report EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
+    /* libuv sizes its thread pool from this variable on the first uv_queue_work. */
+    unsigned threads = cfg.threads ? cfg.threads : uv_available_parallelism();
+    char nthreads[16];
+    snprintf(nthreads, sizeof nthreads, "%u", threads);
+    setenv("UV_THREADPOOL_SIZE", nthreads, 1);
+
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        alcmd_log(ALCMD_LOG_ERR, "cannot create the event loop");
+        return 1;
+    }
+    alcmd_server srv;
+    if (alcmd_server_init(&srv, &loop, &cfg, &opts) != 0) {
+        alcmd_log(ALCMD_LOG_ERR, "out of memory");
+        return 1;
+    }
+    int rc = 0;
+    if (alcmd_listener_open(&srv, err, sizeof err) != 0) {
+        alcmd_log(ALCMD_LOG_ERR, "%s", err);
+        rc = 1;
+    } else if (alcmd_signals_start(&srv) != 0) {
+        alcmd_log(ALCMD_LOG_ERR, "cannot install signal handlers");
+        rc = 1;
+    }
+    if (rc != 0) {
+        alcmd_server_shutdown(&srv);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        alcmd_server_free(&srv);
+        uv_loop_close(&loop);
+        return rc;
+    }
+    alcmd_prom_start(&srv);
+    alcmd_log(ALCMD_LOG_NOTICE, "alcmd %s serving: %u threads, max message %llu bytes, "
+              "stream memory cap %llu bytes, max %u streams, %s scheduler by default",
+              ALCM_VERSION_STRING, threads, (unsigned long long)cfg.max_message_bytes,
+              (unsigned long long)cfg.memory_cap, cfg.max_streams,
+              cfg.deterministic ? "deterministic" : "measured");
+    char ready[96];
+    snprintf(ready, sizeof ready, "READY=1\nSTATUS=serving\nMAINPID=%ld", (long)getpid());
+    alcmd_notify(ready);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    alcmd_server_free(&srv);
+    if (uv_loop_close(&loop) != 0) alcmd_log(ALCMD_LOG_WARNING, "handles left open at exit");
+    return 0;
+}

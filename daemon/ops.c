@@ -1,0 +1,454 @@
+/* ops.c - answers complete requests: hello, stats, reset-stream, compress, decompress. */
+#include "ops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "report.h"
+#include "session.h"
+#include "work.h"
+
+static void request_free(alcmd_request *req)
+{
+    alcm_wire_request_free(req->hdr);
+    if (req->shm) {
+        alcmd_shm_unref(req->shm);   /* payload and out pointed into it */
+    } else {
+        alcmd_server_give_buffer(req->srv, req->payload, req->payload_cap);
+        alcmd_server_give_buffer(req->srv, req->out, req->out_cap);
+    }
+    if (req->fd >= 0) close(req->fd);
+    free(req);
+}
+
+void alcmd_request_discard(alcmd_request *req)
+{
+    alcmd_server_release(req->srv, req->reserved);
+    request_free(req);
+}
+
+/* Answers req with a reply header and payload (a buffer of cap bytes, ownership taken),
+ * counts it, frees req. */
+static void finish(alcmd_request *req, const ProtobufCMessage *header, uint8_t *payload,
+                   size_t len, size_t cap)
+{
+    alcmd_server *srv = req->srv;
+    uint64_t latency = alcmd_now_ns() - req->t0;
+    /* Bytes out: the reply payload, or the blob left in the shared region. */
+    uint64_t out = len ? len : req->shm ? req->out_len : 0;
+    alcmd_counters_request(&srv->total, req->payload_len, out, latency);
+    if (req->stream) alcmd_counters_request(&req->stream->counters, req->payload_len, out, latency);
+    srv->requests_in_flight--;
+    /* The reply's bytes stay reserved until written; the rest is returned now. */
+    uint64_t hold = len < req->reserved ? len : req->reserved;
+    alcmd_server_release(srv, req->reserved - hold);
+    req->reserved = 0;
+    alcmd_session *s = req->session;
+    if (s) {
+        alcmd_session_request_done(s, req);
+        alcmd_session_send(s, header, payload, len, cap, hold);
+        alcmd_session_update(s);
+    } else {
+        alcmd_server_release(srv, hold);
+        alcmd_server_give_buffer(srv, payload, cap);
+    }
+    request_free(req);
+    alcmd_server_check_drained(srv);
+}
+
+static void fail(alcmd_request *req, alcm_wire_error code, alcm_status status,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fail(alcmd_request *req, alcm_wire_error code, alcm_status status,
+                 const char *fmt, ...)
+{
+    char msg[ALCM_WIRE_MAX_MESSAGE_TEXT];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    alcmd_counters_error(&req->srv->total, (int)code);
+    if (req->stream) alcmd_counters_error(&req->stream->counters, (int)code);
+    alcmd_log(ALCMD_LOG_INFO, "request %llu (%s, uid %u): %s: %s",
+              (unsigned long long)req->id, alcm_wire_op_name(req->op), req->uid,
+              alcm_wire_error_name(code), msg);
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_ERROR;
+    r.request_id = req->id;
+    r.error = code;
+    r.message = msg;
+    r.alcm_status = status;
+    finish(req, &r.base, NULL, 0, 0);
+}
+
+static void do_hello(alcmd_request *req)
+{
+    const alcmd_config *cfg = &req->srv->cfg;
+    if (req->hdr->hello)
+        alcmd_log(ALCMD_LOG_DEBUG, "hello from '%s' (uid %u), protocol %u",
+                  req->hdr->hello->client_name, req->uid, req->hdr->hello->protocol_version);
+    Alcmwire__HelloReply h = ALCMWIRE__HELLO_REPLY__INIT;
+    h.protocol_version = ALCM_WIRE_VERSION;
+    h.daemon_version = (char *)ALCM_VERSION_STRING;
+    h.max_message_bytes = cfg->max_message_bytes;
+    h.max_header_bytes = ALCM_WIRE_MAX_HEADER;
+    h.max_streams = cfg->max_streams;
+    h.max_pending = cfg->max_pending;
+    h.deterministic = cfg->deterministic;
+    h.idle_timeout_ms = cfg->idle_timeout_ms;
+    h.pid = (uint32_t)getpid();
+    h.shm_max_bytes = cfg->shm_max_bytes;
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_HELLO;
+    r.request_id = req->id;
+    r.hello = &h;
+    finish(req, &r.base, NULL, 0, 0);
+}
+
+static void do_stats(alcmd_request *req)
+{
+    const char *filter = req->hdr->stream && req->hdr->stream[0] ? req->hdr->stream : NULL;
+    alcmd_report *rep = alcmd_report_build(req->srv, filter);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (rep) {
+        len = alcmwire__stats__get_packed_size(alcmd_report_stats(rep));
+        buf = malloc(len ? len : 1);
+        if (buf) alcmwire__stats__pack(alcmd_report_stats(rep), buf);
+        alcmd_report_free(rep);
+    }
+    if (!buf) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for stats");
+        return;
+    }
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_STATS;
+    r.request_id = req->id;
+    finish(req, &r.base, buf, len, len);
+}
+
+static void reply_reset(alcmd_request *req, int existed)
+{
+    Alcmwire__ResetReply rr = ALCMWIRE__RESET_REPLY__INIT;
+    rr.existed = existed;
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_RESET_STREAM;
+    r.request_id = req->id;
+    r.reset = &rr;
+    finish(req, &r.base, NULL, 0, 0);
+}
+
+static void compress_done(uv_work_t *work, int status);
+
+/* Builds (or rebuilds) the stream's state for a compress step and starts it on the
+ * thread pool. Returns 0 when started; otherwise the request has been answered. */
+static int start_compress(alcmd_request *req)
+{
+    alcmd_server *srv = req->srv;
+    alcmd_stream *st = req->stream;
+    int reconfigured = 0;
+    if (st->st && !alcmd_stream_config_equal(&st->cfg, &req->scfg)) {
+        alcmd_streams_detach(&srv->streams, st);
+        reconfigured = 1;
+    }
+    req->event = ALCMWIRE__STREAM_EVENT__STREAM_CONTINUED;
+    if (!st->st) {
+        if (alcmd_streams_make_room(&srv->streams, srv->cfg.max_streams) < 0) {
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+                 "all %u live streams are busy", srv->cfg.max_streams);
+            return -1;
+        }
+        alcm_stream *a = alcm_stream_create(&req->scfg);
+        if (!a) {
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM,
+                 "cannot create the stream's state");
+            return -1;
+        }
+        alcmd_streams_attach(&srv->streams, st, a, &req->scfg);
+        req->event = reconfigured ? ALCMWIRE__STREAM_EVENT__STREAM_RECONFIGURED
+                     : st->evicted ? ALCMWIRE__STREAM_EVENT__STREAM_RECREATED_AFTER_EVICTION
+                                   : ALCMWIRE__STREAM_EVENT__STREAM_CREATED;
+        st->evicted = 0;
+    }
+    req->state = st->st;
+    if (!req->shm)
+        req->out = alcmd_server_take_buffer(srv, alcm_compress_bound(req->payload_len),
+                                            &req->out_cap);
+    if (!req->out) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for the blob");
+        return -1;
+    }
+    req->work.data = req;
+    int rc = uv_queue_work(srv->loop, &req->work, alcmd_work_compress, compress_done);
+    if (rc != 0) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_INTERNAL, ALCM_OK, "uv_queue_work: %s",
+             uv_strerror(rc));
+        return -1;
+    }
+    st->busy = 1;
+    return 0;
+}
+
+/* Runs the stream's queued requests, one at a time, in arrival order. */
+static void stream_pump(alcmd_stream *st)
+{
+    while (!st->busy && st->q_head) {
+        alcmd_request *req = st->q_head;
+        st->q_head = req->q_next;
+        if (!st->q_head) st->q_tail = NULL;
+        req->q_next = NULL;
+        if (req->op == ALCMWIRE__OP__OP_RESET_STREAM) {
+            int existed = st->st != NULL;
+            if (st->st) {
+                alcm_stream_reset(st->st);
+                alcm_stream_get_state(st->st, &st->sched);
+                alcmd_streams_set_memory(&req->srv->streams, st, alcm_stream_memory(st->st));
+            }
+            reply_reset(req, existed);
+            continue;
+        }
+        start_compress(req);
+    }
+}
+
+static void stream_enqueue(alcmd_stream *st, alcmd_request *req)
+{
+    req->stream = st;
+    if (st->q_tail) st->q_tail->q_next = req;
+    else st->q_head = req;
+    st->q_tail = req;
+    stream_pump(st);
+}
+
+static void compress_done(uv_work_t *work, int status)
+{
+    (void)status;   /* requests are never cancelled */
+    alcmd_request *req = work->data;
+    alcmd_server *srv = req->srv;
+    alcmd_stream *st = req->stream;
+    if (!req->shm) {
+        uint64_t in = req->payload_len < req->reserved ? req->payload_len : req->reserved;
+        req->reserved -= in;
+        alcmd_server_release(srv, in);
+        alcmd_server_give_buffer(srv, req->payload, req->payload_cap);
+        req->payload = NULL;
+    }
+    alcmd_streams_set_memory(&srv->streams, st, req->stream_memory);
+    st->sched = req->sched;
+
+    if (req->status != ALCM_OK) {
+        fail(req, req->status == ALCM_E_NOMEM ? ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY
+                                              : ALCMWIRE__ERROR_CODE__ERR_CODEC,
+             req->status, "%s: %s", alcm_status_name(req->status), alcm_strerror(req->status));
+    } else {
+        double caq = alcm_caq(req->info.ratio, req->cpu_seconds);
+        alcmd_counters_compress(&st->counters, req->info.raw_bytes, req->out_len, caq);
+        alcmd_counters_compress(&srv->total, req->info.raw_bytes, req->out_len, caq);
+        Alcmwire__SchedState ss = ALCMWIRE__SCHED_STATE__INIT;
+        ss.steps = req->sched.steps;
+        ss.aggressiveness = req->sched.aggressiveness;
+        ss.prune_ratio = req->sched.prune_ratio;
+        ss.last_ratio = req->sched.last_ratio;
+        ss.last_cpu_seconds = req->sched.last_cpu_seconds;
+        ss.last_caq = req->sched.last_caq;
+        ss.last_rel_l2_error = req->sched.last_rel_l2_error;
+        ss.window_trend = req->sched.window_trend;
+        ss.last_action = req->sched.last_action;
+        Alcmwire__CompressReply c = ALCMWIRE__COMPRESS_REPLY__INIT;
+        c.raw_bytes = req->info.raw_bytes;
+        c.blob_bytes = req->info.blob_bytes;
+        c.ratio = req->info.ratio;
+        c.rel_l2_error = req->info.rel_l2_error;
+        c.mean_bits = req->info.mean_bits;
+        c.pruned_fraction = req->info.pruned_fraction;
+        c.n_channels = req->info.n_channels;
+        c.backend = (uint32_t)req->info.backend;
+        c.exact = req->info.exact;
+        c.cpu_seconds = req->cpu_seconds;
+        c.sched = &ss;
+        c.stream_event = req->event;
+        c.blob_in_shm = req->shm != NULL;
+        Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+        r.op = ALCMWIRE__OP__OP_COMPRESS;
+        r.request_id = req->id;
+        r.compress = &c;
+        if (req->shm) {
+            finish(req, &r.base, NULL, 0, 0);   /* the blob is in the client's region */
+        } else {
+            uint8_t *blob = req->out;
+            req->out = NULL;
+            finish(req, &r.base, blob, req->out_len, req->out_cap);
+        }
+    }
+    st->busy = 0;
+    int evicted = alcmd_streams_enforce_cap(&srv->streams, srv->cfg.memory_cap);
+    if (evicted > 0)
+        alcmd_log(ALCMD_LOG_INFO, "evicted %d idle stream(s): state memory over the %llu-byte "
+                  "cap", evicted, (unsigned long long)srv->cfg.memory_cap);
+    stream_pump(st);
+}
+
+static void decompress_done(uv_work_t *work, int status)
+{
+    (void)status;
+    alcmd_request *req = work->data;
+    alcmd_server *srv = req->srv;
+    uint64_t in = req->payload_len < req->reserved ? req->payload_len : req->reserved;
+    req->reserved -= in;
+    alcmd_server_release(srv, in);
+    alcmd_server_give_buffer(srv, req->payload, req->payload_cap);
+    req->payload = NULL;
+    if (req->error != ALCMWIRE__ERROR_CODE__ERR_NONE) {
+        if (req->error == ALCMWIRE__ERROR_CODE__ERR_TOO_LARGE)
+            fail(req, req->error, req->status, "decoded size %llu exceeds max_message_bytes %llu",
+                 (unsigned long long)req->out_header.raw_bytes,
+                 (unsigned long long)req->max_output);
+        else
+            fail(req, req->error, req->status, "%s: %s", alcm_status_name(req->status),
+                 alcm_strerror(req->status));
+        return;
+    }
+    alcmd_server_force_reserve(srv, req->out_len);
+    req->reserved += req->out_len;
+    Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
+    uint64_t dims[ALCM_MAX_RANK];
+    alcm_wire_tensor_fill(&t, req->out_header.dtype, &req->out_header.shape, dims);
+    Alcmwire__DecompressReply d = ALCMWIRE__DECOMPRESS_REPLY__INIT;
+    d.tensor = &t;
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_DECOMPRESS;
+    r.request_id = req->id;
+    r.decompress = &d;
+    uint8_t *out = req->out;
+    req->out = NULL;
+    finish(req, &r.base, out, req->out_len, req->out_cap);
+}
+
+/* Points a shared-memory compress at its ranges of the connection's region. 0, or -1
+ * when the request has been answered with an error. */
+static int attach_spans(alcmd_request *req)
+{
+    alcmd_shm *shm = req->session ? req->session->shm : NULL;
+    const Alcmwire__ShmSpan *in = req->hdr->shm_input, *out = req->hdr->shm_output;
+    if (!shm) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "shm_input given but no shared region is attached");
+        return -1;
+    }
+    if (!alcm_wire_span_ok(in, shm->size) || !alcm_wire_span_ok(out, shm->size)) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "shared-memory ranges outside the %llu-byte region",
+             (unsigned long long)shm->size);
+        return -1;
+    }
+    req->shm = alcmd_shm_ref(shm);
+    req->payload = shm->base + in->offset;
+    req->payload_len = (size_t)in->length;
+    req->out = shm->base + out->offset;
+    req->out_cap = (size_t)out->length;
+    return 0;
+}
+
+static void do_attach(alcmd_request *req)
+{
+    alcmd_session *s = req->session;
+    char msg[ALCM_WIRE_MAX_MESSAGE_TEXT];
+    int fd = req->fd;
+    req->fd = -1;
+    if (fd < 0) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "attach-shm needs a memfd passed with the frame (SCM_RIGHTS)");
+        return;
+    }
+    if (req->srv->cfg.shm_max_bytes == 0) {
+        close(fd);
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "shared memory is turned off (shm_max_bytes = 0)");
+        return;
+    }
+    if (s->shm && s->shm->refs > 1) {
+        close(fd);
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "the current shared region is still in use by running requests");
+        return;
+    }
+    alcmd_shm *shm = alcmd_shm_map(fd, req->hdr->shm_size, req->srv->cfg.shm_max_bytes, msg,
+                                   sizeof msg);
+    if (!shm) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK, "%s", msg);
+        return;
+    }
+    alcmd_shm_unref(s->shm);
+    s->shm = shm;
+    alcmd_log(ALCMD_LOG_DEBUG, "connection %llu attached a %llu-byte shared region",
+              (unsigned long long)s->serial, (unsigned long long)shm->size);
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_ATTACH_SHM;
+    r.request_id = req->id;
+    finish(req, &r.base, NULL, 0, 0);
+}
+
+static void do_compress(alcmd_request *req)
+{
+    alcmd_server *srv = req->srv;
+    uint64_t nbytes;
+    char msg[ALCM_WIRE_MAX_MESSAGE_TEXT];
+    /* Checked when the header was parsed; read again for the values. */
+    if (alcm_wire_tensor_read(req->hdr->tensor, &req->dtype, &req->shape, &nbytes) !=
+            ALCMWIRE__ERROR_CODE__ERR_NONE ||
+        alcm_wire_config_read(req->hdr->config, req->dtype, srv->cfg.deterministic, &req->scfg,
+                              msg, sizeof msg) != ALCMWIRE__ERROR_CODE__ERR_NONE) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK, "invalid compress request");
+        return;
+    }
+    if (req->hdr->shm_input && attach_spans(req) != 0) return;
+    alcmd_stream *st = alcmd_streams_get(&srv->streams, req->uid, req->hdr->stream,
+                                         2 * (size_t)srv->cfg.max_streams);
+    if (!st) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+             "stream table full: every stream is busy");
+        return;
+    }
+    stream_enqueue(st, req);
+}
+
+void alcmd_ops_dispatch(alcmd_request *req)
+{
+    alcmd_server *srv = req->srv;
+    switch (req->op) {
+    case ALCMWIRE__OP__OP_HELLO:
+        do_hello(req);
+        return;
+    case ALCMWIRE__OP__OP_STATS:
+        do_stats(req);
+        return;
+    case ALCMWIRE__OP__OP_RESET_STREAM: {
+        alcmd_stream *st = alcmd_streams_find(&srv->streams, req->uid, req->hdr->stream);
+        if (!st) reply_reset(req, 0);
+        else stream_enqueue(st, req);
+        return;
+    }
+    case ALCMWIRE__OP__OP_COMPRESS:
+        do_compress(req);
+        return;
+    case ALCMWIRE__OP__OP_ATTACH_SHM:
+        do_attach(req);
+        return;
+    case ALCMWIRE__OP__OP_DECOMPRESS: {
+        req->max_output = srv->cfg.max_message_bytes;
+        req->work.data = req;
+        int rc = uv_queue_work(srv->loop, &req->work, alcmd_work_decompress, decompress_done);
+        if (rc != 0)
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_INTERNAL, ALCM_OK, "uv_queue_work: %s",
+                 uv_strerror(rc));
+        return;
+    }
+    default:
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_UNKNOWN_OP, ALCM_OK, "unknown operation %d",
+             (int)req->op);
+        return;
+    }
+}

@@ -1,0 +1,24 @@
+/* report.h - the daemon's statistics as an alcmwire.Stats message: what the stats
+ * operation sends and what the Prometheus textfile is written from. */
+#ifndef ALCMD_REPORT_H
+#define ALCMD_REPORT_H
+
+#include "server.h"
+
+typedef struct alcmd_report alcmd_report;
+
+/* Snapshot of the server's totals and streams (only streams named filter, of any uid,
+ * when filter is non-NULL). NULL when out of memory. Valid until the loop runs again (it
+ * points at stream names). */
+alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter);
+
+/* The message inside a report. */
+const Alcmwire__Stats *alcmd_report_stats(const alcmd_report *r);
+
+/* Frees a report; NULL is a no-op. */
+void alcmd_report_free(alcmd_report *r);
+
+/* Resident set size of this process now, and its peak, in bytes (0 if unknown). */
+void alcmd_memory_usage(uint64_t *rss, uint64_t *peak);
+
+#endif

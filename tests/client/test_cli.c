@@ -1,0 +1,243 @@
+/* test_cli.c - the `alcm` tool driven as a user would: exit codes, round trips through
+ * files, determinism, damaged blobs, the experiment's JSON. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/alcm-cli-XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs `alcm <args>` with stdout/stderr to files in the temp dir; returns the exit code. */
+static int run(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, ALCM_BIN, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = tu_malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    buf[got] = 0;
+    if (len) *len = got;
+    return buf;
+}
+
+static void spit(const char *name, const void *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static int file_contains(const char *name, const char *needle)
+{
+    char *s = slurp(name, NULL);
+    int found = s && strstr(s, needle) != NULL;
+    free(s);
+    return found;
+}
+
+static void test_help_and_usage_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run("--help"), 0);
+    assert_true(file_contains("out.txt", "compress"));
+    assert_int_equal(run("no-such-command"), 2);
+    assert_true(file_contains("err.txt", "unknown command"));
+    assert_int_equal(run("compress --help"), 0);
+    assert_int_equal(run("decompress --help"), 0);
+    assert_int_equal(run("inspect --help"), 0);
+    assert_int_equal(run("experiment --help"), 0);
+    assert_int_equal(run("compress"), 2);
+    assert_int_equal(run("compress --profile nope x -o y"), 2);
+    assert_int_equal(run("compress --error-budget 2 x -o y"), 2);
+    assert_int_equal(run("compress --shape 3xx4 x -o y"), 2);
+}
+
+static void test_lossless_round_trip_arbitrary_bytes(void **state)
+{
+    (void)state;
+    /* Text, random bytes and a mix, in one file of awkward length. */
+    size_t n = 300007;
+    uint8_t *buf = tu_malloc(n);
+    alcm_rng rng;
+    alcm_rng_seed(&rng, 1);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = i < n / 3 ? (uint8_t)("the quick brown fox "[i % 20])
+                           : (uint8_t)alcm_rng_next(&rng);
+    spit("in.bin", buf, n);
+    assert_int_equal(run("compress --profile lossless in.bin -o in.alcm"), 0);
+    assert_int_equal(run("decompress in.alcm -o back.bin"), 0);
+    size_t m = 0;
+    char *back = slurp("back.bin", &m);
+    assert_int_equal(m, n);
+    assert_memory_equal(back, buf, n);
+    free(back);
+    /* Empty input too. */
+    spit("empty.bin", "", 0);
+    assert_int_equal(run("compress --profile lossless empty.bin -o empty.alcm"), 0);
+    assert_int_equal(run("decompress empty.alcm -o empty.back"), 0);
+    back = slurp("empty.back", &m);
+    assert_int_equal(m, 0);
+    free(back);
+    free(buf);
+}
+
+static void test_gradient_round_trip_within_budget(void **state)
+{
+    (void)state;
+    size_t n = 64 * 300;
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 300, 9);
+    spit("g.f32", x, n * 4);
+    assert_int_equal(run("compress --shape 64x300 --error-budget 0.02 g.f32 -o g.alcm"), 0);
+    assert_int_equal(run("decompress g.alcm -o g.back"), 0);
+    size_t m = 0;
+    float *y = (float *)slurp("g.back", &m);
+    assert_int_equal(m, n * 4);
+    assert_true(tu_rel_l2(x, y, n) <= 0.02);
+    assert_int_equal(run("inspect g.alcm"), 0);
+    assert_true(file_contains("out.txt", "64x300"));
+    assert_true(file_contains("out.txt", "gradient"));
+    assert_int_equal(run("inspect --json g.alcm"), 0);
+    assert_true(file_contains("out.txt", "\"bits_mean\""));
+    free(y);
+    free(x);
+}
+
+static void test_same_file_twice_gives_identical_blobs(void **state)
+{
+    (void)state;
+    size_t n = 100 * 100;
+    float *x = tu_synth(ALCM_SYNTH_LAPLACE, n, 100, 4);
+    spit("d.f32", x, n * 4);
+    const char *profiles[] = {"gradient", "lossless --dtype f32", "baseline"};
+    for (int i = 0; i < 3; i++) {
+        char args[256];
+        snprintf(args, sizeof args, "compress --profile %s --shape 100x100 d.f32 -o a.alcm",
+                 profiles[i]);
+        assert_int_equal(run(args), 0);
+        snprintf(args, sizeof args, "compress --profile %s --shape 100x100 d.f32 -o b.alcm",
+                 profiles[i]);
+        assert_int_equal(run(args), 0);
+        size_t la, lb;
+        char *a = slurp("a.alcm", &la), *b = slurp("b.alcm", &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        free(a);
+        free(b);
+    }
+    free(x);
+}
+
+/* Every single-byte change of a blob makes `alcm decompress` fail with a clear message. */
+static void test_any_changed_byte_is_detected(void **state)
+{
+    (void)state;
+    size_t n = 16 * 16;
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 16, 12);
+    spit("s.f32", x, n * 4);
+    assert_int_equal(run("compress --shape 16x16 s.f32 -o s.alcm"), 0);
+    size_t len = 0;
+    uint8_t *blob = (uint8_t *)slurp("s.alcm", &len);
+    assert_true(len > 16);
+    for (size_t i = 0; i < len; i++) {
+        blob[i] ^= 0x5a;
+        spit("bad.alcm", blob, len);
+        blob[i] ^= 0x5a;
+        assert_int_equal(run("decompress bad.alcm -o bad.out"), 1);
+        assert_true(file_contains("err.txt", "ALCM_E_"));
+    }
+    /* Nothing is written when decoding fails. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.out", g_dir);
+    struct stat st;
+    assert_int_not_equal(stat(path, &st), 0);
+    free(blob);
+    free(x);
+}
+
+static void test_input_errors_are_reported(void **state)
+{
+    (void)state;
+    float v[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    spit("ten.f32", v, sizeof v);
+    assert_int_equal(run("compress --shape 3x3 ten.f32 -o t.alcm"), 1);
+    assert_true(file_contains("err.txt", "shape 3x3"));
+    v[3] = NAN;
+    spit("nan.f32", v, sizeof v);
+    assert_int_equal(run("compress nan.f32 -o n.alcm"), 1);
+    assert_true(file_contains("err.txt", "ALCM_E_NONFINITE"));
+    assert_int_equal(run("compress --profile lossless --dtype f32 nan.f32 -o n.alcm"), 0);
+    spit("odd.bin", "abc", 3);
+    assert_int_equal(run("compress odd.bin -o o.alcm"), 1);
+    assert_true(file_contains("err.txt", "whole number"));
+    assert_int_equal(run("decompress missing.alcm -o x"), 1);
+    assert_int_equal(run("decompress odd.bin -o x"), 1);
+    assert_true(file_contains("err.txt", "ALCM_E_"));
+}
+
+static void test_experiment_json(void **state)
+{
+    (void)state;
+    assert_int_equal(run("experiment --epochs 3 --size 50x40 --deterministic --json r.json"), 0);
+    assert_true(file_contains("out.txt", "mean"));
+    char *s = slurp("r.json", NULL);
+    assert_non_null(s);
+    const char *keys[] = {"\"epochs\"", "\"epoch\"", "\"baseline\"", "\"alcm\"", "\"ratio\"",
+                          "\"caq\"", "\"rel_l2_error\"", "\"caq_gain_pct\"",
+                          "\"mean_caq_gain_pct\"", "\"mean_rel_l2_error\""};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) assert_non_null(strstr(s, keys[i]));
+    /* Three epoch objects. */
+    int count = 0;
+    for (const char *p = s; (p = strstr(p, "\"epoch\":")) != NULL; p++) count++;
+    assert_int_equal(count, 3);
+    free(s);
+    assert_int_equal(run("experiment --epochs 0"), 2);
+    assert_int_equal(run("experiment --size 0x5"), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_usage_errors),
+        cmocka_unit_test(test_lossless_round_trip_arbitrary_bytes),
+        cmocka_unit_test(test_gradient_round_trip_within_budget),
+        cmocka_unit_test(test_same_file_twice_gives_identical_blobs),
+        cmocka_unit_test(test_any_changed_byte_is_detected),
+        cmocka_unit_test(test_input_errors_are_reported),
+        cmocka_unit_test(test_experiment_json),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

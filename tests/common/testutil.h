@@ -1,0 +1,46 @@
+/* testutil.h - small helpers shared by the cmocka suites (header-only). */
+#ifndef ALCM_TESTUTIL_H
+#define ALCM_TESTUTIL_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "alcm.h"
+#include "alcm_tools.h"
+
+/* Relative L2 distance ||a - b|| / ||a|| in double (||a - b|| when a is zero). */
+static inline double tu_rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)a[i] * (double)a[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* malloc that fails the test instead of returning NULL. */
+static inline void *tu_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    return p;
+}
+
+/* A tensor of n floats from a synthetic family, seeded. */
+static inline float *tu_synth(alcm_synth_family fam, size_t n, size_t row, uint64_t seed)
+{
+    float *x = tu_malloc(n * sizeof *x);
+    alcm_rng rng;
+    alcm_rng_seed(&rng, seed);
+    alcm_synth_fill(&rng, fam, x, n, row);
+    return x;
+}
+
+#endif

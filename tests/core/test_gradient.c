@@ -1,0 +1,426 @@
+/* test_gradient.c - the gradient profile end to end (gradient_enc.c, gradient_dec.c,
+ * gradient_params.c, quant.c): error budget, residual, determinism, special tensors. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gradient.h"
+#include "testutil.h"
+
+typedef struct {
+    alcm_cctx *cx;
+    alcm_dctx *dx;
+} ctxs;
+
+static int setup(void **state)
+{
+    ctxs *c = malloc(sizeof *c);
+    c->cx = alcm_cctx_create();
+    c->dx = alcm_dctx_create();
+    *state = c;
+    return c->cx && c->dx ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    ctxs *c = *state;
+    alcm_cctx_free(c->cx);
+    alcm_dctx_free(c->dx);
+    free(c);
+    return 0;
+}
+
+static alcm_params grad_params(double budget)
+{
+    alcm_params p;
+    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    p.error_budget = budget;
+    return p;
+}
+
+/* Compresses x (shape sh) and decodes it into y; returns the blob length. */
+static size_t roundtrip(ctxs *c, const alcm_params *p, const alcm_shape *sh, const float *x,
+                        size_t n, float *residual, float *y, alcm_info *info)
+{
+    size_t cap = alcm_compress_bound(n * 4);
+    uint8_t *blob = tu_malloc(cap);
+    size_t len = 0, out = 0;
+    assert_int_equal(alcm_compress(c->cx, p, sh, x, n * 4, residual, blob, cap, &len, info),
+                     ALCM_OK);
+    assert_int_equal(info->blob_bytes, len);
+    assert_int_equal(alcm_decompress(c->dx, blob, len, y, n * 4, &out), ALCM_OK);
+    assert_int_equal(out, n * 4);
+    free(blob);
+    return len;
+}
+
+static void test_budget_sweep_all_families(void **state)
+{
+    ctxs *c = *state;
+    const double budgets[] = {1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 1.0};
+    const size_t rows = 37, cols = 211, n = rows * cols;
+    alcm_shape sh = {2, {rows, cols}};
+    float *y = tu_malloc(n * 4);
+    for (int fam = 0; fam < ALCM_SYNTH_COUNT; fam++) {
+        float *x = tu_synth((alcm_synth_family)fam, n, cols, 100 + fam);
+        double prev_len = 1e300;
+        for (size_t b = 0; b < sizeof budgets / sizeof budgets[0]; b++) {
+            alcm_params p = grad_params(budgets[b]);
+            alcm_info info;
+            size_t len = roundtrip(c, &p, &sh, x, n, NULL, y, &info);
+            double err = tu_rel_l2(x, y, n);
+            assert_true(err <= budgets[b]);
+            if (!info.exact) assert_true(fabs(err - info.rel_l2_error) <= 1e-4 * budgets[b]);
+            else assert_true(err == 0.0);
+            assert_true((double)len <= prev_len * 1.02); /* a looser budget is not larger */
+            prev_len = (double)len;
+        }
+        free(x);
+    }
+    free(y);
+}
+
+static void test_entropy_modes_and_knobs(void **state)
+{
+    ctxs *c = *state;
+    const size_t n = 30000;
+    alcm_shape sh;
+    alcm_shape_1d(&sh, n);
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 1000, 7), *y = tu_malloc(n * 4);
+    for (int mode = 0; mode < 2; mode++) {
+        alcm_params p = grad_params(0.02);
+        p.entropy_mode = (alcm_entropy_mode)mode;
+        p.block_size = 1000;
+        alcm_info info;
+        roundtrip(c, &p, &sh, x, n, NULL, y, &info);
+        assert_true(tu_rel_l2(x, y, n) <= 0.02);
+        assert_int_equal(info.n_channels, 30);
+        /* aggressiveness 0 spends half of the budget */
+        p.aggressiveness = 0.0;
+        roundtrip(c, &p, &sh, x, n, NULL, y, &info);
+        assert_true(tu_rel_l2(x, y, n) <= 0.01);
+        /* pruning drops small values and still honours the budget */
+        float *l = tu_synth(ALCM_SYNTH_LAPLACE, n, 1000, 8);
+        p.aggressiveness = 1.0;
+        p.prune_ratio = 0.25;
+        p.error_budget = 0.1;
+        roundtrip(c, &p, &sh, l, n, NULL, y, &info);
+        assert_true(tu_rel_l2(l, y, n) <= 0.1);
+        assert_true(info.pruned_fraction > 0.1 && info.pruned_fraction <= 0.25);
+        size_t zeros = 0;
+        for (size_t i = 0; i < n; i++) zeros += y[i] == 0.0f;
+        assert_true((double)zeros >= info.pruned_fraction * (double)n);
+        free(l);
+    }
+    free(x);
+    free(y);
+}
+
+static void test_residual_semantics(void **state)
+{
+    ctxs *c = *state;
+    const size_t n = 5000;
+    alcm_shape sh = {2, {50, 100}};
+    alcm_params p = grad_params(0.1);
+    float *r = calloc(n, 4), *r0 = tu_malloc(n * 4), *y = tu_malloc(n * 4);
+    double sum_x[5000] = {0}, sum_y[5000] = {0};
+    for (int step = 0; step < 6; step++) {
+        float *x = tu_synth(ALCM_SYNTH_LAPLACE, n, 100, 40 + step);
+        memcpy(r0, r, n * 4);
+        alcm_info info;
+        roundtrip(c, &p, &sh, x, n, r, y, &info);
+        for (size_t i = 0; i < n; i++) {
+            float target = x[i] + r0[i];
+            float expect = target - y[i];
+            assert_memory_equal(&r[i], &expect, 4); /* r = (x + r_old) - decoded, exactly */
+            sum_x[i] += x[i];
+            sum_y[i] += y[i];
+        }
+        /* the budget applies to y = x + r_old */
+        float *t = tu_malloc(n * 4);
+        for (size_t i = 0; i < n; i++) t[i] = x[i] + r0[i];
+        assert_true(tu_rel_l2(t, y, n) <= 0.1);
+        free(t);
+        free(x);
+    }
+    /* error feedback: what was sent plus what is owed equals what was given */
+    for (size_t i = 0; i < n; i++) assert_true(fabs(sum_x[i] - (sum_y[i] + r[i])) < 1e-4);
+    free(r);
+    free(r0);
+    free(y);
+}
+
+static void test_deterministic_bytes(void **state)
+{
+    ctxs *c = *state;
+    const size_t n = 64 * 300;
+    alcm_shape sh = {3, {64, 20, 15}};
+    float *x = tu_synth(ALCM_SYNTH_HEAVY, n, 300, 3);
+    size_t cap = alcm_compress_bound(n * 4);
+    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    alcm_cctx *other = alcm_cctx_create();
+    for (int prune = 0; prune < 2; prune++) {
+        alcm_params p = grad_params(0.03);
+        p.prune_ratio = prune ? 0.2 : 0.0;
+        size_t la, lb;
+        assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, a, cap, &la, NULL), ALCM_OK);
+        assert_int_equal(alcm_compress(other, &p, &sh, x, n * 4, NULL, b, cap, &lb, NULL), ALCM_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, b, cap, &lb, NULL), ALCM_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+    }
+    alcm_cctx_free(other);
+    free(a);
+    free(b);
+    free(x);
+}
+
+static void test_special_tensors(void **state)
+{
+    ctxs *c = *state;
+    alcm_params p = grad_params(0.01);
+    alcm_info info;
+    float y[4096];
+    alcm_shape sh;
+    /* empty */
+    alcm_shape_1d(&sh, 0);
+    uint8_t blob[8192];
+    size_t len, out = 99;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, NULL, 0, NULL, blob, sizeof blob, &len, &info),
+                     ALCM_OK);
+    assert_int_equal(alcm_decompress(c->dx, blob, len, y, 0, &out), ALCM_OK);
+    assert_int_equal(out, 0);
+    /* one element, rank 0 */
+    alcm_shape s0 = {0, {0}};
+    float one = -3.25f;
+    roundtrip(c, &p, &s0, &one, 1, NULL, y, &info);
+    assert_true(fabsf(y[0] - one) <= 0.01f * 3.25f);
+    /* all zero: exact zeros, no lossless fallback needed */
+    float z[4096] = {0};
+    alcm_shape_1d(&sh, 4096);
+    len = roundtrip(c, &p, &sh, z, 4096, NULL, y, &info);
+    for (int i = 0; i < 4096; i++) assert_true(y[i] == 0.0f);
+    assert_int_equal(info.exact, 0);
+    assert_true(len < 100);
+    /* constant */
+    float k[4096];
+    for (int i = 0; i < 4096; i++) k[i] = 0.7f;
+    roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
+    assert_true(tu_rel_l2(k, y, 4096) <= 0.01);
+    /* huge dynamic range */
+    for (int i = 0; i < 4096; i++) k[i] = (float)((i % 2 ? 1 : -1) * pow(10.0, (i % 61) - 30));
+    roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
+    assert_true(tu_rel_l2(k, y, 4096) <= 0.01);
+    /* only denormals: stored losslessly, exactly */
+    for (int i = 0; i < 4096; i++) k[i] = (float)(i - 2048) * 1e-42f;
+    roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
+    assert_int_equal(info.exact, 1);
+    assert_memory_equal(k, y, sizeof k);
+    /* values near FLT_MAX cannot be quantised within the level limit: exact */
+    for (int i = 0; i < 4096; i++) k[i] = (i % 3 - 1) * 3.3e38f;
+    roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
+    assert_int_equal(info.exact, 1);
+    assert_memory_equal(k, y, sizeof k);
+}
+
+static void test_nonfinite_rejected(void **state)
+{
+    ctxs *c = *state;
+    alcm_params p = grad_params(0.01);
+    const size_t n = 1000;
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 100, 1);
+    float *r = calloc(n, 4);
+    alcm_shape sh;
+    alcm_shape_1d(&sh, n);
+    size_t cap = alcm_compress_bound(n * 4), len = 5;
+    uint8_t *blob = tu_malloc(cap);
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 3; k++) {
+        float keep = x[777];
+        x[777] = bad[k];
+        r[3] = 0.5f;
+        assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL),
+                         ALCM_E_NONFINITE);
+        assert_int_equal(len, 0);
+        assert_true(r[3] == 0.5f); /* the residual is untouched on error */
+        x[777] = keep;
+    }
+    /* x + r overflowing to infinity is non-finite too */
+    x[5] = 3e38f;
+    r[5] = 3e38f;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL),
+                     ALCM_E_NONFINITE);
+    r[5] = NAN;
+    x[5] = 1.0f;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL),
+                     ALCM_E_NONFINITE);
+    free(x);
+    free(r);
+    free(blob);
+}
+
+static void test_every_rank(void **state)
+{
+    ctxs *c = *state;
+    alcm_params p = grad_params(0.05);
+    for (uint32_t rank = 0; rank <= ALCM_MAX_RANK; rank++) {
+        alcm_shape sh = {rank, {0}};
+        size_t n = 1;
+        for (uint32_t i = 0; i < rank; i++) {
+            sh.dims[i] = 2 + (i % 3);
+            n *= sh.dims[i];
+        }
+        float *x = tu_synth(ALCM_SYNTH_MIXED_SCALE, n, sh.dims[rank ? rank - 1 : 0] + 1, rank);
+        float *y = tu_malloc(n * 4);
+        alcm_info info;
+        roundtrip(c, &p, &sh, x, n, NULL, y, &info);
+        assert_true(tu_rel_l2(x, y, n) <= 0.05);
+        alcm_header h;
+        size_t cap = alcm_compress_bound(n * 4), len;
+        uint8_t *blob = tu_malloc(cap);
+        assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, NULL),
+                         ALCM_OK);
+        assert_int_equal(alcm_blob_header(blob, len, &h), ALCM_OK);
+        assert_int_equal(h.shape.rank, rank);
+        assert_memory_equal(h.shape.dims, sh.dims, rank * sizeof(uint64_t));
+        assert_int_equal(h.profile, ALCM_PROFILE_GRADIENT);
+        assert_true(h.error_budget == 0.05);
+        free(blob);
+        free(x);
+        free(y);
+    }
+}
+
+static void test_channel_bits(void **state)
+{
+    ctxs *c = *state;
+    const size_t rows = 40, cols = 128, n = rows * cols;
+    alcm_shape sh = {2, {rows, cols}};
+    float *x = tu_synth(ALCM_SYNTH_MIXED_SCALE, n, cols, 9);
+    for (size_t i = 0; i < cols; i++) x[5 * cols + i] = 0.0f; /* row 5 all zero */
+    alcm_params p = grad_params(0.05);
+    size_t cap = alcm_compress_bound(n * 4), len;
+    uint8_t *blob = tu_malloc(cap);
+    alcm_info info;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, &info), ALCM_OK);
+    float bits[64];
+    uint32_t nc = 0;
+    assert_int_equal(alcm_blob_channel_bits(blob, len, bits, 64, &nc), ALCM_OK);
+    assert_int_equal(nc, rows);
+    assert_true(bits[5] == 0.0f);
+    double mean = 0;
+    for (size_t i = 0; i < rows; i++) {
+        assert_true(bits[i] >= 0.0f && bits[i] <= 16.0f);
+        mean += bits[i] * (double)cols;
+    }
+    assert_true(fabs(mean / (double)n - info.mean_bits) < 1e-3);
+    float few[3] = {-1, -1, -1};
+    assert_int_equal(alcm_blob_channel_bits(blob, len, few, 2, &nc), ALCM_OK);
+    assert_int_equal(nc, rows);
+    assert_true(few[0] == bits[0] && few[1] == bits[1] && few[2] == -1.0f);
+    free(blob);
+    free(x);
+}
+
+static void test_unaligned_buffers(void **state)
+{
+    ctxs *c = *state;
+    const size_t n = 3000;
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 300, 2);
+    uint8_t *src = tu_malloc(n * 4 + 1), *dst = tu_malloc(n * 4 + 1);
+    memcpy(src + 1, x, n * 4);
+    alcm_shape sh = {2, {10, 300}};
+    alcm_params p = grad_params(0.01);
+    size_t cap = alcm_compress_bound(n * 4), len, out;
+    uint8_t *blob = tu_malloc(cap);
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, src + 1, n * 4, NULL, blob, cap, &len, NULL),
+                     ALCM_OK);
+    assert_int_equal(alcm_decompress(c->dx, blob, len, dst + 1, n * 4, &out), ALCM_OK);
+    float *y = tu_malloc(n * 4);
+    memcpy(y, dst + 1, n * 4);
+    assert_true(tu_rel_l2(x, y, n) <= 0.01);
+    free(x);
+    free(y);
+    free(src);
+    free(dst);
+    free(blob);
+}
+
+static void test_ratio_against_baseline(void **state)
+{
+    /* The gain the method is built for: 100x100 Gaussian at a 1% budget. */
+    ctxs *c = *state;
+    const size_t n = 100 * 100;
+    alcm_shape sh = {2, {100, 100}};
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 100, 42);
+    alcm_params p = grad_params(0.01), b;
+    alcm_params_default(&b, ALCM_PROFILE_BASELINE);
+    size_t cap = alcm_compress_bound(n * 4), len;
+    uint8_t *blob = tu_malloc(cap);
+    alcm_info gi, bi;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, &gi), ALCM_OK);
+    assert_int_equal(alcm_compress(c->cx, &b, &sh, x, n * 4, NULL, blob, cap, &len, &bi), ALCM_OK);
+    assert_true(gi.ratio >= 3.3 * bi.ratio);
+    free(blob);
+    free(x);
+}
+
+static void test_params_stream_codec(void **state)
+{
+    (void)state;
+    alcm_chan_param ch[5] = {{3, 2000, ALCM_W4}, {0, 0, 0}, {32767, ALCM_STEP_MAX, ALCM_W16},
+                             {1, ALCM_STEP_MIN, ALCM_W2}, {200, 2100, ALCM_W8}};
+    uint8_t buf[30];
+    size_t n = alcm_params_stream_write(ch, 5, buf);
+    assert_true(n >= 5 && n <= 30);
+    alcm_chan_param back[5];
+    assert_int_equal(alcm_params_stream_read(buf, n, 5, back), ALCM_OK);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(back[i].levels, ch[i].levels);
+        assert_int_equal(back[i].step, ch[i].step);
+        assert_int_equal(back[i].width, ch[i].width);
+    }
+    assert_int_equal(alcm_params_stream_read(buf, n - 1, 5, back), ALCM_E_CORRUPT);
+    assert_int_equal(alcm_params_stream_read(buf, n, 4, back), ALCM_E_CORRUPT); /* leftover */
+    uint8_t big[] = {0x80, 0x80, 0x02}; /* L = 32768 */
+    assert_int_equal(alcm_params_stream_read(big, 3, 1, back), ALCM_E_CORRUPT);
+    uint8_t low[] = {0x01, 0xFF, 0x7F}; /* step delta below ALCM_STEP_MIN */
+    assert_int_equal(alcm_params_stream_read(low, 3, 1, back), ALCM_E_CORRUPT);
+    uint64_t elems[4], bytes[5];
+    alcm_class_sizes(ch, 5, 5 * 10 - 3, 10, elems, bytes);
+    assert_int_equal(elems[ALCM_W2], 10);
+    assert_int_equal(elems[ALCM_W4], 10);
+    assert_int_equal(elems[ALCM_W8], 7); /* the last channel is short */
+    assert_int_equal(elems[ALCM_W16], 10);
+    assert_int_equal(bytes[0], 3);
+    assert_int_equal(bytes[1], 5);
+    assert_int_equal(bytes[2], 7);
+    assert_int_equal(bytes[3], 10);
+    assert_int_equal(bytes[4], 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_budget_sweep_all_families),
+        cmocka_unit_test(test_entropy_modes_and_knobs),
+        cmocka_unit_test(test_residual_semantics),
+        cmocka_unit_test(test_deterministic_bytes),
+        cmocka_unit_test(test_special_tensors),
+        cmocka_unit_test(test_nonfinite_rejected),
+        cmocka_unit_test(test_every_rank),
+        cmocka_unit_test(test_channel_bits),
+        cmocka_unit_test(test_unaligned_buffers),
+        cmocka_unit_test(test_ratio_against_baseline),
+        cmocka_unit_test(test_params_stream_codec),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
