@@ -234,8 +234,9 @@ void alcm_bench_config_default(alcm_bench_config *cfg);
 
 /* Runs every codec over the bundle: per run, codecs take turns (so drift on a shared
  * machine hits all alike), each making cfg->repeats passes; per pass every item is
- * compressed (timed by thread CPU time), decompressed (timed) and verified. results[i] gets codecs[i]'s figures. If a codec named
- * "baseline" is among them, delta_vs_baseline_pct is filled, otherwise it is 0.
+ * compressed (timed by thread CPU time), decompressed (timed) and verified. results[i]
+ * gets codecs[i]'s figures. If a codec named "baseline" is among them,
+ * delta_vs_baseline_pct is filled, otherwise it is 0.
  * ALCM_BENCH_E_CODEC or E_VERIFY (naming codec, item and run) stop the run. */
 alcm_bench_status alcm_bench_run(const alcm_bench_bundle *bundle, alcm_codec *const *codecs,
                                  size_t n_codecs, const alcm_bench_config *cfg,

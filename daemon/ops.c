@@ -41,7 +41,8 @@ static void finish(alcmd_request *req, const ProtobufCMessage *header, uint8_t *
     /* Bytes out: the reply payload, or the blob left in the shared region. */
     uint64_t out = len ? len : req->shm ? req->out_len : 0;
     alcmd_counters_request(&srv->total, req->payload_len, out, latency);
-    if (req->stream) alcmd_counters_request(&req->stream->counters, req->payload_len, out, latency);
+    if (req->stream)
+        alcmd_counters_request(&req->stream->counters, req->payload_len, out, latency);
     srv->requests_in_flight--;
     /* The reply's bytes stay reserved until written; the rest is returned now. */
     uint64_t hold = len < req->reserved ? len : req->reserved;
@@ -342,6 +343,13 @@ static int attach_spans(alcmd_request *req)
         fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
              "shared-memory ranges outside the %llu-byte region",
              (unsigned long long)shm->size);
+        return -1;
+    }
+    if (in->length > req->srv->cfg.max_message_bytes) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_TOO_LARGE, ALCM_OK,
+             "tensor of %llu bytes exceeds max_message_bytes %llu",
+             (unsigned long long)in->length,
+             (unsigned long long)req->srv->cfg.max_message_bytes);
         return -1;
     }
     req->shm = alcmd_shm_ref(shm);

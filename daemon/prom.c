@@ -97,6 +97,12 @@ void alcmd_prom_format(FILE *f, const Alcmwire__Stats *st)
     fprintf(f, "alcm_requests_in_flight %u\n", st->requests_in_flight);
     head(f, "alcm_resident_memory_bytes", "gauge", "Resident set size of alcmd.");
     fprintf(f, "alcm_resident_memory_bytes %llu\n", (unsigned long long)st->rss_bytes);
+    head(f, "alcm_anon_memory_bytes", "gauge", "alcmd's own memory (RssAnon).");
+    fprintf(f, "alcm_anon_memory_bytes %llu\n", (unsigned long long)st->rss_anon_bytes);
+    head(f, "alcm_shared_region_memory_bytes", "gauge",
+         "Clients' shared regions resident in alcmd (RssShmem).");
+    fprintf(f, "alcm_shared_region_memory_bytes %llu\n",
+            (unsigned long long)st->rss_shmem_bytes);
     head(f, "alcm_uptime_seconds", "gauge", "Seconds since alcmd started.");
     fprintf(f, "alcm_uptime_seconds %.3f\n", (double)st->uptime_ms / 1000.0);
 

@@ -1,11 +1,10 @@
 /* report.c - builds the alcmwire.Stats snapshot of the server's counters and streams. */
 #include "report.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 struct alcmd_report {
     Alcmwire__Stats stats;
@@ -17,19 +16,27 @@ struct alcmd_report {
     Alcmwire__ErrorCount **count_ptrs;
 };
 
-void alcmd_memory_usage(uint64_t *rss, uint64_t *peak)
+void alcmd_memory_usage(alcmd_memory *m)
 {
-    *rss = 0;
-    *peak = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        unsigned long long size, resident;
-        if (fscanf(f, "%llu %llu", &size, &resident) == 2)
-            *rss = resident * (uint64_t)sysconf(_SC_PAGESIZE);
-        fclose(f);
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    static const struct { const char *key; size_t off; } keys[] = {
+        {"VmRSS:", offsetof(alcmd_memory, rss)},
+        {"VmHWM:", offsetof(alcmd_memory, peak_rss)},
+        {"RssAnon:", offsetof(alcmd_memory, anon)},
+        {"RssShmem:", offsetof(alcmd_memory, shmem)},
+    };
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            size_t n = strlen(keys[i].key);
+            unsigned long long kib;
+            if (strncmp(line, keys[i].key, n) == 0 && sscanf(line + n, "%llu", &kib) == 1)
+                *(uint64_t *)((char *)m + keys[i].off) = (uint64_t)kib * 1024;
+        }
     }
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0) *peak = (uint64_t)ru.ru_maxrss * 1024;
+    fclose(f);
 }
 
 static void fill_sched(Alcmwire__SchedState *w, const alcm_sched_state *s)
@@ -127,7 +134,14 @@ alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter)
     w->inflight_bytes = srv->inflight;
     w->inflight_cap_bytes = srv->cfg.inflight_cap;
     w->requests_in_flight = srv->requests_in_flight;
-    alcmd_memory_usage(&w->rss_bytes, &w->peak_rss_bytes);
+    alcmd_memory mem;
+    alcmd_memory_usage(&mem);
+    if (mem.anon > srv->peak_anon) srv->peak_anon = mem.anon;
+    w->rss_bytes = mem.rss;
+    w->peak_rss_bytes = mem.peak_rss;
+    w->rss_anon_bytes = mem.anon;
+    w->peak_rss_anon_bytes = srv->peak_anon;
+    w->rss_shmem_bytes = mem.shmem;
     return r;
 }
 

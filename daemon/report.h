@@ -18,7 +18,12 @@ const Alcmwire__Stats *alcmd_report_stats(const alcmd_report *r);
 /* Frees a report; NULL is a no-op. */
 void alcmd_report_free(alcmd_report *r);
 
-/* Resident set size of this process now, and its peak, in bytes (0 if unknown). */
-void alcmd_memory_usage(uint64_t *rss, uint64_t *peak);
+typedef struct {
+    uint64_t rss, peak_rss;     /* resident set size now and its peak (VmHWM) */
+    uint64_t anon, shmem;       /* RssAnon (own memory) and RssShmem (mapped regions) */
+} alcmd_memory;
+
+/* This process's memory from /proc/self/status, in bytes (0 where unknown). */
+void alcmd_memory_usage(alcmd_memory *m);
 
 #endif

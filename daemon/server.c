@@ -9,12 +9,21 @@
 #include "log.h"
 #include "notify.h"
 #include "prom.h"
+#include "report.h"
 #include "session.h"
 #include "signals.h"
 
 uint64_t alcmd_now_ns(void)
 {
     return uv_hrtime();
+}
+
+static void on_mem_sample(uv_timer_t *t)
+{
+    alcmd_server *srv = t->data;
+    alcmd_memory m;
+    alcmd_memory_usage(&m);
+    if (m.anon > srv->peak_anon) srv->peak_anon = m.anon;
 }
 
 int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cfg,
@@ -33,6 +42,11 @@ int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cf
     srv->prom_timer.data = srv;
     srv->drain_timer.data = srv;
     alcmd_signals_init(srv);
+    /* Samples the daemon's own memory (RssAnon) for its peak; does not keep the loop up. */
+    uv_timer_init(loop, &srv->mem_timer);
+    srv->mem_timer.data = srv;
+    uv_timer_start(&srv->mem_timer, on_mem_sample, 100, 100);
+    uv_unref((uv_handle_t *)&srv->mem_timer);
     return 0;
 }
 
@@ -48,6 +62,12 @@ static void make_pool_room(alcmd_server *srv)
 {
     uint64_t cap = srv->cfg.inflight_cap;
     alcmd_bufpool_shrink(&srv->pool, srv->inflight < cap ? cap - srv->inflight : 0);
+}
+
+uint64_t alcmd_request_need(const alcmd_request *req)
+{
+    return req->payload_len +
+           (req->op == ALCMWIRE__OP__OP_COMPRESS ? alcm_compress_bound(req->payload_len) : 0);
 }
 
 int alcmd_server_reserve(alcmd_server *srv, uint64_t bytes)
@@ -81,9 +101,7 @@ void alcmd_server_release(alcmd_server *srv, uint64_t bytes)
     /* First come, first served: a large request at the head is not overtaken. */
     while (srv->mem_wait_head) {
         alcmd_session *s = srv->mem_wait_head;
-        uint64_t need = s->cur->payload_len + (s->cur->op == ALCMWIRE__OP__OP_COMPRESS
-                                                   ? alcm_compress_bound(s->cur->payload_len)
-                                                   : 0);
+        uint64_t need = alcmd_request_need(s->cur);
         if (alcmd_server_reserve(srv, need) != 0) break;
         srv->mem_wait_head = s->mem_next;
         if (!srv->mem_wait_head) srv->mem_wait_tail = NULL;
@@ -94,6 +112,8 @@ void alcmd_server_release(alcmd_server *srv, uint64_t bytes)
 
 void alcmd_server_wait_memory(alcmd_server *srv, alcmd_session *s)
 {
+    alcmd_log(ALCMD_LOG_DEBUG, "connection %llu waits for %llu bytes of in-flight memory",
+              (unsigned long long)s->serial, (unsigned long long)alcmd_request_need(s->cur));
     s->mem_next = NULL;
     if (srv->mem_wait_tail) srv->mem_wait_tail->mem_next = s;
     else srv->mem_wait_head = s;
@@ -149,6 +169,7 @@ void alcmd_server_shutdown(alcmd_server *srv)
     alcmd_signals_close(srv);
     uv_close((uv_handle_t *)&srv->prom_timer, NULL);
     uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+    uv_close((uv_handle_t *)&srv->mem_timer, NULL);
 }
 
 void alcmd_server_check_drained(alcmd_server *srv)

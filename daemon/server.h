@@ -83,7 +83,8 @@ struct alcmd_server {
     int draining;
     int stopped;                    /* handles closed, the loop may end */
     uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t prom_timer, drain_timer;
+    uv_timer_t prom_timer, drain_timer, mem_timer;
+    uint64_t peak_anon;             /* highest RssAnon sampled */
 };
 
 /* Sets up the server on loop with cfg (copied). 0, or -1 when out of memory. */
@@ -92,6 +93,10 @@ int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cf
 
 /* Frees what init and the run left (after uv_run has returned). */
 void alcmd_server_free(alcmd_server *srv);
+
+/* In-flight bytes a request needs before its payload is read: the payload, and for a
+ * compress the largest blob it can produce. */
+uint64_t alcmd_request_need(const alcmd_request *req);
 
 /* Reserves bytes of in-flight memory: granted when nothing is in flight or when the cap
  * allows. 0 when granted, -1 otherwise (the caller waits for alcmd_server_release). */

@@ -13,8 +13,8 @@
 
 #define SKIP_BUF_SIZE 65536
 #define SOCKET_BUFFER (4 << 20)
-/* Largest single read request handed to libuv (uv_buf_t lengths are unsigned int). */
-#define MAX_READ_CHUNK ((size_t)1 << 30)
+/* Largest single buffer handed to libuv (uv_buf_t lengths are unsigned int). */
+#define MAX_BUF_CHUNK ((size_t)1 << 30)
 
 typedef struct {
     uv_write_t w;
@@ -96,8 +96,8 @@ static void on_write(uv_write_t *w, int status)
 void alcmd_session_send(alcmd_session *s, const ProtobufCMessage *header, uint8_t *payload,
                         size_t payload_len, size_t payload_cap, uint64_t hold)
 {
-    /* uv_buf_t lengths are unsigned int: payloads above MAX_READ_CHUNK go in pieces. */
-    size_t chunks = (payload_len + MAX_READ_CHUNK - 1) / MAX_READ_CHUNK;
+    /* uv_buf_t lengths are unsigned int: payloads above MAX_BUF_CHUNK go in pieces. */
+    size_t chunks = (payload_len + MAX_BUF_CHUNK - 1) / MAX_BUF_CHUNK;
     uv_buf_t local[8], *bufs = local;
     out_write *o = NULL;
     uint8_t *frame = NULL;
@@ -129,8 +129,8 @@ void alcmd_session_send(alcmd_session *s, const ProtobufCMessage *header, uint8_
     o->w.data = o;
     bufs[0] = uv_buf_init((char *)frame, (unsigned)frame_len);
     for (size_t i = 0; i < chunks; i++) {
-        size_t off = i * MAX_READ_CHUNK;
-        size_t n = payload_len - off < MAX_READ_CHUNK ? payload_len - off : MAX_READ_CHUNK;
+        size_t off = i * MAX_BUF_CHUNK;
+        size_t n = payload_len - off < MAX_BUF_CHUNK ? payload_len - off : MAX_BUF_CHUNK;
         bufs[i + 1] = uv_buf_init((char *)payload + off, (unsigned)n);
     }
     s->writes++;
@@ -255,12 +255,14 @@ static void start_payload(alcmd_session *s)
     s->got = 0;
 }
 
+static void on_idle_timeout(uv_timer_t *t);
+
 void alcmd_session_memory_ready(alcmd_session *s)
 {
-    s->cur->reserved = s->cur->payload_len +
-                       (s->cur->op == ALCMWIRE__OP__OP_COMPRESS
-                            ? alcm_compress_bound(s->cur->payload_len) : 0);
+    s->cur->reserved = alcmd_request_need(s->cur);
     start_payload(s);
+    /* Reading resumes mid-frame: the sender has idle_timeout_ms to go on. */
+    uv_timer_start(&s->timer, on_idle_timeout, s->srv->cfg.idle_timeout_ms, 0);
     alcmd_session_update(s);
 }
 
@@ -304,8 +306,7 @@ static void header_done(alcmd_session *s)
         frame_done(s);
         return;
     }
-    uint64_t need = req->payload_len + (req->op == ALCMWIRE__OP__OP_COMPRESS
-                                            ? alcm_compress_bound(req->payload_len) : 0);
+    uint64_t need = alcmd_request_need(req);
     if (alcmd_server_reserve(s->srv, need) != 0) {
         s->state = ALCMD_RD_WAIT_MEMORY;
         alcmd_server_wait_memory(s->srv, s);
@@ -369,7 +370,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         return;
     case ALCMD_RD_PAYLOAD:
         left = s->cur->payload_len - s->got;
-        if (left > MAX_READ_CHUNK) left = MAX_READ_CHUNK;
+        if (left > MAX_BUF_CHUNK) left = MAX_BUF_CHUNK;
         *buf = uv_buf_init((char *)s->cur->payload + s->got, (unsigned)left);
         return;
     case ALCMD_RD_SKIP:

@@ -22,6 +22,21 @@ int cmd_leaderboard(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench_daemon(int argc, char **argv);
 
+/* Options given before the subcommand (`alcm --socket S --stream N <cmd> ...`): the
+ * daemon socket and stream name a subcommand uses when it has no --socket/--stream of its
+ * own. NULL when not given. main() also exports the socket as ALCM_SOCKET. */
+const char *cli_global_socket(void);
+const char *cli_global_stream(void);
+void cli_set_global(const char *socket_path, const char *stream);
+
+/* Connects to alcmd at socket_path; on failure prints why (as `alcm <cmd>: ...`) and
+ * returns NULL. The connection is an alcmc_conn (client/lib/alcmc.h). */
+struct alcmc_conn;
+struct alcmc_conn *cli_connect(const char *cmd, const char *socket_path);
+
+/* Prints a failed daemon call's status (an alcmc_status) with the daemon's message. */
+void cli_daemon_error(const char *cmd, struct alcmc_conn *conn, int status);
+
 /* Prints "alcm <cmd>: <message>" to stderr (printf-style). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

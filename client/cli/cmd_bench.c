@@ -222,6 +222,18 @@ int cmd_bench(int argc, char **argv)
             goto done;
         }
     const char *const *builtin = alcm_bench_builtin_names();
+    /* A plugin may not take a built-in's name or another plugin's. */
+    for (int i = 0; i < n_plugin_paths; i++) {
+        const char *pn = alcm_bench_plugin_codec(plugins[i])->name;
+        int clash = 0;
+        for (size_t b = 0; builtin[b]; b++) clash |= !strcmp(builtin[b], pn);
+        for (int k = 0; k < i; k++)
+            clash |= !strcmp(alcm_bench_plugin_codec(plugins[k])->name, pn);
+        if (clash) {
+            cli_error(cmd, "plugin %s: codec name '%s' is already taken", plugin_paths[i], pn);
+            goto done;
+        }
+    }
     if (list_only) {
         for (size_t i = 0; builtin[i]; i++) {
             alcm_codec *bc;
@@ -277,11 +289,6 @@ int cmd_bench(int argc, char **argv)
             if (!strcmp(alcm_bench_plugin_codec(plugins[p])->name, name))
                 pc = alcm_bench_plugin_codec(plugins[p]);
         if (pc) {
-            for (size_t b = 0; builtin[b]; b++)
-                if (!strcmp(builtin[b], name)) {
-                    cli_error(cmd, "plugin codec '%s' has the name of a built-in codec", name);
-                    goto done;
-                }
             codecs[n_codecs++] = pc;
             continue;
         }

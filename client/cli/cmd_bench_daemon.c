@@ -32,7 +32,9 @@ static void usage(FILE *f)
             "same synthetic gradients and stream configuration (gradient profile, error\n"
             "feedback, deterministic scheduler), alternating the two paths run by run:\n"
             "  1. per size: median wall time of one stream step in-process (alcm_stream) and\n"
-            "     through the daemon (send tensor, encode, receive blob); MB/s and overhead %%;\n"
+            "     through the daemon (send tensor, encode, receive blob), with the tensor\n"
+            "     passed through shared memory (libalcmc's default) and through the socket;\n"
+            "     MB/s and overhead %% over in-process;\n"
             "  2. aggregate MB/s with 1, 2, 4, 8 concurrent clients, each on its own\n"
             "     connection and stream, beside the same number of in-process threads.\n"
             "It starts its own alcmd on a temporary socket unless --socket is given.\n"
@@ -40,14 +42,18 @@ static void usage(FILE *f)
             "  --socket PATH      use a running daemon\n"
             "  --alcmd PATH       daemon binary (default: alcmd next to this program)\n"
             "  --sizes LIST       tensor sizes in MiB (default 4,64)\n"
-            "  --runs N           timed steps per size and path (default 7)\n"
+            "  --runs N           timed steps per size and path (default 7; sizes under\n"
+            "                     16 MiB get proportionally more, up to 8x, so every\n"
+            "                     median covers comparable time)\n"
             "  --clients LIST     concurrency levels (default 1,2,4,8)\n"
             "  --client-mib N     tensor size of the concurrency part (default 4)\n"
             "  --requests N       requests per client in the concurrency part (default 6)\n"
             "  --load             instead: the load test (8 clients x 500 requests of\n"
             "                     1 KiB..16 MiB); fails unless every request succeeds, every\n"
-            "                     blob decodes within its budget and the daemon's peak RSS\n"
-            "                     stays under --memory-cap + --inflight-cap\n"
+            "                     blob decodes within its budget and the daemon's own peak\n"
+            "                     memory (RssAnon, sampled) stays under --memory-cap +\n"
+            "                     --inflight-cap (its RSS also counts the clients' shared\n"
+            "                     regions it maps; both are printed)\n"
             "  --memory-cap SIZE  (load) daemon stream-state cap (default 256M)\n"
             "  --inflight-cap SIZE (load) daemon buffer cap (default 256M)\n"
             "  --json FILE        also write the figures as JSON\n"
@@ -176,60 +182,89 @@ static int parse_list(const char *text, double *out, int max)
 /* ---- 1. in-process vs daemon round trip ----------------------------------------------- */
 typedef struct {
     double mib;
-    double inproc_s, daemon_s;       /* median seconds per step */
-    double inproc_mbps, daemon_mbps;
-    double overhead_pct;
+    double inproc_s, daemon_s, socket_s;       /* median seconds per step */
+    double inproc_mbps, daemon_mbps, socket_mbps;
+    double overhead_pct, socket_overhead_pct;
     double ratio;
+    int runs;
     int blobs_equal;                 /* every daemon blob equalled the in-process blob */
 } size_result;
 
-static int measure_size(alcmc_conn *conn, double mib, int runs, size_result *out)
+/* One daemon step on stream name; its wall time in *seconds, blob in b. */
+static int daemon_step(alcmc_conn *conn, const char *name, const alcm_stream_config *cfg,
+                       const alcm_shape *shape, const float *x, size_t bytes, uint8_t *b,
+                       size_t cap, size_t *len, double *seconds)
 {
+    double t0 = cli_wall_seconds();
+    alcmc_status st = alcmc_compress(conn, name, cfg, shape, x, bytes, b, cap, len, NULL);
+    *seconds = cli_wall_seconds() - t0;
+    if (st != ALCMC_OK)
+        fprintf(stderr, "alcm bench-daemon: %s: %s\n", alcmc_strerror(st),
+                alcmc_last_message(conn));
+    return st == ALCMC_OK ? 0 : -1;
+}
+
+/* conn passes large tensors through shared memory, sock_conn through the socket. */
+static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int runs,
+                        size_result *out)
+{
+    if (mib < 16) runs *= mib * 8 < 16 ? 8 : (int)ceil(16 / mib);
     size_t n = (size_t)(mib * MIB / 4);
     size_t bytes = n * 4, cap = alcm_compress_bound(bytes);
     float *x = make_tensor(n, 42);
     uint8_t *a = malloc(cap), *b = malloc(cap);
     double *ti = malloc((size_t)runs * sizeof *ti), *td = malloc((size_t)runs * sizeof *td);
+    double *ts = malloc((size_t)runs * sizeof *ts);
     alcm_stream_config cfg;
     bench_config(&cfg);
     alcm_stream *local = alcm_stream_create(&cfg);
     int rc = -1;
-    if (!x || !a || !b || !ti || !td || !local) goto done;
+    if (!x || !a || !b || !ti || !td || !ts || !local) goto done;
     alcm_shape shape;
     alcm_shape_1d(&shape, n);
-    char name[64];
+    char name[64], sock_name[80];
     snprintf(name, sizeof name, "bench/%gMiB/%ld", mib, (long)getpid());
-    alcmc_reset_stream(conn, name, NULL);
+    snprintf(sock_name, sizeof sock_name, "%s/socket", name);
+    alcm_stream *sock_local = alcm_stream_create(&cfg);   /* twin of the socket stream */
+    if (!sock_local) goto done;
     out->mib = mib;
+    out->runs = runs;
     out->blobs_equal = 1;
     /* Step 0 of each path is a warm-up (first allocation of the residual and scratch). */
     for (int r = -1; r < runs; r++) {
-        size_t la, lb;
+        size_t la, lb, ls;
         alcm_info info;
-        double t0 = cli_wall_seconds();
+        double t0 = cli_wall_seconds(), tdaemon, tsock;
         if (alcm_stream_compress(local, &shape, x, bytes, a, cap, &la, &info, NULL) != ALCM_OK)
-            goto done;
-        double t1 = cli_wall_seconds();
-        alcmc_status st = alcmc_compress(conn, name, &cfg, &shape, x, bytes, b, cap, &lb, NULL);
-        double t2 = cli_wall_seconds();
-        if (st != ALCMC_OK) {
-            fprintf(stderr, "alcm bench-daemon: %s: %s\n", alcmc_strerror(st),
-                    alcmc_last_message(conn));
-            goto done;
-        }
+            goto done_twin;
+        double tin = cli_wall_seconds() - t0;
+        if (daemon_step(conn, name, &cfg, &shape, x, bytes, b, cap, &lb, &tdaemon) != 0)
+            goto done_twin;
         if (la != lb || memcmp(a, b, la) != 0) out->blobs_equal = 0;
+        if (daemon_step(sock_conn, sock_name, &cfg, &shape, x, bytes, b, cap, &ls, &tsock) != 0 ||
+            alcm_stream_compress(sock_local, &shape, x, bytes, a, cap, &la, NULL, NULL) != ALCM_OK)
+            goto done_twin;
+        if (la != ls || memcmp(a, b, la) != 0) out->blobs_equal = 0;
         out->ratio = info.ratio;
         if (r >= 0) {
-            ti[r] = t1 - t0;
-            td[r] = t2 - t1;
+            ti[r] = tin;
+            td[r] = tdaemon;
+            ts[r] = tsock;
         }
     }
     out->inproc_s = median(ti, runs);
     out->daemon_s = median(td, runs);
+    out->socket_s = median(ts, runs);
     out->inproc_mbps = (double)bytes / 1e6 / out->inproc_s;
     out->daemon_mbps = (double)bytes / 1e6 / out->daemon_s;
+    out->socket_mbps = (double)bytes / 1e6 / out->socket_s;
     out->overhead_pct = (out->daemon_s / out->inproc_s - 1.0) * 100.0;
+    out->socket_overhead_pct = (out->socket_s / out->inproc_s - 1.0) * 100.0;
     rc = 0;
+done_twin:
+    alcmc_reset_stream(conn, name, NULL);
+    alcmc_reset_stream(sock_conn, sock_name, NULL);
+    alcm_stream_free(sock_local);
 done:
     alcm_stream_free(local);
     free(x);
@@ -237,6 +272,7 @@ done:
     free(b);
     free(ti);
     free(td);
+    free(ts);
     return rc;
 }
 
@@ -389,7 +425,7 @@ typedef struct {
     int clients, requests;
     uint64_t bytes, errors, over_budget, undecodable;
     double wall_s, mbps, p50_s, p99_s;
-    uint64_t peak_rss, memory_cap, inflight_cap, evictions;
+    uint64_t peak_rss, peak_anon, shmem, memory_cap, inflight_cap, evictions;
     double daemon_p50_s, daemon_p99_s;
     int rss_ok, passed;
 } load_result;
@@ -429,6 +465,8 @@ static int run_load(const char *socket, int clients, int requests, load_result *
     if (alcmc_connect(socket, NULL, &c) != ALCMC_OK) return -1;
     if (alcmc_stats(c, NULL, &s) == ALCMC_OK) {
         out->peak_rss = s->peak_rss_bytes;
+        out->peak_anon = s->peak_rss_anon_bytes;
+        out->shmem = s->rss_shmem_bytes;
         out->memory_cap = s->memory_cap_bytes;
         out->inflight_cap = s->inflight_cap_bytes;
         out->evictions = s->total.evictions;
@@ -437,7 +475,7 @@ static int run_load(const char *socket, int clients, int requests, load_result *
         alcmc_stats_free(s);
     }
     alcmc_close(c);
-    out->rss_ok = out->peak_rss > 0 && out->peak_rss < out->memory_cap + out->inflight_cap;
+    out->rss_ok = out->peak_anon > 0 && out->peak_anon < out->memory_cap + out->inflight_cap;
     out->passed = out->errors == 0 && out->over_budget == 0 && out->undecodable == 0 &&
                   out->rss_ok;
     return 0;
@@ -468,11 +506,15 @@ static int write_json(const char *path, const char *mode, const size_result *siz
             const size_result *r = &sizes[i];
             cli_json_begin_object(&j, NULL);
             cli_json_number(&j, "tensor_mib", r->mib);
+            cli_json_int(&j, "runs", r->runs);
             cli_json_number(&j, "inproc_seconds", r->inproc_s);
             cli_json_number(&j, "daemon_seconds", r->daemon_s);
             cli_json_number(&j, "inproc_mbps", r->inproc_mbps);
             cli_json_number(&j, "daemon_mbps", r->daemon_mbps);
             cli_json_number(&j, "overhead_pct", r->overhead_pct);
+            cli_json_number(&j, "socket_seconds", r->socket_s);
+            cli_json_number(&j, "socket_mbps", r->socket_mbps);
+            cli_json_number(&j, "socket_overhead_pct", r->socket_overhead_pct);
             cli_json_number(&j, "ratio", r->ratio);
             cli_json_bool(&j, "blobs_equal", r->blobs_equal);
             cli_json_end_object(&j);
@@ -504,9 +546,11 @@ static int write_json(const char *path, const char *mode, const size_result *siz
         cli_json_number(&j, "daemon_latency_p99_s", load->daemon_p99_s);
         cli_json_int(&j, "evictions", (int64_t)load->evictions);
         cli_json_int(&j, "daemon_peak_rss_bytes", (int64_t)load->peak_rss);
+        cli_json_int(&j, "daemon_peak_own_memory_bytes", (int64_t)load->peak_anon);
+        cli_json_int(&j, "daemon_shared_region_bytes", (int64_t)load->shmem);
         cli_json_int(&j, "memory_cap_bytes", (int64_t)load->memory_cap);
         cli_json_int(&j, "inflight_cap_bytes", (int64_t)load->inflight_cap);
-        cli_json_bool(&j, "rss_under_caps", load->rss_ok);
+        cli_json_bool(&j, "own_memory_under_caps", load->rss_ok);
         cli_json_bool(&j, "passed", load->passed);
     }
     cli_json_end_object(&j);
@@ -600,38 +644,48 @@ int cmd_bench_daemon(int argc, char **argv)
             printf("  latency per request: client p50 %.1f ms p99 %.1f ms; daemon p50 %.1f ms "
                    "p99 %.1f ms\n", lr.p50_s * 1e3, lr.p99_s * 1e3, lr.daemon_p50_s * 1e3,
                    lr.daemon_p99_s * 1e3);
-            printf("  daemon peak RSS %.1f MiB; caps: stream state %.0f MiB + buffers %.0f MiB "
-                   "-> %s\n", (double)lr.peak_rss / MIB, (double)lr.memory_cap / MIB,
+            printf("  daemon own memory peak %.1f MiB; caps: stream state %.0f MiB + buffers "
+                   "%.0f MiB -> %s\n", (double)lr.peak_anon / MIB, (double)lr.memory_cap / MIB,
                    (double)lr.inflight_cap / MIB, lr.rss_ok ? "under" : "OVER");
+            printf("  daemon peak RSS %.1f MiB (with the clients' shared regions, %.1f MiB at "
+                   "the end)\n", (double)lr.peak_rss / MIB, (double)lr.shmem / MIB);
             printf("%s\n", lr.passed ? "PASS" : "FAIL");
             if (json_path && write_json(json_path, "load", NULL, 0, 0, NULL, 0, 0, 0, &lr) != 0)
                 cli_error(cmd, "cannot write '%s': %s", json_path, strerror(errno));
             rc = lr.passed ? 0 : 1;
         }
     } else {
-        alcmc_conn *conn;
+        alcmc_conn *conn = NULL, *sock_conn = NULL;
         size_result sr[MAX_SIZES];
         level_result lv[MAX_LEVELS];
+        alcmc_options no_shm;
+        alcmc_options_default(&no_shm);
+        no_shm.shm = 0;
         alcmc_status st = alcmc_connect(socket, NULL, &conn);
+        if (st == ALCMC_OK) st = alcmc_connect(socket, &no_shm, &sock_conn);
         if (st != ALCMC_OK) {
             cli_error(cmd, "cannot reach alcmd at %s: %s", socket, alcmc_strerror(st));
+            alcmc_close(conn);
             daemon_stop(&d);
             return 1;
         }
-        printf("round trip (stream step, gradient profile, median of %d):\n", runs);
-        printf("  %8s %14s %14s %10s %7s %s\n", "tensor", "in-process", "alcmd", "overhead",
-               "ratio", "blobs equal");
+        printf("round trip (stream step, gradient profile, medians; overhead over "
+               "in-process):\n");
+        printf("  %8s %5s %14s %24s %24s %7s %s\n", "tensor", "runs", "in-process",
+               "alcmd, shared memory", "alcmd, socket copy", "ratio", "blobs equal");
         for (int i = 0; i < n_sizes && rc == 0; i++) {
-            if (measure_size(conn, sizes[i], runs, &sr[i]) != 0) {
+            if (measure_size(conn, sock_conn, sizes[i], runs, &sr[i]) != 0) {
                 cli_error(cmd, "round trip of %g MiB failed", sizes[i]);
                 rc = 1;
                 break;
             }
-            printf("  %5g MiB %9.1f MB/s %9.1f MB/s %+9.1f%% %7.2f %s\n", sr[i].mib,
-                   sr[i].inproc_mbps, sr[i].daemon_mbps, sr[i].overhead_pct, sr[i].ratio,
+            printf("  %5g MiB %5d %9.1f MB/s %9.1f MB/s (%+6.1f%%) %9.1f MB/s (%+6.1f%%) %7.2f "
+                   "%s\n", sr[i].mib, sr[i].runs, sr[i].inproc_mbps, sr[i].daemon_mbps, sr[i].overhead_pct,
+                   sr[i].socket_mbps, sr[i].socket_overhead_pct, sr[i].ratio,
                    sr[i].blobs_equal ? "yes" : "NO");
         }
         alcmc_close(conn);
+        alcmc_close(sock_conn);
         size_t n = (size_t)(client_mib * MIB / 4);
         float *x = rc == 0 ? make_tensor(n, 7) : NULL;
         if (rc == 0 && x) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alcmc.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -24,6 +25,10 @@ static void usage(FILE *f)
             "  --backend B         auto (default), zlib, zstd\n"
             "  --level N           backend level (default: the profile's measured default)\n"
             "  --block N           gradient: channel length for 1-D tensors (default 4096)\n"
+            "  --socket PATH       compress on the alcmd at PATH (default: in-process)\n"
+            "  --stream NAME       daemon stream (default \"cli\"): its scheduler and residual\n"
+            "                      carry over between calls; --aggressiveness/--prune pin\n"
+            "                      the knobs instead of the scheduler\n"
             "  -o, --output OUT    output file (required)\n"
             "  -q, --quiet         do not print the summary line to stderr\n"
             "  -h, --help          this help\n");
@@ -38,6 +43,7 @@ int cmd_compress(int argc, char **argv)
         {"entropy", required_argument, 0, 'm'},  {"backend", required_argument, 0, 'b'},
         {"level", required_argument, 0, 'l'},    {"block", required_argument, 0, 'k'},
         {"output", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
+        {"socket", required_argument, 0, 'S'},  {"stream", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *cmd = "compress";
@@ -48,6 +54,7 @@ int cmd_compress(int argc, char **argv)
     alcm_dtype dtype = ALCM_DTYPE_F32;
     alcm_shape shape;
     const char *out_path = NULL;
+    const char *socket_path = cli_global_socket(), *stream = cli_global_stream();
     /* Gradient knobs are collected first and applied after the profile is known. */
     double budget = -1, aggr = -1, prune = -1;
     int have_mode = 0, have_backend = 0, have_level = 0, have_block = 0;
@@ -127,6 +134,8 @@ int cmd_compress(int argc, char **argv)
             have_block = 1;
             break;
         case 'o': out_path = optarg; break;
+        case 'S': socket_path = optarg; break;
+        case 'N': stream = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -185,19 +194,46 @@ int cmd_compress(int argc, char **argv)
 
     size_t cap = alcm_compress_bound(in_len);
     uint8_t *blob = malloc(cap ? cap : 1);
-    alcm_cctx *cctx = alcm_cctx_create();
+    alcm_cctx *cctx = NULL;
+    alcmc_conn *conn = NULL;
     int rc = 1;
-    if (!blob || !cctx) {
+    if (!blob) {
         cli_error(cmd, "out of memory");
         goto done;
     }
     size_t blob_len = 0;
     alcm_info info;
-    alcm_status st = alcm_compress(cctx, &params, &shape, in, in_len, NULL, blob, cap, &blob_len,
-                                   &info);
-    if (st != ALCM_OK) {
-        cli_error(cmd, "%s: %s (%s)", in_path, alcm_strerror(st), alcm_status_name(st));
-        goto done;
+    if (socket_path) {
+        /* One step of a daemon stream: the scheduler moves the knobs unless they were
+         * given, and gradient streams keep their error-feedback residual. */
+        conn = cli_connect(cmd, socket_path);
+        if (!conn) goto done;
+        alcm_stream_config scfg;
+        alcm_stream_config_default(&scfg);
+        scfg.params = params;
+        scfg.sched.error_budget = params.error_budget;
+        scfg.adaptive = aggr < 0 && prune < 0;
+        scfg.error_feedback = profile == ALCM_PROFILE_GRADIENT;
+        alcmc_compress_result res;
+        alcmc_status cst = alcmc_compress(conn, stream ? stream : "cli", &scfg, &shape, in,
+                                          in_len, blob, cap, &blob_len, &res);
+        if (cst != ALCMC_OK) {
+            cli_daemon_error(cmd, conn, cst);
+            goto done;
+        }
+        info = res.info;
+    } else {
+        cctx = alcm_cctx_create();
+        if (!cctx) {
+            cli_error(cmd, "out of memory");
+            goto done;
+        }
+        alcm_status st = alcm_compress(cctx, &params, &shape, in, in_len, NULL, blob, cap,
+                                       &blob_len, &info);
+        if (st != ALCM_OK) {
+            cli_error(cmd, "%s: %s (%s)", in_path, alcm_strerror(st), alcm_status_name(st));
+            goto done;
+        }
     }
     if (cli_write_file(out_path, blob, blob_len)) {
         cli_error(cmd, "cannot write '%s': %s", out_path, strerror(errno));
@@ -213,6 +249,7 @@ int cmd_compress(int argc, char **argv)
     if (!quiet) fputc('\n', stderr);
     rc = 0;
 done:
+    alcmc_close(conn);
     alcm_cctx_free(cctx);
     free(blob);
     free(in);

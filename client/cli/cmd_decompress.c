@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alcmc.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -15,6 +16,7 @@ static void usage(FILE *f)
             "OUT ('-' for stdout). A damaged or malformed blob fails with a specific error and\n"
             "writes nothing.\n"
             "\n"
+            "  --socket PATH      decode on the alcmd at PATH (default: in-process)\n"
             "  -o, --output OUT   output file (required)\n"
             "  -h, --help         this help\n");
 }
@@ -23,15 +25,17 @@ int cmd_decompress(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
+        {"socket", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *cmd = "decompress", *out_path = NULL;
+    const char *cmd = "decompress", *out_path = NULL, *socket_path = cli_global_socket();
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out_path = optarg; break;
+        case 'S': socket_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -50,6 +54,7 @@ int cmd_decompress(int argc, char **argv)
         return 1;
     }
     int rc = 1;
+    alcmc_conn *conn = NULL;
     alcm_dctx *dctx = alcm_dctx_create();
     alcm_header hdr;
     alcm_status st = dctx ? alcm_blob_header(blob, blob_len, &hdr) : ALCM_E_NOMEM;
@@ -69,7 +74,18 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     size_t out_len = 0;
-    st = alcm_decompress(dctx, blob, blob_len, out, (size_t)hdr.raw_bytes, &out_len);
+    if (socket_path) {
+        conn = cli_connect(cmd, socket_path);
+        if (!conn) goto done;
+        alcmc_status cst = alcmc_decompress(conn, blob, blob_len, out, (size_t)hdr.raw_bytes,
+                                            &out_len);
+        if (cst != ALCMC_OK) {
+            cli_daemon_error(cmd, conn, cst);
+            goto done;
+        }
+    } else {
+        st = alcm_decompress(dctx, blob, blob_len, out, (size_t)hdr.raw_bytes, &out_len);
+    }
     if (st != ALCM_OK) {
         cli_error(cmd, "%s: %s (%s)", in_path, alcm_strerror(st), alcm_status_name(st));
         goto done;
@@ -80,6 +96,7 @@ int cmd_decompress(int argc, char **argv)
     }
     rc = 0;
 done:
+    alcmc_close(conn);
     alcm_dctx_free(dctx);
     free(out);
     free(blob);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alcm_tools.h"
+#include "alcmc.h"
 #include "cli.h"
 
 typedef struct {
@@ -32,6 +33,9 @@ static void usage(FILE *f)
             "  --error-budget E    relative L2 error budget (default 0.01)\n"
             "  --error-feedback    carry the quantisation residual across epochs\n"
             "  --deterministic     scheduler uses the cost model instead of measured time\n"
+            "  --socket PATH       run the ALCM side through the alcmd at PATH (the stream is\n"
+            "                      reset first); the baseline stays in-process\n"
+            "  --stream NAME       daemon stream name (default \"experiment\")\n"
             "  --json FILE         also write the figures as JSON\n"
             "  -h, --help          this help\n");
 }
@@ -104,9 +108,11 @@ int cmd_experiment(int argc, char **argv)
         {"seed", required_argument, 0, 'r'},    {"error-budget", required_argument, 0, 'e'},
         {"error-feedback", no_argument, 0, 'f'}, {"deterministic", no_argument, 0, 'd'},
         {"json", required_argument, 0, 'j'},    {"help", no_argument, 0, 'h'},
+        {"socket", required_argument, 0, 'S'},  {"stream", required_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     const char *cmd = "experiment", *json_path = NULL;
+    const char *socket_path = cli_global_socket(), *stream_name = cli_global_stream();
     uint64_t epochs = 10, seed = 42;
     double budget = 0.01;
     int feedback = 0, deterministic = 0;
@@ -144,6 +150,8 @@ int cmd_experiment(int argc, char **argv)
         case 'f': feedback = 1; break;
         case 'd': deterministic = 1; break;
         case 'j': json_path = optarg; break;
+        case 'S': socket_path = optarg; break;
+        case 'N': stream_name = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -172,12 +180,27 @@ int cmd_experiment(int argc, char **argv)
     epoch_row *rows = calloc((size_t)epochs, sizeof *rows);
     alcm_stream *stream = alcm_stream_create(&scfg);
     alcm_cctx *cctx = alcm_cctx_create();
+    alcmc_conn *conn = NULL;
     alcm_dctx *dctx = alcm_dctx_create();
     int rc = 1;
     if (!x || !y || !blob || !bblob || !rows || !stream || !cctx || !dctx) {
         cli_error(cmd, "out of memory");
         goto done;
     }
+    if (!stream_name) stream_name = "experiment";
+    if (socket_path) {
+        conn = cli_connect(cmd, socket_path);
+        if (!conn) goto done;
+        alcmc_status cst = alcmc_reset_stream(conn, stream_name, NULL);
+        if (cst != ALCMC_OK) {
+            cli_daemon_error(cmd, conn, cst);
+            goto done;
+        }
+    }
+    /* The knobs each step uses: the scheduler's state after the previous step (the local
+     * stream, fresh, gives the initial state when the daemon runs the steps). */
+    alcm_sched_state knobs;
+    alcm_stream_get_state(stream, &knobs);
     alcm_rng rng;
     alcm_rng_seed(&rng, seed);
     alcm_params base;
@@ -186,9 +209,14 @@ int cmd_experiment(int argc, char **argv)
     char sb[128];
     cli_format_shape(&shape, sb, sizeof sb);
     printf("ALCM adaptive experiment: %s synthetic gradients, seed %llu, %llu epochs, "
-           "error budget %.3g%s\n\n",
+           "error budget %.3g%s\n",
            sb, (unsigned long long)seed, (unsigned long long)epochs, budget,
            feedback ? ", error feedback" : "");
+    if (conn)
+        printf("ALCM side through alcmd %s at %s, stream '%s'\n\n",
+               alcmc_server(conn)->daemon_version, socket_path, stream_name);
+    else
+        printf("ALCM side in-process\n\n");
     printf("%5s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "epoch", "base", "base",
            "alcm", "alcm", "rel L2", "aggr", "prune", "bits", "CAQ gain");
     printf("%5s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "", "ratio", "CAQ", "ratio",
@@ -216,14 +244,26 @@ int cmd_experiment(int argc, char **argv)
         r->base_ratio = (double)bytes / (double)blen;
         r->base_caq = alcm_caq(r->base_ratio, r->base_cpu);
 
-        /* ALCM: one adaptive stream across epochs. */
-        alcm_sched_state state;
-        alcm_stream_get_state(stream, &state);
-        r->aggressiveness = state.aggressiveness;
-        r->prune_ratio = state.prune_ratio;
+        /* ALCM: one adaptive stream across epochs, in-process or in the daemon. */
+        r->aggressiveness = knobs.aggressiveness;
+        r->prune_ratio = knobs.prune_ratio;
         size_t alen = 0;
         alcm_info info;
-        st = alcm_stream_compress(stream, &shape, x, bytes, blob, cap, &alen, &info, &r->cpu);
+        if (conn) {
+            alcmc_compress_result res;
+            alcmc_status cst = alcmc_compress(conn, stream_name, &scfg, &shape, x, bytes, blob,
+                                              cap, &alen, &res);
+            if (cst != ALCMC_OK) {
+                cli_daemon_error(cmd, conn, cst);
+                goto done;
+            }
+            info = res.info;
+            r->cpu = res.cpu_seconds;
+            knobs = res.sched;
+        } else {
+            st = alcm_stream_compress(stream, &shape, x, bytes, blob, cap, &alen, &info, &r->cpu);
+            alcm_stream_get_state(stream, &knobs);
+        }
         if (st == ALCM_OK) st = alcm_decompress(dctx, blob, alen, y, bytes, &out_len);
         if (st != ALCM_OK || out_len != bytes) {
             cli_error(cmd, "ALCM round trip failed at epoch %u: %s", e + 1,
@@ -255,6 +295,7 @@ int cmd_experiment(int argc, char **argv)
     }
     rc = 0;
 done:
+    alcmc_close(conn);
     alcm_dctx_free(dctx);
     alcm_cctx_free(cctx);
     alcm_stream_free(stream);

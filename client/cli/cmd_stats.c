@@ -11,13 +11,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm stats [--socket PATH] [--stream NAME] [--json]\n"
+            "usage: alcm [--socket PATH] stats [--socket PATH] [--stream NAME] [--json]\n"
             "\n"
             "Asks a running alcmd for its statistics: per stream (uid, requests, errors,\n"
             "bytes in/out, ratio, CAQ, p50/p99 latency, evictions, state memory) and in\n"
             "total, plus connections and memory.\n"
             "\n"
-            "  --socket PATH   the daemon's socket (default: $ALCM_SOCKET)\n"
+            "  --socket PATH   the daemon's socket (default: alcm --socket, $ALCM_SOCKET)\n"
             "  --stream NAME   only streams with this name\n"
             "  --json          print JSON instead of a table\n"
             "  -h, --help      this help\n");
@@ -48,18 +48,22 @@ static void print_row(const alcmc_stream_stats *s, int width)
 
 static void print_table(const alcmc_server_info *info, const alcmc_stats_report *r)
 {
-    char mem[32], cap[32], rss[32], peak[32], inflight[32];
+    char mem[32], cap[32], rss[32], peak[32], inflight[32], anon[32], panon[32], shmem[32];
     fmt_bytes(mem, sizeof mem, (double)r->stream_memory_bytes);
     fmt_bytes(cap, sizeof cap, (double)r->memory_cap_bytes);
     fmt_bytes(rss, sizeof rss, (double)r->rss_bytes);
     fmt_bytes(peak, sizeof peak, (double)r->peak_rss_bytes);
     fmt_bytes(inflight, sizeof inflight, (double)r->inflight_bytes);
+    fmt_bytes(anon, sizeof anon, (double)r->rss_anon_bytes);
+    fmt_bytes(panon, sizeof panon, (double)r->peak_rss_anon_bytes);
+    fmt_bytes(shmem, sizeof shmem, (double)r->rss_shmem_bytes);
     printf("alcmd %s (pid %u), up %.1f s: %u connection(s) open, %llu accepted, %llu denied\n",
            info->daemon_version, info->pid, (double)r->uptime_ms / 1000.0, r->connections,
            (unsigned long long)r->connections_total, (unsigned long long)r->connections_denied);
-    printf("streams: %u live, state %s of %s cap; in flight: %u request(s), %s; RSS %s "
-           "(peak %s)\n\n", r->live_streams, mem, cap, r->requests_in_flight, inflight, rss,
-           peak);
+    printf("streams: %u live, state %s of %s cap; in flight: %u request(s), %s\n",
+           r->live_streams, mem, cap, r->requests_in_flight, inflight);
+    printf("memory: RSS %s (peak %s) = own %s (peak %s) + clients' shared regions %s + "
+           "code\n\n", rss, peak, anon, panon, shmem);
     int width = 6;
     for (size_t i = 0; i < r->n_streams; i++) {
         int n = (int)strlen(r->streams[i].name);
@@ -125,6 +129,9 @@ static void print_json(const alcmc_server_info *info, const alcmc_stats_report *
     cli_json_int(&j, "requests_in_flight", r->requests_in_flight);
     cli_json_int(&j, "rss_bytes", (int64_t)r->rss_bytes);
     cli_json_int(&j, "peak_rss_bytes", (int64_t)r->peak_rss_bytes);
+    cli_json_int(&j, "rss_anon_bytes", (int64_t)r->rss_anon_bytes);
+    cli_json_int(&j, "peak_rss_anon_bytes", (int64_t)r->peak_rss_anon_bytes);
+    cli_json_int(&j, "rss_shmem_bytes", (int64_t)r->rss_shmem_bytes);
     cli_json_begin_array(&j, "streams");
     for (size_t i = 0; i < r->n_streams; i++) json_stream(&j, NULL, &r->streams[i]);
     cli_json_end_array(&j);
@@ -135,7 +142,9 @@ static void print_json(const alcmc_server_info *info, const alcmc_stats_report *
 
 int cmd_stats(int argc, char **argv)
 {
-    const char *cmd = "stats", *socket_path = getenv("ALCM_SOCKET"), *stream = NULL;
+    /* `alcm --socket S --stream N stats` and $ALCM_SOCKET give the defaults. */
+    const char *cmd = "stats", *socket_path = cli_global_socket(), *stream = cli_global_stream();
+    if (!socket_path) socket_path = getenv("ALCM_SOCKET");
     int json = 0;
     static const struct option longopts[] = {
         {"socket", required_argument, 0, 's'}, {"stream", required_argument, 0, 'n'},

@@ -1,5 +1,6 @@
 /* main.c - the `alcm` command line tool: dispatches to one subcommand per file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -25,15 +26,45 @@ static const command k_commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: alcm <command> [options]\n\ncommands:\n");
+    fprintf(f, "usage: alcm [--socket PATH] [--stream NAME] <command> [options]\n\n"
+               "  --socket PATH   send work to the alcmd at PATH (default: in-process)\n"
+               "  --stream NAME   daemon stream name for compress and experiment\n\n"
+               "commands:\n");
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
         fprintf(f, "  %-12s %s\n", k_commands[i].name, k_commands[i].summary);
     fprintf(f, "\n'alcm <command> --help' describes a command. Version %s.\n",
             ALCM_VERSION_STRING);
 }
 
+/* Takes "--opt VALUE" or "--opt=VALUE" at argv[*i]; advances *i past it. */
+static int global_option(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    size_t len = strlen(name);
+    if (strncmp(argv[*i], name, len)) return 0;
+    if (argv[*i][len] == '=') {
+        *out = argv[*i] + len + 1;
+        (*i)++;
+        return 1;
+    }
+    if (argv[*i][len] != '\0' || *i + 1 >= argc) return 0;
+    *out = argv[*i + 1];
+    *i += 2;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    const char *sock = NULL, *stream = NULL;
+    int i = 1;
+    while (i < argc && (global_option(argc, argv, &i, "--socket", &sock) ||
+                        global_option(argc, argv, &i, "--stream", &stream))) {}
+    if (sock && (!*sock || setenv("ALCM_SOCKET", sock, 1) != 0)) {
+        fprintf(stderr, "alcm: bad --socket\n");
+        return 2;
+    }
+    cli_set_global(sock, stream);
+    argc -= i - 1;
+    argv += i - 1;
     if (argc < 2) {
         usage(stderr);
         return 2;

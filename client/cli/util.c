@@ -10,6 +10,25 @@
 
 #include "cli.h"
 
+/* The tool's only process-wide state: what main() parsed before the subcommand. */
+static const char *g_socket, *g_stream;
+
+const char *cli_global_socket(void)
+{
+    return g_socket;
+}
+
+const char *cli_global_stream(void)
+{
+    return g_stream;
+}
+
+void cli_set_global(const char *socket_path, const char *stream)
+{
+    g_socket = socket_path;
+    g_stream = stream;
+}
+
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

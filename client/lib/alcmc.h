@@ -212,13 +212,17 @@ typedef struct {
     uint64_t stream_memory_bytes, memory_cap_bytes;
     uint64_t inflight_bytes, inflight_cap_bytes;
     uint32_t requests_in_flight;
-    uint64_t rss_bytes, peak_rss_bytes;
+    uint64_t rss_bytes, peak_rss_bytes;    /* resident set size and its peak */
+    uint64_t rss_anon_bytes;               /* the daemon's own memory (RssAnon) */
+    uint64_t peak_rss_anon_bytes;          /* its peak, sampled every 100 ms */
+    uint64_t rss_shmem_bytes;              /* clients' shared regions mapped in */
 } alcmc_stats_report;
 
 /* Fetches the daemon's statistics: totals and every stream (only those named
  * stream_filter, of any uid, when it is non-NULL). *out is allocated; free it with
  * alcmc_stats_free. */
-alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter, alcmc_stats_report **out);
+alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter,
+                          alcmc_stats_report **out);
 
 /* Frees what alcmc_stats returned; NULL is a no-op. */
 void alcmc_stats_free(alcmc_stats_report *stats);

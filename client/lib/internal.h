@@ -35,9 +35,10 @@ typedef struct {
 } alcmc_sink;
 
 /* Sends req (its request_id is assigned here) with payload_len payload bytes (and the
- * descriptor pass_fd with them when >= 0) and reads the reply. Returns ALCMC_OK with *reply set (free with alcm_wire_reply_free) when the
- * daemon answered op `expect`; an error status otherwise (daemon error replies are mapped
- * and their message kept in conn->message). sink may be NULL when no payload is expected. */
+ * descriptor pass_fd with them when >= 0) and reads the reply. Returns ALCMC_OK with
+ * *reply set (free with alcm_wire_reply_free) when the daemon answered op `expect`; an
+ * error status otherwise (daemon error replies are mapped and their message kept in
+ * conn->message). sink may be NULL when no payload is expected. */
 alcmc_status alcmc__exchange(alcmc_conn *c, Alcmwire__Request *req, const void *payload,
                              size_t payload_len, int pass_fd, Alcmwire__Op expect,
                              alcmc_sink *sink, Alcmwire__Reply **reply);

@@ -3,6 +3,9 @@
 
 #include "internal.h"
 
+/* Tensors from this size on go through the shared region when there is one. */
+#define ALCMC_SHM_MIN ((size_t)256 << 10)
+
 static void sched_from_wire(const Alcmwire__SchedState *w, alcm_sched_state *s)
 {
     memset(s, 0, sizeof *s);
@@ -71,14 +74,45 @@ alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_str
         alcm_wire_config_fill(&wcfg, cfg);
         req.config = &wcfg;
     }
+    /* Large tensors: copied once into the shared region, read there by the daemon, which
+     * writes the blob right after them. */
+    size_t bound = alcm_compress_bound(src_bytes), out_off = (src_bytes + 63) & ~(size_t)63;
+    int via_shm = 0;
+    if (src_bytes >= ALCMC_SHM_MIN) {
+        via_shm = alcmc__shm_ready(conn, out_off + bound, &st);
+        if (st != ALCMC_OK) return st;
+    }
+    Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
     alcmc_sink sink = {.dst = dst, .cap = dst_cap};
     Alcmwire__Reply *r;
-    st = alcmc__exchange(conn, &req, src, src_bytes, ALCMWIRE__OP__OP_COMPRESS, &sink, &r);
+    if (via_shm) {
+        memcpy(conn->shm_base, src, src_bytes);
+        in.length = src_bytes;
+        out.offset = out_off;
+        out.length = bound;
+        req.shm_input = &in;
+        req.shm_output = &out;
+        st = alcmc__exchange(conn, &req, NULL, 0, -1, ALCMWIRE__OP__OP_COMPRESS, NULL, &r);
+    } else {
+        st = alcmc__exchange(conn, &req, src, src_bytes, -1, ALCMWIRE__OP__OP_COMPRESS, &sink,
+                             &r);
+    }
     if (st != ALCMC_OK) return st;
-    if (!r->compress) {
+    const Alcmwire__CompressReply *cr = r->compress;
+    if (!cr || (via_shm && (!cr->blob_in_shm || cr->blob_bytes > bound))) {
         alcm_wire_reply_free(r);
         conn->broken = ALCMC_E_PROTOCOL;
         return alcmc__fail(conn, ALCMC_E_PROTOCOL, "compress reply without its fields");
+    }
+    if (via_shm) {
+        if (cr->blob_bytes > dst_cap) {
+            alcmc__fail(conn, ALCMC_E_DST_TOO_SMALL, "result is %llu bytes, buffer %zu",
+                        (unsigned long long)cr->blob_bytes, dst_cap);
+            alcm_wire_reply_free(r);
+            return ALCMC_E_DST_TOO_SMALL;
+        }
+        memcpy(dst, conn->shm_base + out_off, (size_t)cr->blob_bytes);
+        sink.len = (size_t)cr->blob_bytes;
     }
     *dst_len = sink.len;
     if (result) result_from_wire(r->compress, result);

@@ -43,7 +43,8 @@ static void stream_from_wire(const Alcmwire__StreamStats *w, alcmc_stream_stats 
     }
 }
 
-alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter, alcmc_stats_report **out)
+alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter,
+                          alcmc_stats_report **out)
 {
     if (!conn || !out) return ALCMC_E_ARG;
     *out = NULL;
@@ -85,6 +86,9 @@ alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter, alcmc_stat
     s->requests_in_flight = w->requests_in_flight;
     s->rss_bytes = w->rss_bytes;
     s->peak_rss_bytes = w->peak_rss_bytes;
+    s->rss_anon_bytes = w->rss_anon_bytes;
+    s->peak_rss_anon_bytes = w->peak_rss_anon_bytes;
+    s->rss_shmem_bytes = w->rss_shmem_bytes;
     alcmwire__stats__free_unpacked(w, NULL);
     *out = s;
     return ALCMC_OK;

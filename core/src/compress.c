@@ -6,8 +6,7 @@
 #include "ctx.h"
 
 /* Measured defaults (docs/DESIGN.md, "Backends"). */
-#define GRADIENT_ZSTD_LEVEL 1
-#define LOSSLESS_ZSTD_LEVEL 1
+#define ZSTD_DEFAULT_LEVEL 1
 #define ZLIB_DEFAULT_LEVEL 6
 
 alcm_cctx *alcm_cctx_create(void)
@@ -51,22 +50,30 @@ size_t alcm_compress_bound(size_t src_bytes)
     return src_bytes + extra;
 }
 
-/* Resolves AUTO and the level into the coder of an encode. */
+/* Resolves AUTO, the level and the zlib strategy of an encode (docs/DESIGN.md, "Backends":
+ * every default below was picked by measurement). */
 static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
 {
     c->strategy = Z_DEFAULT_STRATEGY;
-    c->backend = p->backend == ALCM_BACKEND_AUTO ? ALCM_BACKEND_ZSTD : (int)p->backend;
     if (p->profile == ALCM_PROFILE_BASELINE) {
         if (p->backend == ALCM_BACKEND_ZSTD) return ALCM_E_ARG;
         c->backend = ALCM_BACKEND_ZLIB;
         c->level = 6;
         return ALCM_OK;
     }
+    const int floats = p->dtype != ALCM_DTYPE_BYTES;
+    if (p->backend == ALCM_BACKEND_AUTO)
+        c->backend = p->profile == ALCM_PROFILE_LOSSLESS && floats ? ALCM_BACKEND_ZLIB
+                                                                   : ALCM_BACKEND_ZSTD;
+    else
+        c->backend = (int)p->backend;
     if (c->backend == ALCM_BACKEND_ZSTD) {
-        int dflt = p->profile == ALCM_PROFILE_GRADIENT ? GRADIENT_ZSTD_LEVEL : LOSSLESS_ZSTD_LEVEL;
-        c->level = p->level > 0 ? p->level : dflt;
+        c->level = p->level > 0 ? p->level : ZSTD_DEFAULT_LEVEL;
     } else {
         c->level = p->level > 0 ? (p->level > 9 ? 9 : p->level) : ZLIB_DEFAULT_LEVEL;
+        /* Quantisation codes and float byte planes are order-0 data: LZ matching costs time
+         * and ratio there, Huffman coding alone does best. */
+        if (floats) c->strategy = Z_HUFFMAN_ONLY;
     }
     return ALCM_OK;
 }

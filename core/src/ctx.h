@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "bytes.h"
 #include "format.h"
+#include "gradient.h"
 
 struct alcm_cctx {
     alcm_backend_enc benc;
@@ -25,7 +26,6 @@ struct alcm_cctx {
 struct alcm_dctx {
     alcm_backend_dec bdec;
     uint64_t max_output;
-    alcm_buf params;   /* gradient: parameter stream */
     alcm_buf chan;     /* gradient: per-channel parameters */
     alcm_buf codes;    /* gradient: packed codes of one block */
     alcm_buf planes;   /* lossless: one segment's planes */
@@ -65,8 +65,11 @@ alcm_status alcm_lossless_bytes_decode(alcm_dctx *dx, const uint8_t *blob, const
 alcm_status alcm_baseline_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
                                  uint8_t *dst);
 
-/* Gradient parameter stream of a parsed frame, decoded into dx->chan (n_channels entries). */
+/* Reads and checks the parameter stream of a parsed gradient frame starting at blob[*pos]
+ * (advanced past it): channel parameters into ch (n_channels entries) when ch is non-NULL,
+ * and the code bits of the first cap channels into bits. Without ch, only the first cap
+ * channels are read and checked (inspection). */
 alcm_status alcm_gradient_read_params(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
-                                      size_t *pos);
+                                      size_t *pos, alcm_chan_param *ch, float *bits, size_t cap);
 
 #endif /* ALCM_CTX_H */

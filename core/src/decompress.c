@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "detmath.h"
-#include "gradient.h"
 
 #define DEFAULT_MAX_OUTPUT ((uint64_t)1 << 40)
 
@@ -20,7 +18,6 @@ void alcm_dctx_free(alcm_dctx *dx)
 {
     if (!dx) return;
     alcm_backend_dec_free(&dx->bdec);
-    alcm_buf_free(&dx->params);
     alcm_buf_free(&dx->chan);
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
@@ -72,14 +69,8 @@ alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bit
     alcm_dctx *dx = alcm_dctx_create();
     if (!dx) return ALCM_E_NOMEM;
     size_t pos = f.payload_off;
-    st = alcm_gradient_read_params(dx, blob, &f, &pos);
-    if (st == ALCM_OK) {
-        const alcm_chan_param *cp = dx->chan.p;
-        uint32_t C = f.grad.n_channels;
-        for (size_t c = 0; c < C && c < cap; c++)
-            bits[c] = cp[c].levels ? (float)alcm_det_log2(2.0 * cp[c].levels + 1.0) : 0.0f;
-        *n_channels = C;
-    }
+    st = alcm_gradient_read_params(dx, blob, &f, &pos, NULL, bits, cap);
+    if (st == ALCM_OK) *n_channels = f.grad.n_channels;
     alcm_dctx_free(dx);
     return st;
 }

@@ -53,6 +53,12 @@ static inline uint64_t alcm_chan_len(uint64_t numel, uint64_t len, uint32_t c, u
  * length. */
 size_t alcm_params_stream_write(const alcm_chan_param *ch, uint32_t C, uint8_t *out);
 
+/* Parses one channel's parameters from p[0..avail) (prev: the previous non-zero channel's
+ * step, updated). Returns the bytes used, or 0 if they are truncated or out of range. At
+ * most ALCM_PARAM_MAX_BYTES bytes are used. */
+#define ALCM_PARAM_MAX_BYTES 6
+size_t alcm_param_parse_one(const uint8_t *p, size_t avail, int32_t *prev, alcm_chan_param *out);
+
 /* Parses a parameter stream of exactly n bytes for C channels into ch.
  * ALCM_E_CORRUPT on any violation of docs/FORMAT.md. */
 alcm_status alcm_params_stream_read(const uint8_t *p, size_t n, uint32_t C, alcm_chan_param *ch);

@@ -1,6 +1,9 @@
 /* gradient_dec.c - the gradient decoder: parameter stream, code streams by width with
  * escapes, every code checked against its channel's levels, dequantisation q·Δ in binary32. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "detmath.h"
 
 #include "ctx.h"
 #include "gradient.h"
@@ -104,24 +107,63 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
     return bad ? ALCM_E_CORRUPT : ALCM_OK;
 }
 
+/* The parameter stream, read piecewise so that inspecting a blob never holds it whole. */
+typedef struct {
+    alcm_reader rd;
+    uint8_t buf[1024];
+    size_t pos, len;
+    uint64_t left;      /* decoded bytes not yet read into buf */
+    int32_t prev;
+} param_src;
+
+static alcm_status param_next(param_src *s, alcm_chan_param *out)
+{
+    if (s->len - s->pos < ALCM_PARAM_MAX_BYTES && s->left > 0) {
+        size_t keep = s->len - s->pos;
+        memmove(s->buf, s->buf + s->pos, keep);
+        size_t want = sizeof s->buf - keep;
+        if (want > s->left) want = (size_t)s->left;
+        alcm_status st = alcm_reader_read(&s->rd, s->buf + keep, want);
+        if (st != ALCM_OK) return st;
+        s->left -= want;
+        s->pos = 0;
+        s->len = keep + want;
+    }
+    size_t k = alcm_param_parse_one(s->buf + s->pos, s->len - s->pos, &s->prev, out);
+    if (!k) return ALCM_E_CORRUPT;
+    s->pos += k;
+    return ALCM_OK;
+}
+
 alcm_status alcm_gradient_read_params(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
-                                      size_t *pos)
+                                      size_t *pos, alcm_chan_param *ch, float *bits, size_t cap)
 {
     uint32_t C = f->grad.n_channels;
-    size_t P = (size_t)f->grad.param_bytes; /* <= 6 C, checked by the frame parser */
-    if (alcm_buf_reserve(&dx->chan, (C ? C : 1) * sizeof(alcm_chan_param))) return ALCM_E_NOMEM;
+    uint64_t P = f->grad.param_bytes; /* C .. 6 C, checked by the frame parser */
     if (P == 0) return ALCM_OK;
     alcm_stream_ref ref;
     alcm_status st = alcm_stream_take(blob, pos, f->payload_end, P, &ref);
     if (st != ALCM_OK) return st;
-    const uint8_t *p = ref.data;
-    if (ref.method != ALCM_STREAM_STORED) {
-        if (alcm_buf_reserve(&dx->params, P)) return ALCM_E_NOMEM;
-        if ((st = alcm_stream_decode(&dx->bdec, f->backend, &ref, dx->params.p)) != ALCM_OK)
-            return st;
-        p = dx->params.p;
+    param_src *s = malloc(sizeof *s);
+    if (!s) return ALCM_E_NOMEM;
+    s->pos = s->len = 0;
+    s->left = P;
+    s->prev = ALCM_STEP_ONE;
+    /* Decoding needs every channel; inspection stops after the channels asked for. */
+    uint32_t stop = ch || cap >= C ? C : (uint32_t)cap;
+    st = alcm_reader_open(&s->rd, &dx->bdec, 0, f->backend, &ref);
+    for (uint32_t c = 0; c < stop && st == ALCM_OK; c++) {
+        alcm_chan_param cp;
+        if ((st = param_next(s, &cp)) != ALCM_OK) break;
+        if (ch) ch[c] = cp;
+        if (c < cap) bits[c] = cp.levels ? (float)alcm_det_log2(2.0 * cp.levels + 1.0) : 0.0f;
     }
-    return alcm_params_stream_read(p, P, C, dx->chan.p);
+    if (st == ALCM_OK && stop == C) {
+        if (s->left != 0 || s->pos != s->len) st = ALCM_E_CORRUPT;
+        else st = alcm_reader_close(&s->rd);
+    }
+    free(s);
+    return st;
 }
 
 alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
@@ -129,9 +171,11 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
 {
     const alcm_grad_section *g = &f->grad;
     size_t pos = f->payload_off;
-    alcm_status st = alcm_gradient_read_params(dx, blob, f, &pos);
-    if (st != ALCM_OK) return st;
+    if (alcm_buf_reserve(&dx->chan, (g->n_channels ? g->n_channels : 1) * sizeof(alcm_chan_param)))
+        return ALCM_E_NOMEM;
     const alcm_chan_param *cp = dx->chan.p;
+    alcm_status st = alcm_gradient_read_params(dx, blob, f, &pos, dx->chan.p, NULL, 0);
+    if (st != ALCM_OK) return st;
     uint64_t elems[ALCM_NWIDTH], bytes[5];
     alcm_class_sizes(cp, g->n_channels, f->numel, g->channel_len, elems, bytes);
     if (g->escapes > elems[ALCM_W2] + elems[ALCM_W4] + elems[ALCM_W8]) return ALCM_E_CORRUPT;

@@ -1,6 +1,7 @@
 /* gradient_enc.c - the gradient encoder (docs/DESIGN.md "Gradient encoder"): per-channel
  * statistics and entropy map, budget split, pruning, allocation, measured quantisation with
- * calibration and refinement, code widths, streams, residual update, lossless fallback. */
+ * calibration and refinement, code widths, blob assembly, residual update, lossless
+ * fallback. The code streams themselves are packed in gradient_pack.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,44 +11,18 @@
 #include "ctx.h"
 #include "detmath.h"
 #include "gradient.h"
+#include "gradient_enc.h"
 #include "quant.h"
 #include "select.h"
 
-#define BLOCK 4096                   /* elements quantised at a time when packing */
-#define STAGE_BYTES (1u << 16)       /* packed bytes handed to the backend at a time */
 #define BUDGET_MARGIN 1e-5           /* covers the float rounding of the measured error */
 #define CALIBRATE_BELOW 0.97         /* re-allocate with calibrated models below this use */
 #define REFINE_ROUNDS 24
 
-typedef struct {
-    double energy;      /* Σ y² */
-    double dist;        /* measured Σ (y - ŷ)² at the current step */
-    double a;           /* rate-model scale std · 2^(8e - 4) */
-    double dense;       /* 1 - sparsity: share of elements that carry quantisation error */
-    float absmax;
-    int32_t smin;       /* finest grid index allowed by the level limit */
-    int32_t s;          /* grid index; 0 = zeroed */
-    uint32_t maxq;      /* max |q| at s */
-    uint64_t over[3];   /* elements with |q| > 1, > 7, > 127 at s */
-    uint8_t width;
-} enc_chan;
-
-typedef struct {
-    alcm_cctx *cx;
-    const float *x;
-    const float *r;     /* residual added to x, or NULL */
-    uint64_t numel, len;
-    uint32_t C;
-    float thr;          /* pruning threshold */
-    enc_chan *ch;
-    uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
-    uint64_t n_esc;
-} enc;
-
 /* Measures channel c at grid index s (0 = zeroed) into its state. */
-static void measure_channel(enc *E, uint32_t c, int32_t s)
+static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
 {
-    enc_chan *ch = &E->ch[c];
+    alcm_genc_chan *ch = &E->ch[c];
     ch->s = s;
     ch->over[0] = ch->over[1] = ch->over[2] = 0;
     ch->maxq = 0;
@@ -82,7 +57,7 @@ static int all_finite(const float *y, size_t n)
     return !bad;
 }
 
-static alcm_status channel_stats(enc *E, const alcm_params *p, double *total_energy)
+static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *total_energy)
 {
     const alcm_predictor *model = alcm_predictor_default();
     float *ybuf = NULL;
@@ -111,7 +86,7 @@ static alcm_status channel_stats(enc *E, const alcm_params *p, double *total_ene
             alcm_features(&st, f);
             e = alcm_predict(model, f);
         }
-        enc_chan *ch = &E->ch[c];
+        alcm_genc_chan *ch = &E->ch[c];
         memset(ch, 0, sizeof *ch);
         ch->energy = st.sumsq;
         ch->absmax = (float)st.absmax;
@@ -128,7 +103,7 @@ static alcm_status channel_stats(enc *E, const alcm_params *p, double *total_ene
  * Allocation, calibration and refinement
  * ---------------------------------------------------------------------------------------- */
 
-static double sum_dist(const enc *E)
+static double sum_dist(const alcm_genc *E)
 {
     double d = 0.0;
     for (uint32_t c = 0; c < E->C; c++) d += E->ch[c].dist;
@@ -137,12 +112,12 @@ static double sum_dist(const enc *E)
 
 /* Allocates steps for `budget` (calibrated: distortion models scaled by the measured
  * ratio of each channel) and measures every channel whose step changed. -1: infeasible. */
-static int allocate_and_measure(enc *E, double budget, int calibrated)
+static int allocate_and_measure(alcm_genc *E, double budget, int calibrated)
 {
     alcm_alloc_chan *ac = E->cx->alloc.p;
     uint16_t *steps = E->cx->steps.p;
     for (uint32_t c = 0; c < E->C; c++) {
-        const enc_chan *ch = &E->ch[c];
+        const alcm_genc_chan *ch = &E->ch[c];
         ac[c].n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
         ac[c].a = ch->a;
         ac[c].energy = ch->energy;
@@ -177,14 +152,14 @@ static int order_cmp(const void *a, const void *b)
 
 /* Refines channels one grid notch at a time, largest distortion per element first, until
  * the measured total is within target. -1 when no channel can be refined any further. */
-static int refine(enc *E, double target)
+static int refine(alcm_genc *E, double target)
 {
     order_item *ord = E->cx->order.p;
     double total = sum_dist(E);
     for (int round = 0; round < REFINE_ROUNDS; round++) {
         uint32_t m = 0;
         for (uint32_t c = 0; c < E->C; c++) {
-            const enc_chan *ch = &E->ch[c];
+            const alcm_genc_chan *ch = &E->ch[c];
             if (!(ch->dist > 0.0) || ch->smin > ALCM_STEP_MAX) continue;
             if (ch->s != 0 && ch->s <= ch->smin) continue;
             double n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
@@ -196,7 +171,7 @@ static int refine(enc *E, double target)
         qsort(ord, m, sizeof *ord, order_cmp);
         for (uint32_t k = 0; k < m; k++) {
             uint32_t c = ord[k].c;
-            enc_chan *ch = &E->ch[c];
+            alcm_genc_chan *ch = &E->ch[c];
             int32_t s;
             if (ch->s == 0) {
                 double n = (double)alcm_chan_len(E->numel, E->len, c, E->C);
@@ -219,7 +194,7 @@ static int refine(enc *E, double target)
 
 /* Code width of a measured channel: the narrowest whose escapes stay rare (measured with
  * zstd and zlib on Gaussian, Laplace, sparse and Student-t codes, docs/DESIGN.md). */
-static uint8_t pick_width(const enc_chan *ch, uint64_t n)
+static uint8_t pick_width(const alcm_genc_chan *ch, uint64_t n)
 {
     if (ch->over[0] * 16 <= n) return ALCM_W2;
     if (ch->over[1] * 32 <= n) return ALCM_W4;
@@ -227,169 +202,15 @@ static uint8_t pick_width(const enc_chan *ch, uint64_t n)
     return ALCM_W16;
 }
 
-/* ------------------------------------------------------------------------------------------
- * Packing and streams
- * ---------------------------------------------------------------------------------------- */
-
-typedef struct {
-    int coded;
-    alcm_senc senc;
-    uint8_t *raw;       /* stored: destination */
-    size_t raw_pos;
-} sink;
-
-static alcm_status sink_put(sink *k, const uint8_t *p, size_t n)
-{
-    if (k->coded) return alcm_senc_feed(&k->senc, p, n);
-    memcpy(k->raw + k->raw_pos, p, n);
-    k->raw_pos += n;
-    return ALCM_OK;
-}
-
-static alcm_status push_escape(enc *E, uint32_t z)
-{
-    size_t need = (size_t)(E->n_esc + 1) * 2;
-    if (need > E->cx->esc.cap) {
-        if (alcm_buf_grow(&E->cx->esc, need)) return ALCM_E_NOMEM;
-    }
-    E->esc = E->cx->esc.p;
-    E->esc[E->n_esc * 2] = (uint8_t)z;
-    E->esc[E->n_esc * 2 + 1] = (uint8_t)(z >> 8);
-    E->n_esc++;
-    return ALCM_OK;
-}
-
-/* Packs every channel of width wc (for W16: byte `plane` of each code) into k. Returns
- * the bytes produced in *made. */
-static alcm_status pack_class(enc *E, unsigned wc, int plane, sink *k, uint64_t *made)
-{
-    alcm_cctx *cx = E->cx;
-    uint8_t *stage = cx->stage.p;
-    uint16_t *zz = (uint16_t *)(void *)(stage + STAGE_BYTES);
-    const unsigned bits = alcm_width_bits(wc);
-    const uint32_t escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
-    size_t len = 0;
-    uint64_t acc = 0, total = 0;
-    unsigned nb = 0;
-    alcm_status st;
-    for (uint32_t c = 0; c < E->C; c++) {
-        const enc_chan *ch = &E->ch[c];
-        if (ch->maxq == 0 || ch->width != wc) continue;
-        uint64_t off = (uint64_t)c * E->len;
-        uint64_t n = alcm_chan_len(E->numel, E->len, c, E->C);
-        float inv = 1.0f / alcm_step((uint32_t)ch->s);
-        for (uint64_t i = 0; i < n; i += BLOCK) {
-            size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
-            uint32_t maxz = alcm_q_codes(E->x + off + i, E->r ? E->r + off + i : NULL, m, inv,
-                                         E->thr, zz);
-            if (wc == ALCM_W16) {
-                const int sh = plane ? 8 : 0;
-                for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)(zz[j] >> sh);
-                len += m;
-            } else if (wc == ALCM_W8) {
-                if (maxz < escv) {
-                    for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)zz[j];
-                } else {
-                    for (size_t j = 0; j < m; j++) {
-                        uint32_t z = zz[j];
-                        if (z >= escv) {
-                            if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                            z = escv;
-                        }
-                        stage[len + j] = (uint8_t)z;
-                    }
-                }
-                len += m;
-            } else {
-                size_t j = 0;
-                if (nb == 0 && maxz < escv) { /* byte-aligned, no escapes: whole bytes */
-                    const size_t per = 8 / bits;
-                    for (; j + per <= m; j += per) {
-                        uint32_t v = 0;
-                        for (size_t t = 0; t < per; t++) v |= (uint32_t)zz[j + t] << (bits * t);
-                        stage[len++] = (uint8_t)v;
-                    }
-                }
-                for (; j < m; j++) {
-                    uint32_t z = zz[j];
-                    if (z >= escv) {
-                        if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                        z = escv;
-                    }
-                    acc |= (uint64_t)z << nb;
-                    nb += bits;
-                    if (nb >= 32) {
-                        for (int b = 0; b < 4; b++) stage[len++] = (uint8_t)(acc >> (8 * b));
-                        acc >>= 32;
-                        nb -= 32;
-                    }
-                }
-            }
-            if (len >= STAGE_BYTES - BLOCK) {
-                if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
-                total += len;
-                len = 0;
-            }
-        }
-    }
-    while (nb > 0) {
-        stage[len++] = (uint8_t)acc;
-        acc >>= 8;
-        nb = nb > 8 ? nb - 8 : 0;
-    }
-    if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
-    *made = total + len;
-    return ALCM_OK;
-}
-
-/* Writes code stream `which` (0 W2, 1 W4, 2 W8, 3 W16-low, 4 W16-high) of `raw` decoded
- * bytes at dst[0..cap): coded when smaller, stored otherwise. *used = bytes written. */
-static alcm_status write_code_stream(enc *E, const alcm_coder *coder, int which, uint64_t raw,
-                                     uint8_t *dst, size_t cap, size_t *used)
-{
-    *used = 0;
-    if (raw == 0) return ALCM_OK;
-    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
-    unsigned wc = which < 3 ? (unsigned)which : ALCM_W16;
-    int plane = which == 4;
-    uint64_t esc_mark = E->n_esc;
-    size_t room = cap - ALCM_STREAM_HEADER;
-    uint64_t made = 0;
-    alcm_status st = ALCM_E_DST_TOO_SMALL;
-    if (raw > 1) {
-        sink k = {.coded = 1};
-        size_t limit = raw - 1 < room ? (size_t)(raw - 1) : room;
-        st = alcm_senc_begin(&k.senc, &E->cx->benc, coder, raw, dst + ALCM_STREAM_HEADER, limit);
-        if (st == ALCM_OK) st = pack_class(E, wc, plane, &k, &made);
-        size_t out = 0;
-        if (st == ALCM_OK) st = alcm_senc_end(&k.senc, &out);
-        if (st == ALCM_OK) {
-            if (made != raw) return ALCM_E_INTERNAL;
-            alcm_stream_header_put(dst, ALCM_STREAM_CODED, out);
-            *used = ALCM_STREAM_HEADER + out;
-            return ALCM_OK;
-        }
-    }
-    if (st != ALCM_E_DST_TOO_SMALL) return st;
-    if (raw > room) return ALCM_E_DST_TOO_SMALL;
-    E->n_esc = esc_mark;
-    sink k = {.coded = 0, .raw = dst + ALCM_STREAM_HEADER};
-    if ((st = pack_class(E, wc, plane, &k, &made)) != ALCM_OK) return st;
-    if (made != raw) return ALCM_E_INTERNAL;
-    alcm_stream_header_put(dst, ALCM_STREAM_STORED, raw);
-    *used = ALCM_STREAM_HEADER + (size_t)raw;
-    return ALCM_OK;
-}
-
 static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
 {
     size_t c = C ? C : 1;
-    if (alcm_buf_reserve(&cx->chan, c * sizeof(enc_chan)) ||
+    if (alcm_buf_reserve(&cx->chan, c * sizeof(alcm_genc_chan)) ||
         alcm_buf_reserve(&cx->alloc, c * sizeof(alcm_alloc_chan)) ||
         alcm_buf_reserve(&cx->steps, c * sizeof(uint16_t)) ||
         alcm_buf_reserve(&cx->order, c * sizeof(order_item)) ||
         alcm_buf_reserve(&cx->params, c * 6) ||
-        alcm_buf_reserve(&cx->stage, STAGE_BYTES + BLOCK * sizeof(uint16_t)))
+        alcm_buf_reserve(&cx->stage, ALCM_GENC_STAGE_BYTES + ALCM_GENC_BLOCK * sizeof(uint16_t)))
         return ALCM_E_NOMEM;
     return ALCM_OK;
 }
@@ -398,14 +219,14 @@ static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
  * The encoder
  * ---------------------------------------------------------------------------------------- */
 
-static alcm_status write_blob(enc *E, const alcm_enc_job *job, double budget, double achieved,
+static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budget, double achieved,
                               uint8_t *dst, size_t cap, size_t *len)
 {
     alcm_cctx *cx = E->cx;
     alcm_chan_param *cp = cx->alloc.p; /* the allocator input is no longer needed */
     uint64_t escapes = 0;
     for (uint32_t c = 0; c < E->C; c++) {
-        const enc_chan *ch = &E->ch[c];
+        const alcm_genc_chan *ch = &E->ch[c];
         cp[c].levels = (uint16_t)ch->maxq;
         cp[c].step = ch->maxq ? (uint16_t)ch->s : 0;
         cp[c].width = ch->maxq ? ch->width : 0;
@@ -426,7 +247,7 @@ static alcm_status write_blob(enc *E, const alcm_enc_job *job, double budget, do
     alcm_class_sizes(cp, E->C, E->numel, E->len, elems, bytes);
     E->n_esc = 0;
     for (int k = 0; k < 5; k++) {
-        st = write_code_stream(E, &job->coder, k, bytes[k], dst + pos, end - pos, &used);
+        st = alcm_genc_write_stream(E, &job->coder, k, bytes[k], dst + pos, end - pos, &used);
         if (st != ALCM_OK) return st;
         pos += used;
     }
@@ -458,10 +279,10 @@ static alcm_status write_blob(enc *E, const alcm_enc_job *job, double budget, do
     return ALCM_OK;
 }
 
-static void update_residual(const enc *E, float *r)
+static void update_residual(const alcm_genc *E, float *r)
 {
     for (uint32_t c = 0; c < E->C; c++) {
-        const enc_chan *ch = &E->ch[c];
+        const alcm_genc_chan *ch = &E->ch[c];
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         if (ch->maxq == 0) {
@@ -492,7 +313,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
-    enc E;
+    alcm_genc E;
     memset(&E, 0, sizeof E);
     E.cx = cx;
     E.x = x;
@@ -537,7 +358,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
 
     double bits = 0.0;
     for (uint32_t c = 0; c < E.C; c++) {
-        enc_chan *ch = &E.ch[c];
+        alcm_genc_chan *ch = &E.ch[c];
         uint64_t n = alcm_chan_len(E.numel, E.len, c, E.C);
         ch->width = ch->maxq ? pick_width(ch, n) : 0;
         if (ch->maxq) bits += (double)n * alcm_det_log2(2.0 * ch->maxq + 1.0);

@@ -18,27 +18,33 @@ size_t alcm_params_stream_write(const alcm_chan_param *ch, uint32_t C, uint8_t *
     return n;
 }
 
+size_t alcm_param_parse_one(const uint8_t *p, size_t avail, int32_t *prev, alcm_chan_param *out)
+{
+    uint32_t v;
+    size_t k = alcm_varint_get(p, avail, &v);
+    if (!k || v > ALCM_LEVEL_MAX) return 0;
+    out->levels = (uint16_t)v;
+    out->step = 0;
+    out->width = 0;
+    if (v == 0) return k;
+    size_t k2 = alcm_varint_get(p + k, avail - k, &v);
+    if (!k2) return 0;
+    int32_t s = *prev + alcm_unzigzag(v >> 2);
+    if (s < ALCM_STEP_MIN || s > ALCM_STEP_MAX) return 0;
+    out->step = (uint16_t)s;
+    out->width = (uint8_t)(v & 3);
+    *prev = s;
+    return k + k2;
+}
+
 alcm_status alcm_params_stream_read(const uint8_t *p, size_t n, uint32_t C, alcm_chan_param *ch)
 {
     size_t at = 0;
     int32_t prev = ALCM_STEP_ONE;
     for (uint32_t c = 0; c < C; c++) {
-        uint32_t v;
-        size_t k = alcm_varint_get(p + at, n - at, &v);
-        if (!k || v > ALCM_LEVEL_MAX) return ALCM_E_CORRUPT;
-        at += k;
-        ch[c].levels = (uint16_t)v;
-        ch[c].step = 0;
-        ch[c].width = 0;
-        if (v == 0) continue;
-        k = alcm_varint_get(p + at, n - at, &v);
+        size_t k = alcm_param_parse_one(p + at, n - at, &prev, &ch[c]);
         if (!k) return ALCM_E_CORRUPT;
         at += k;
-        int32_t s = prev + alcm_unzigzag(v >> 2);
-        if (s < ALCM_STEP_MIN || s > ALCM_STEP_MAX) return ALCM_E_CORRUPT;
-        ch[c].step = (uint16_t)s;
-        ch[c].width = (uint8_t)(v & 3);
-        prev = s;
     }
     return at == n ? ALCM_OK : ALCM_E_CORRUPT;
 }

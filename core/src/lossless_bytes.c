@@ -10,7 +10,7 @@
 /* Chunks at or above this entropy are stored (already-compressed data: JPEG, PNG, gzip). */
 #define LB_STORE_BITS 7.9
 /* Chunks at or above this entropy use the fast level: little structure left to find. */
-#define LB_FAST_BITS 6.0
+#define LB_FAST_BITS 7.0
 
 /* Backend levels for fast and strong chunks (docs/DESIGN.md, measured). */
 static int chunk_level(const alcm_enc_job *job, double bits)

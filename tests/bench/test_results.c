@@ -176,7 +176,8 @@ static void test_rejects_malformed(void **state)
     cut[strlen(cut) / 2] = '\0';
     expect_reject(cut, ALCM_BENCH_E_SUBMISSION, "not valid JSON");
     free(cut);
-    char *t = replace(json, "\"format_version\": 1,", "\"format_version\": 1, \"format_version\": 1,");
+    char *t = replace(json, "\"format_version\": 1,",
+                      "\"format_version\": 1, \"format_version\": 1,");
     expect_reject(t, ALCM_BENCH_E_SUBMISSION, "duplicate");
     free(t);
     t = replace(json, "\"cpus\": ", "\"cpus\": NaN, \"x\": ");
@@ -334,7 +335,8 @@ static void test_rejects_unverified(void **state)
     make_submission(&s);
     s.results[2].verified = 0;
     char *json = to_json(&s);
-    expect_reject(json, ALCM_BENCH_E_UNVERIFIED, "results[2] (text_medium/zstd-1): verified is false");
+    expect_reject(json, ALCM_BENCH_E_UNVERIFIED,
+                  "results[2] (text_medium/zstd-1): verified is false");
     free(json);
     alcm_bench_submission_clear(&s);
 }

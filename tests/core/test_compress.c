@@ -123,7 +123,8 @@ static void test_context_reuse_and_info(void **state)
                 assert_int_equal(alcm_compress(cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, &info),
                                  ALCM_OK);
                 assert_true(info.ratio == (double)(n * 4) / (double)len);
-                assert_int_equal(info.backend, prof == 3 ? ALCM_BACKEND_ZLIB : ALCM_BACKEND_ZSTD);
+                /* measured defaults: zstd for gradients, zlib for float planes and baseline */
+                assert_int_equal(info.backend, prof == 1 ? ALCM_BACKEND_ZSTD : ALCM_BACKEND_ZLIB);
                 assert_int_equal(info.exact, prof != 1);
                 assert_int_equal(alcm_decompress(dx, blob, len, y, n * 4, &out), ALCM_OK);
                 if (prof != 1) assert_memory_equal(x, y, n * 4);
@@ -148,12 +149,43 @@ static void test_context_reuse_and_info(void **state)
     alcm_dctx_free(dx);
 }
 
+static void test_every_profile_deterministic(void **state)
+{
+    (void)state;
+    const size_t n = 70000;
+    float *x = tu_synth(ALCM_SYNTH_HEAVY, n, 700, 12);
+    alcm_shape sh = {2, {100, 700}};
+    size_t cap = alcm_compress_bound(n * 4);
+    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    for (int prof = 1; prof <= 3; prof++)
+        for (int be = 0; be <= 2; be++) {
+            if (prof == 3 && be == 2) continue;
+            alcm_params p;
+            alcm_params_default(&p, (alcm_profile)prof);
+            p.backend = (alcm_backend)be;
+            p.prune_ratio = prof == 1 ? 0.1 : 0.0;
+            alcm_cctx *c1 = alcm_cctx_create(), *c2 = alcm_cctx_create();
+            size_t la, lb;
+            assert_int_equal(alcm_compress(c1, &p, &sh, x, n * 4, NULL, a, cap, &la, NULL), ALCM_OK);
+            assert_int_equal(alcm_compress(c2, &p, &sh, x, n * 4, NULL, b, cap, &lb, NULL), ALCM_OK);
+            assert_int_equal(la, lb);
+            assert_memory_equal(a, b, la);
+            assert_int_equal(a[7], be == 0 ? (prof == 1 ? 2 : 1) : be); /* backend recorded */
+            alcm_cctx_free(c1);
+            alcm_cctx_free(c2);
+        }
+    free(a);
+    free(b);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_bound_and_too_small),
         cmocka_unit_test(test_context_reuse_and_info),
+        cmocka_unit_test(test_every_profile_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

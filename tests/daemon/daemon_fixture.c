@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -250,6 +252,53 @@ int fx_send(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int fx_send_request_fd(int fd, const Alcmwire__Request *req, int pass_fd)
+{
+    size_t flen;
+    uint8_t *frame = alcm_wire_frame_pack(&req->base, 0, &flen);
+    if (!frame) return -1;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {frame, flen};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+    ssize_t n = sendmsg(fd, &m, MSG_NOSIGNAL);
+    int rc = n < 0 ? -1 : fx_send(fd, frame + n, flen - (size_t)n);
+    free(frame);
+    return rc;
+}
+
+int fx_memfd(size_t size, int sealed)
+{
+    int fd = memfd_create("fx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0 ||
+        (sealed && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0)) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int fx_count_fds(pid_t pid)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "ls /proc/%ld/fd | wc -l", (long)pid);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    int n = -1;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+    return n;
 }
 
 int fx_send_request(int fd, const Alcmwire__Request *req, const void *payload, size_t len)

@@ -66,6 +66,16 @@ int fx_send(int fd, const void *buf, size_t len);
 /* Sends one request frame: header message + payload. 0 or -1. */
 int fx_send_request(int fd, const Alcmwire__Request *req, const void *payload, size_t len);
 
+/* Sends one request frame without payload, passing descriptor pass_fd with its bytes
+ * (SCM_RIGHTS). 0 or -1. */
+int fx_send_request_fd(int fd, const Alcmwire__Request *req, int pass_fd);
+
+/* A memfd of size bytes, sealed against shrinking when `sealed`. -1 on failure. */
+int fx_memfd(size_t size, int sealed);
+
+/* Open descriptors of process pid (from /proc), or -1. */
+int fx_count_fds(pid_t pid);
+
 /* Reads one reply frame within timeout_ms: *reply (free with alcm_wire_reply_free) and
  * the payload (malloc'ed, may be NULL when empty). 0, or -1 on EOF, timeout or garbage. */
 int fx_read_reply(int fd, int timeout_ms, Alcmwire__Reply **reply, uint8_t **payload,

@@ -328,6 +328,34 @@ static void test_sighup_reload(void **state)
     fx_cleanup(d);
 }
 
+/* A daemon without shared memory: libalcmc notices from hello and uses the socket. */
+static void test_shm_off_falls_back(void **state)
+{
+    fx_daemon *d = slot(state, 0);
+    static const char *const args[] = {"--shm-max-bytes", "0", NULL};
+    assert_int_equal(fx_start(d, args), 0);
+    alcmc_conn *c;
+    assert_int_equal(alcmc_connect(d->socket, NULL, &c), ALCMC_OK);
+    assert_int_equal(alcmc_server(c)->shm_max_bytes, 0);
+    const size_t n = 1 << 18;
+    float *g = malloc(n * 4);
+    fx_fill_gradient(g, n, 4);
+    alcm_shape shape;
+    alcm_shape_1d(&shape, n);
+    size_t cap = alcm_compress_bound(n * 4), len;
+    uint8_t *blob = malloc(cap);
+    assert_int_equal(alcmc_compress(c, "noshm", NULL, &shape, g, n * 4, blob, cap, &len, NULL),
+                     ALCMC_OK);
+    assert_int_equal(alcm_blob_header(blob, len, &(alcm_header){0}), ALCM_OK);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "grep -q memfd: /proc/%d/maps", (int)d->pid);
+    assert_int_not_equal(system(cmd), 0);
+    alcmc_close(c);
+    free(g);
+    free(blob);
+    assert_int_equal(fx_stop(d), 0);
+}
+
 static int read_text(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -376,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sighup_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus_textfile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shm_off_falls_back, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon lifecycle", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@ static int setup(void **state)
 {
     (void)state;
     static const char *const args[] = {"--idle-timeout-ms", "300", "--max-message-bytes", "4M",
-                                       NULL};
+                                       "--shm-max-bytes", "16M", NULL};
     if (fx_start(&g_d, args) != 0) {
         fx_dump_log(&g_d);
         return -1;
@@ -388,6 +389,169 @@ static void test_pipelined_replies_by_id(void **state)
     free(g);
 }
 
+/* Shared-memory attach and ranges: every misuse is refused with ERR_BAD_REQUEST and the
+ * connection kept; descriptors sent with other frames are closed, not leaked. */
+static void test_shared_memory_misuse(void **state)
+{
+    (void)state;
+    int fd = fx_connect(g_d.socket);
+    assert_true(fd >= 0);
+    Alcmwire__Request att = ALCMWIRE__REQUEST__INIT;
+    att.op = ALCMWIRE__OP__OP_ATTACH_SHM;
+    att.request_id = 1;
+    att.shm_size = 1 << 20;
+    /* No descriptor. */
+    assert_int_equal(fx_send_request(fd, &att, NULL, 0), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    /* Not sealed: the client could shrink it under the daemon. */
+    int mfd = fx_memfd(1 << 20, 0);
+    assert_true(mfd >= 0);
+    assert_int_equal(fx_send_request_fd(fd, &att, mfd), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    close(mfd);
+    /* Smaller than announced, and larger than the daemon takes (--shm-max-bytes 16M). */
+    mfd = fx_memfd(1 << 20, 1);
+    att.shm_size = 2 << 20;
+    assert_int_equal(fx_send_request_fd(fd, &att, mfd), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    close(mfd);
+    mfd = fx_memfd(32 << 20, 1);
+    att.shm_size = 32 << 20;
+    assert_int_equal(fx_send_request_fd(fd, &att, mfd), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    close(mfd);
+
+    /* A compress naming shared ranges before any region is attached. */
+    const size_t n = 1024;
+    Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
+    uint64_t dims[1] = {n};
+    t.dtype = ALCM_DTYPE_F32;
+    t.n_dims = 1;
+    t.dims = dims;
+    Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
+    in.length = n * 4;
+    out.offset = n * 4;
+    out.length = alcm_compress_bound(n * 4);
+    Alcmwire__Request c = ALCMWIRE__REQUEST__INIT;
+    c.op = ALCMWIRE__OP__OP_COMPRESS;
+    c.request_id = 2;
+    c.stream = "shm/misuse";
+    c.tensor = &t;
+    c.shm_input = &in;
+    c.shm_output = &out;
+    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+
+    /* A proper region: then ranges past its end, and overlapping ranges. */
+    mfd = fx_memfd(64 << 10, 1);
+    att.shm_size = 64 << 10;
+    assert_int_equal(fx_send_request_fd(fd, &att, mfd), 0);
+    Alcmwire__Reply *r;
+    assert_int_equal(fx_read_reply(fd, 5000, &r, NULL, NULL), 0);
+    assert_int_equal(r->op, ALCMWIRE__OP__OP_ATTACH_SHM);
+    alcm_wire_reply_free(r);
+    out.offset = (64 << 10) - 100;
+    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    out.offset = 100;
+    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
+    /* In range: the blob lands in the region and decodes to the input. */
+    float *map = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    assert_true(map != MAP_FAILED);
+    fx_fill_gradient(map, n, 3);
+    out.offset = n * 4;
+    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    uint8_t *payload;
+    size_t len;
+    assert_int_equal(fx_read_reply(fd, 5000, &r, &payload, &len), 0);
+    assert_int_equal(r->op, ALCMWIRE__OP__OP_COMPRESS);
+    assert_true(r->compress->blob_in_shm);
+    assert_int_equal(len, 0);
+    float back[1024];
+    size_t got;
+    assert_int_equal(alcmc_decompress_local((uint8_t *)map + out.offset, r->compress->blob_bytes,
+                                            back, sizeof back, &got, NULL), ALCMC_OK);
+    alcm_wire_reply_free(r);
+    munmap(map, 64 << 10);
+    close(mfd);
+
+    /* Descriptors riding on ordinary frames are closed by the daemon. */
+    int before = fx_count_fds(g_d.pid);
+    Alcmwire__Request hello = ALCMWIRE__REQUEST__INIT;
+    hello.op = ALCMWIRE__OP__OP_HELLO;
+    for (int i = 0; i < 50; i++) {
+        int extra = fx_memfd(4096, 0);
+        assert_int_equal(fx_send_request_fd(fd, &hello, extra), 0);
+        close(extra);
+        assert_int_equal(fx_read_reply(fd, 5000, &r, NULL, NULL), 0);
+        alcm_wire_reply_free(r);
+    }
+    int after = fx_count_fds(g_d.pid);
+    assert_true(before > 0 && after <= before + 2);
+    close(fd);
+    assert_daemon_serves();
+}
+
+/* A client that dies while its shared-memory compress runs: the daemon keeps the region
+ * mapped until the step is done, then drops it. */
+static void test_client_gone_during_shm_compress(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    if (child == 0) {
+        const size_t n = 512u << 10;   /* 2 MiB */
+        size_t size = n * 4 + alcm_compress_bound(n * 4) + 4096;
+        int fd = fx_connect(g_d.socket), mfd = fx_memfd(size, 1);
+        float *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        if (fd < 0 || mfd < 0 || map == MAP_FAILED) _exit(1);
+        fx_fill_gradient(map, n, 5);
+        Alcmwire__Request att = ALCMWIRE__REQUEST__INIT;
+        att.op = ALCMWIRE__OP__OP_ATTACH_SHM;
+        att.shm_size = size;
+        Alcmwire__Reply *r;
+        if (fx_send_request_fd(fd, &att, mfd) != 0 || fx_read_reply(fd, 5000, &r, NULL, NULL))
+            _exit(2);
+        Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
+        uint64_t dims[1] = {n};
+        t.dtype = ALCM_DTYPE_F32;
+        t.n_dims = 1;
+        t.dims = dims;
+        Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
+        in.length = n * 4;
+        out.offset = n * 4;
+        out.length = alcm_compress_bound(n * 4);
+        Alcmwire__Request c = ALCMWIRE__REQUEST__INIT;
+        c.op = ALCMWIRE__OP__OP_COMPRESS;
+        c.stream = "shm/gone";
+        c.tensor = &t;
+        c.shm_input = &in;
+        c.shm_output = &out;
+        if (fx_send_request(fd, &c, NULL, 0) != 0) _exit(3);
+        _exit(0);   /* gone, with the request running */
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_daemon_serves();
+    alcmc_conn *c;
+    assert_int_equal(alcmc_connect(g_d.socket, NULL, &c), ALCMC_OK);
+    alcmc_stats_report *s;
+    for (int i = 0; i < 200; i++) {   /* the step completes and is counted */
+        assert_int_equal(alcmc_stats(c, "shm/gone", &s), ALCMC_OK);
+        int done = s->n_streams == 1 && s->streams[0].requests == 1;
+        alcmc_stats_free(s);
+        if (done) break;
+        usleep(20000);
+    }
+    assert_int_equal(alcmc_stats(c, "shm/gone", &s), ALCMC_OK);
+    assert_int_equal(s->n_streams, 1);
+    assert_int_equal(s->streams[0].requests, 1);
+    assert_int_equal(s->streams[0].errors, 0);
+    alcmc_stats_free(s);
+    alcmc_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_client_killed_mid_frame),
         cmocka_unit_test(test_slow_sender_timeout),
         cmocka_unit_test(test_pipelined_replies_by_id),
+        cmocka_unit_test(test_shared_memory_misuse),
+        cmocka_unit_test(test_client_gone_during_shm_compress),
     };
     return cmocka_run_group_tests_name("daemon robustness", tests, setup, teardown);
 }

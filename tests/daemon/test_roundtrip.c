@@ -192,6 +192,52 @@ static void test_daemon_equals_inprocess(void **state)
     free(b);
 }
 
+/* 1 MiB tensors through shared memory (the default) and through the socket: the same
+ * blobs as the in-process stream, step after step. */
+static void test_large_tensors_both_paths(void **state)
+{
+    ctx *x = *state;
+    alcmc_options o;
+    alcmc_options_default(&o);
+    o.shm = 0;
+    alcmc_conn *sock;
+    assert_int_equal(alcmc_connect(x->d.socket, &o, &sock), ALCMC_OK);
+    assert_true(alcmc_server(x->c)->shm_max_bytes > 0);
+    alcm_stream_config cfg;
+    alcm_stream_config_default(&cfg);
+    cfg.sched.deterministic = 1;
+    alcm_stream *twin[2] = {alcm_stream_create(&cfg), alcm_stream_create(&cfg)};
+    alcmc_conn *conns[2] = {x->c, sock};
+    const char *names[2] = {"big/shm", "big/socket"};
+    const size_t n = 256 * 1024;
+    alcm_shape shape = {.rank = 2, .dims = {256, 1024}};
+    float *g = malloc(n * 4);
+    size_t cap = alcm_compress_bound(n * 4);
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+    for (int step = 0; step < 3; step++) {
+        fx_fill_gradient(g, n, 900 + (uint64_t)step);
+        for (int k = 0; k < 2; k++) {
+            size_t la, lb;
+            assert_int_equal(alcm_stream_compress(twin[k], &shape, g, n * 4, a, cap, &la, NULL,
+                                                  NULL), ALCM_OK);
+            assert_int_equal(alcmc_compress(conns[k], names[k], &cfg, &shape, g, n * 4, b, cap,
+                                            &lb, NULL), ALCMC_OK);
+            assert_int_equal(la, lb);
+            assert_memory_equal(a, b, la);
+        }
+    }
+    /* The default connection really mapped a shared region into the daemon. */
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "grep -q memfd:alcmc /proc/%d/maps", (int)x->d.pid);
+    assert_int_equal(system(cmd), 0);
+    alcm_stream_free(twin[0]);
+    alcm_stream_free(twin[1]);
+    alcmc_close(sock);
+    free(g);
+    free(a);
+    free(b);
+}
+
 static void test_stream_events_and_reset(void **state)
 {
     ctx *x = *state;
@@ -348,20 +394,61 @@ static void test_eviction(void **state)
     free(blob);
 }
 
+static int setup_deterministic(void **state)
+{
+    static const char *const args[] = {"--deterministic", NULL};
+    return setup_args(state, args);
+}
+
+/* `deterministic = yes` in the daemon: a client that leaves the configuration to the
+ * daemon gets the blobs of an in-process default stream with sched.deterministic = 1. */
+static void test_daemon_default_deterministic(void **state)
+{
+    ctx *x = *state;
+    assert_int_equal(alcmc_server(x->c)->deterministic, 1);
+    alcm_stream_config cfg;
+    alcm_stream_config_default(&cfg);
+    cfg.sched.deterministic = 1;
+    alcm_stream *local = alcm_stream_create(&cfg);
+    const size_t n = 20000;
+    alcm_shape shape;
+    alcm_shape_1d(&shape, n);
+    float *g = malloc(n * 4);
+    size_t cap = alcm_compress_bound(n * 4);
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+    for (int step = 0; step < 8; step++) {
+        fx_fill_gradient(g, n, 300 + (uint64_t)step);
+        size_t la, lb;
+        assert_int_equal(alcm_stream_compress(local, &shape, g, n * 4, a, cap, &la, NULL, NULL),
+                         ALCM_OK);
+        assert_int_equal(alcmc_compress(x->c, "det/default", NULL, &shape, g, n * 4, b, cap, &lb,
+                                        NULL), ALCMC_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+    }
+    alcm_stream_free(local);
+    free(g);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes_and_profiles),
         cmocka_unit_test(test_dtypes_lossless),
         cmocka_unit_test(test_daemon_equals_inprocess),
+        cmocka_unit_test(test_large_tensors_both_paths),
         cmocka_unit_test(test_stream_events_and_reset),
         cmocka_unit_test(test_errors_keep_connection),
         cmocka_unit_test(test_stats),
     };
     const struct CMUnitTest alone[] = {
         cmocka_unit_test_setup_teardown(test_eviction, setup_eviction, teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_default_deterministic, setup_deterministic,
+                                        teardown),
     };
     int failed = cmocka_run_group_tests_name("daemon roundtrip", tests, setup, teardown);
-    failed += cmocka_run_group_tests_name("daemon eviction", alone, NULL, NULL);
+    failed += cmocka_run_group_tests_name("daemon settings", alone, NULL, NULL);
     return failed;
 }

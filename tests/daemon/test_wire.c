@@ -23,7 +23,8 @@ static void test_prefix(void **state)
     assert_int_equal(p[12], 0x08);   /* payload length, little-endian */
     assert_int_equal(p[19], 0x01);
     alcm_wire_prefix out;
-    assert_int_equal(alcm_wire_prefix_read(p, UINT64_MAX, &out), ALCMWIRE__ERROR_CODE__ERR_NONE);
+    assert_int_equal(alcm_wire_prefix_read(p, UINT64_MAX, &out),
+                     ALCMWIRE__ERROR_CODE__ERR_NONE);
     assert_int_equal(out.header_len, 1234);
     assert_int_equal(out.payload_len, 0x0102030405060708ull);
     assert_int_equal(alcm_wire_prefix_read(p, 0x0102030405060707ull, &out),
@@ -31,16 +32,19 @@ static void test_prefix(void **state)
     uint8_t q[ALCM_WIRE_PREFIX_SIZE];
     memcpy(q, p, sizeof q);
     q[0] = 'X';
-    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out), ALCMWIRE__ERROR_CODE__ERR_BAD_MAGIC);
+    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out),
+                     ALCMWIRE__ERROR_CODE__ERR_BAD_MAGIC);
     memcpy(q, p, sizeof q);
     q[4] = 2;
     assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out),
                      ALCMWIRE__ERROR_CODE__ERR_BAD_VERSION);
     memcpy(q, p, sizeof q);
     q[7] = 0x80;
-    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out), ALCMWIRE__ERROR_CODE__ERR_BAD_FRAME);
+    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out),
+                     ALCMWIRE__ERROR_CODE__ERR_BAD_FRAME);
     alcm_wire_prefix_write(q, ALCM_WIRE_MAX_HEADER + 1, 0);
-    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out), ALCMWIRE__ERROR_CODE__ERR_BAD_FRAME);
+    assert_int_equal(alcm_wire_prefix_read(q, UINT64_MAX, &out),
+                     ALCMWIRE__ERROR_CODE__ERR_BAD_FRAME);
     alcm_wire_prefix_write(q, ALCM_WIRE_MAX_HEADER, 0);
     assert_int_equal(alcm_wire_prefix_read(q, 0, &out), ALCMWIRE__ERROR_CODE__ERR_NONE);
 }
@@ -74,13 +78,15 @@ static void test_tensor(void **state)
     alcm_dtype dt;
     alcm_shape back;
     uint64_t nbytes;
-    assert_int_equal(alcm_wire_tensor_read(&t, &dt, &back, &nbytes), ALCMWIRE__ERROR_CODE__ERR_NONE);
+    assert_int_equal(alcm_wire_tensor_read(&t, &dt, &back, &nbytes),
+                     ALCMWIRE__ERROR_CODE__ERR_NONE);
     assert_int_equal(dt, ALCM_DTYPE_BF16);
     assert_int_equal(back.rank, 3);
     assert_int_equal(back.dims[2], 4);
     assert_int_equal(nbytes, 2 * 3 * 4 * 2);
     t.n_dims = 0;   /* a scalar */
-    assert_int_equal(alcm_wire_tensor_read(&t, &dt, &back, &nbytes), ALCMWIRE__ERROR_CODE__ERR_NONE);
+    assert_int_equal(alcm_wire_tensor_read(&t, &dt, &back, &nbytes),
+                     ALCMWIRE__ERROR_CODE__ERR_NONE);
     assert_int_equal(nbytes, 2);
     uint64_t huge[2] = {(uint64_t)1 << 40, (uint64_t)1 << 40};
     t.n_dims = 2;

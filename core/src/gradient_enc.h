@@ -1,0 +1,48 @@
+/* gradient_enc.h - state shared by the gradient encoder's decision passes (gradient_enc.c)
+ * and its code packing (gradient_pack.c) (internal). */
+#ifndef ALCM_GRADIENT_ENC_H
+#define ALCM_GRADIENT_ENC_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "ctx.h"
+
+#define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
+#define ALCM_GENC_STAGE_BYTES (1u << 16)   /* packed bytes handed to the backend at a time */
+
+/* Per-channel encoder state. */
+typedef struct {
+    double energy;      /* Σ y² */
+    double dist;        /* measured Σ (y - ŷ)² at the current step */
+    double a;           /* rate-model scale std · 2^(8e - 4) */
+    double dense;       /* 1 - sparsity: share of elements that carry quantisation error */
+    float absmax;
+    int32_t smin;       /* finest grid index allowed by the level limit */
+    int32_t s;          /* grid index; 0 = zeroed */
+    uint32_t maxq;      /* max |q| at s */
+    uint64_t over[3];   /* elements with |q| > 1, > 7, > 127 at s */
+    uint8_t width;
+} alcm_genc_chan;
+
+/* One encode. */
+typedef struct {
+    alcm_cctx *cx;
+    const float *x;
+    const float *r;     /* residual added to x, or NULL */
+    uint64_t numel, len;
+    uint32_t C;
+    float thr;          /* pruning threshold */
+    alcm_genc_chan *ch;
+    uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
+    uint64_t n_esc;
+} alcm_genc;
+
+/* Writes code stream `which` (0 W2, 1 W4, 2 W8, 3 W16-low, 4 W16-high) of `raw` decoded
+ * bytes at dst[0..cap): the channels of that width quantised again, packed and coded when
+ * that is smaller, stored otherwise; escapes are appended to the encode's escape buffer.
+ * *used = bytes written. Needs cx->stage of ALCM_GENC_STAGE_BYTES + 2 ALCM_GENC_BLOCK. */
+alcm_status alcm_genc_write_stream(alcm_genc *E, const alcm_coder *coder, int which,
+                                   uint64_t raw, uint8_t *dst, size_t cap, size_t *used);
+
+#endif /* ALCM_GRADIENT_ENC_H */

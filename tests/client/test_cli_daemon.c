@@ -1,0 +1,179 @@
+/* test_cli_daemon.c - the `alcm` tool through a real alcmd: --socket on compress,
+ * decompress, experiment and stats, global and per-command forms, and a missing daemon. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_dir[256], g_sock[320];
+static pid_t g_daemon = -1;
+
+/* alcmd sits next to the alcm binary in the build tree. */
+static void daemon_path(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", ALCM_BIN);
+    char *slash = strrchr(buf, '/');
+    assert_non_null(slash);
+    snprintf(slash + 1, cap - (size_t)(slash + 1 - buf), "alcmd");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/alcm-clid-XXXXXX");
+    if (!mkdtemp(g_dir)) return -1;
+    snprintf(g_sock, sizeof g_sock, "%s/alcm.sock", g_dir);
+    char bin[512], log[400];
+    daemon_path(bin, sizeof bin);
+    snprintf(log, sizeof log, "%s/alcmd.log", g_dir);
+    g_daemon = fork();
+    if (g_daemon < 0) return -1;
+    if (g_daemon == 0) {
+        if (!freopen(log, "w", stderr)) _exit(127);
+        execl(bin, "alcmd", "--socket", g_sock, "--log-level", "debug", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) { /* up to 10 s for the socket to appear */
+        struct stat st;
+        if (stat(g_sock, &st) == 0 && S_ISSOCK(st.st_mode)) return 0;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int ok = 0;
+    if (g_daemon > 0) {
+        kill(g_daemon, SIGTERM);
+        int st;
+        waitpid(g_daemon, &st, 0);
+        ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0) ok = -1;
+    return ok;
+}
+
+static int run(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, ALCM_BIN, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = tu_malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    buf[got] = 0;
+    if (len) *len = got;
+    return buf;
+}
+
+static void spit(const char *name, const void *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static int contains(const char *name, const char *needle)
+{
+    char *s = slurp(name, NULL);
+    int found = s && strstr(s, needle) != NULL;
+    free(s);
+    return found;
+}
+
+static void test_compress_decompress_through_daemon(void **state)
+{
+    (void)state;
+    size_t n = 32 * 500;
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 500, 31);
+    spit("g.f32", x, n * 4);
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--socket '%s' --stream rank0/fc1 compress --shape 32x500 g.f32 -o g.alcm", g_sock);
+    assert_int_equal(run(args), 0);
+    snprintf(args, sizeof args, "decompress --socket '%s' g.alcm -o g.back", g_sock);
+    assert_int_equal(run(args), 0);
+    size_t m = 0;
+    float *y = (float *)slurp("g.back", &m);
+    assert_int_equal(m, n * 4);
+    assert_true(tu_rel_l2(x, y, n) <= 0.01);
+    /* The blob is an ordinary blob: in-process decoding gives the same bytes. */
+    assert_int_equal(run("decompress g.alcm -o g.local"), 0);
+    size_t m2 = 0;
+    char *y2 = slurp("g.local", &m2);
+    assert_int_equal(m2, m);
+    assert_memory_equal(y2, y, m);
+    snprintf(args, sizeof args, "--socket '%s' stats", g_sock);
+    assert_int_equal(run(args), 0);
+    assert_true(contains("out.txt", "rank0/fc1"));
+    free(y2);
+    free(y);
+    free(x);
+}
+
+static void test_experiment_through_daemon(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "experiment --socket '%s' --stream exp/a --epochs 4 --size 40x50 --json r.json",
+             g_sock);
+    assert_int_equal(run(args), 0);
+    assert_true(contains("out.txt", "through alcmd"));
+    assert_true(contains("r.json", "\"mean_caq_gain_pct\""));
+    snprintf(args, sizeof args, "stats --socket '%s' --json", g_sock);
+    assert_int_equal(run(args), 0);
+    assert_true(contains("out.txt", "exp/a"));
+}
+
+static void test_missing_daemon_is_a_clear_error(void **state)
+{
+    (void)state;
+    float v[4] = {1, 2, 3, 4};
+    spit("v.f32", v, sizeof v);
+    char args[1024];
+    snprintf(args, sizeof args, "--socket '%s/nope.sock' compress v.f32 -o v.alcm", g_dir);
+    assert_int_equal(run(args), 1);
+    assert_true(contains("err.txt", "ALCMC_E_CONNECT"));
+    /* A codec refusal travels back with libalcm's status. */
+    v[2] = NAN;
+    spit("nan.f32", v, sizeof v);
+    snprintf(args, sizeof args, "--socket '%s' compress nan.f32 -o n.alcm", g_sock);
+    assert_int_equal(run(args), 1);
+    assert_true(contains("err.txt", "ALCM_E_NONFINITE"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compress_decompress_through_daemon),
+        cmocka_unit_test(test_experiment_through_daemon),
+        cmocka_unit_test(test_missing_daemon_is_a_clear_error),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
