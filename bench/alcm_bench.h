@@ -223,8 +223,9 @@ typedef void (*alcm_bench_progress_fn)(void *user, unsigned done, unsigned total
 
 typedef struct {
     uint32_t runs;          /* timed runs, >= 1 (default 5) */
-    uint32_t repeats;       /* passes per timed run, >= 1 (default 1): the run's compress and
-                               decompress CPU seconds are the minimum over its passes */
+    uint32_t repeats;       /* passes per codec per timed run, >= 1 (default 1), made in
+                               rounds over all codecs: the run's compress and decompress CPU
+                               seconds are the minimum over its passes */
     uint32_t warmup_runs;   /* untimed, still verified passes before them (default 1) */
     alcm_bench_progress_fn progress;   /* may be NULL */
     void *progress_user;
@@ -232,8 +233,8 @@ typedef struct {
 
 void alcm_bench_config_default(alcm_bench_config *cfg);
 
-/* Runs every codec over the bundle: per run, codecs take turns (so drift on a shared
- * machine hits all alike), each making cfg->repeats passes; per pass every item is
+/* Runs every codec over the bundle: a run is cfg->repeats rounds in which the codecs take
+ * turns (so drift on a shared machine hits all alike); per pass every item is
  * compressed (timed by thread CPU time), decompressed (timed) and verified. results[i]
  * gets codecs[i]'s figures. If a codec named "baseline" is among them,
  * delta_vs_baseline_pct is filled, otherwise it is 0.

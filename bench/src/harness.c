@@ -175,6 +175,7 @@ typedef struct {
     int deterministic;
     uint8_t digest[SHA256_DIGEST_SIZE];
     int have_digest;
+    double best_c, best_d;   /* the current run's smallest compress / decompress CPU time */
 } series;
 
 static void reduce(const alcm_bench_bundle *b, const alcm_codec *c, const series *s,
@@ -251,13 +252,15 @@ alcm_bench_status alcm_bench_run(const alcm_bench_bundle *bundle, alcm_codec *co
     for (uint32_t r = 0; r < total_runs; r++) {
         int timed = r >= cfg->warmup_runs;
         uint32_t ti = timed ? r - cfg->warmup_runs : 0;
-        for (size_t j = 0; j < n_codecs; j++) {
-            /* Rotate the order each run so no codec always runs first or last. */
-            size_t k = (j + r) % n_codecs;
-            alcm_codec *c = codecs[k];
-            series *s = &ser[k];
-            double best_c = INFINITY, best_d = INFINITY;
-            for (uint32_t rep = 0; rep < (timed ? repeats : 1); rep++) {
+        for (size_t k = 0; k < n_codecs; k++) ser[k].best_c = ser[k].best_d = INFINITY;
+        /* A run's repeats are rounds in which every codec takes a turn, so a burst of
+         * interference from other processes rarely hits all passes of one codec. */
+        for (uint32_t rep = 0; rep < (timed ? repeats : 1); rep++) {
+            for (size_t j = 0; j < n_codecs; j++) {
+                /* Rotate the order each round so no codec always runs first or last. */
+                size_t k = (j + r + rep) % n_codecs;
+                alcm_codec *c = codecs[k];
+                series *s = &ser[k];
                 pass_result pr;
                 st = run_pass(bundle, c, &scr, r + 1, &pr, err);
                 if (st != ALCM_BENCH_OK) goto done;
@@ -268,13 +271,12 @@ alcm_bench_status alcm_bench_run(const alcm_bench_bundle *bundle, alcm_codec *co
                     s->deterministic = 0;
                 }
                 if (timed) {
-                    if (pr.compress_cpu < best_c) best_c = pr.compress_cpu;
-                    if (pr.decompress_cpu < best_d) best_d = pr.decompress_cpu;
+                    if (pr.compress_cpu < s->best_c) s->best_c = pr.compress_cpu;
+                    if (pr.decompress_cpu < s->best_d) s->best_d = pr.decompress_cpu;
                     if (ti == 0 && rep == 0) s->first_blob_bytes = pr.blob_bytes;
-                    double ratio = pr.blob_bytes
+                    s->ratio[ti] = pr.blob_bytes
                                        ? (double)bundle->total_bytes / (double)pr.blob_bytes
                                        : 0;
-                    s->ratio[ti] = ratio;
                     double rel = pr.err_den > 0 ? sqrt(pr.err_num / pr.err_den) : 0;
                     if (rel > s->rel_err) s->rel_err = rel;
                     if (pr.max_item_err > s->max_item_err) s->max_item_err = pr.max_item_err;
@@ -284,12 +286,14 @@ alcm_bench_status alcm_bench_run(const alcm_bench_bundle *bundle, alcm_codec *co
                     cfg->progress(cfg->progress_user, done_passes, total_passes, bundle->name,
                                   c->name);
             }
-            if (timed) {
-                s->cpu[ti] = best_c;
-                s->caq[ti] = s->ratio[ti] / (best_c + 1);
-                s->dcpu[ti] = best_d;
-            }
         }
+        if (timed)
+            for (size_t k = 0; k < n_codecs; k++) {
+                series *s = &ser[k];
+                s->cpu[ti] = s->best_c;
+                s->caq[ti] = s->ratio[ti] / (s->best_c + 1);
+                s->dcpu[ti] = s->best_d;
+            }
     }
     for (size_t k = 0; k < n_codecs; k++) reduce(bundle, codecs[k], &ser[k], runs, &results[k]);
     for (size_t k = 0; k < n_codecs; k++) {

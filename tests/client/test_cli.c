@@ -1,72 +1,20 @@
 /* test_cli.c - the `alcm` tool driven as a user would: exit codes, round trips through
  * files, determinism, damaged blobs, the experiment's JSON. */
-#include "testutil.h"
+#include "cli_fixture.h"
 
-#include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char g_dir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/alcm-cli-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return cli_fixture_mkdir("alcm-cli");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Runs `alcm <args>` with stdout/stderr to files in the temp dir; returns the exit code. */
-static int run(const char *args)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, ALCM_BIN, args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = tu_malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    buf[got] = 0;
-    if (len) *len = got;
-    return buf;
-}
-
-static void spit(const char *name, const void *data, size_t len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static int file_contains(const char *name, const char *needle)
-{
-    char *s = slurp(name, NULL);
-    int found = s && strstr(s, needle) != NULL;
-    free(s);
-    return found;
+    return cli_fixture_rmdir();
 }
 
 static void test_help_and_usage_errors(void **state)

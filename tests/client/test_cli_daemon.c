@@ -1,16 +1,13 @@
 /* test_cli_daemon.c - the `alcm` tool through a real alcmd: --socket on compress,
  * decompress, experiment and stats, global and per-command forms, and a missing daemon. */
-#include "testutil.h"
+#include "cli_fixture.h"
 
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static char g_dir[256], g_sock[320];
+static char g_sock[320];
 static pid_t g_daemon = -1;
 
 /* alcmd sits next to the alcm binary in the build tree. */
@@ -25,8 +22,7 @@ static void daemon_path(char *buf, size_t cap)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/alcm-clid-XXXXXX");
-    if (!mkdtemp(g_dir)) return -1;
+    if (cli_fixture_mkdir("alcm-clid")) return -1;
     snprintf(g_sock, sizeof g_sock, "%s/alcm.sock", g_dir);
     char bin[512], log[400];
     daemon_path(bin, sizeof bin);
@@ -57,53 +53,8 @@ static int teardown(void **state)
         waitpid(g_daemon, &st, 0);
         ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
     }
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) ok = -1;
+    if (cli_fixture_rmdir() != 0) ok = -1;
     return ok;
-}
-
-static int run(const char *args)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, ALCM_BIN, args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = tu_malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    buf[got] = 0;
-    if (len) *len = got;
-    return buf;
-}
-
-static void spit(const char *name, const void *data, size_t len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static int contains(const char *name, const char *needle)
-{
-    char *s = slurp(name, NULL);
-    int found = s && strstr(s, needle) != NULL;
-    free(s);
-    return found;
 }
 
 static void test_compress_decompress_through_daemon(void **state)
@@ -130,7 +81,7 @@ static void test_compress_decompress_through_daemon(void **state)
     assert_memory_equal(y2, y, m);
     snprintf(args, sizeof args, "--socket '%s' stats", g_sock);
     assert_int_equal(run(args), 0);
-    assert_true(contains("out.txt", "rank0/fc1"));
+    assert_true(file_contains("out.txt", "rank0/fc1"));
     free(y2);
     free(y);
     free(x);
@@ -144,11 +95,11 @@ static void test_experiment_through_daemon(void **state)
              "experiment --socket '%s' --stream exp/a --epochs 4 --size 40x50 --json r.json",
              g_sock);
     assert_int_equal(run(args), 0);
-    assert_true(contains("out.txt", "through alcmd"));
-    assert_true(contains("r.json", "\"mean_caq_gain_pct\""));
+    assert_true(file_contains("out.txt", "through alcmd"));
+    assert_true(file_contains("r.json", "\"mean_caq_gain_pct\""));
     snprintf(args, sizeof args, "stats --socket '%s' --json", g_sock);
     assert_int_equal(run(args), 0);
-    assert_true(contains("out.txt", "exp/a"));
+    assert_true(file_contains("out.txt", "exp/a"));
 }
 
 static void test_missing_daemon_is_a_clear_error(void **state)
@@ -159,13 +110,13 @@ static void test_missing_daemon_is_a_clear_error(void **state)
     char args[1024];
     snprintf(args, sizeof args, "--socket '%s/nope.sock' compress v.f32 -o v.alcm", g_dir);
     assert_int_equal(run(args), 1);
-    assert_true(contains("err.txt", "ALCMC_E_CONNECT"));
+    assert_true(file_contains("err.txt", "ALCMC_E_CONNECT"));
     /* A codec refusal travels back with libalcm's status. */
     v[2] = NAN;
     spit("nan.f32", v, sizeof v);
     snprintf(args, sizeof args, "--socket '%s' compress nan.f32 -o n.alcm", g_sock);
     assert_int_equal(run(args), 1);
-    assert_true(contains("err.txt", "ALCM_E_NONFINITE"));
+    assert_true(file_contains("err.txt", "ALCM_E_NONFINITE"));
 }
 
 int main(void)

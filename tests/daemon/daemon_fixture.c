@@ -50,7 +50,9 @@ static int open_notify(fx_daemon *d, char *path, size_t cap)
     unlink(path);
     d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    size_t len = strlen(path);
+    if (len >= sizeof a.sun_path) return -1;
+    memcpy(a.sun_path, path, len + 1);
     if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&a, sizeof a) != 0) return -1;
     return 0;
 }
