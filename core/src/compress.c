@@ -43,7 +43,7 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
 size_t alcm_compress_bound(size_t src_bytes)
 {
     /* Every codec stays within src + src/1024 + 1024: baseline within zlib's
-     * compressBound, lossless within 9 bytes of stream header per 128 KiB, gradient codes
+     * compressBound, lossless within 9 bytes of stream header per chunk or plane segment, gradient codes
      * within 3 bytes per 4-byte element; plus header, section and CRC (<= 148 bytes). */
     size_t extra = (src_bytes >> 10) + 1024;
     if (src_bytes > SIZE_MAX - extra) return 0;
