@@ -38,12 +38,17 @@ END {
     }
     printf "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">reduction of gradient bytes each rank sends (raw / sent, log scale)</text>\n", L + W / 2, T + H + 40
     printf "<text x=\"18\" y=\"%d\" transform=\"rotate(-90 18 %d)\" text-anchor=\"middle\">final test accuracy</text>\n", T + H / 2, T + H / 2
+    for (k = 4; k <= 5; k++)
+        printf "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e90\" stroke-dasharray=\"3 3\"/>\n", px(2 ^ k), T, px(2 ^ k), T + H
+    printf "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#e90\">targets 16x, 32x</text>\n", px(16) + 4, T + 12
     for (i = 1; i <= n; i++) {
-        col = P[i] > 0 ? "#c33" : "#25c"
+        col = A[i] == "adaptive" ? "#93c" : P[i] > 0 ? "#c33" : "#25c"
         printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>budget %s, aggressiveness %s, prune %s: %.2f%%, %.1fx</title></circle>\n", px(red[i]), py(acc[i]), col, B[i], A[i], P[i], acc[i], red[i]
-        printf "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%s%s</text>\n", px(red[i]) + 7, py(acc[i]) - 6, B[i], (P[i] > 0 ? " p" P[i] : "")
+        printf "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%s%s%s</text>\n", px(red[i]) + 7, py(acc[i]) - 6, B[i], (P[i] > 0 ? " p" P[i] : ""), (A[i] == "adaptive" ? " adaptive" : "")
     }
-    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#25c\">blue: no pruning</text>\n", L + W - 160, T + H - 24
-    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#c33\">red: pruning (label: error budget, p = prune ratio)</text>\n", L + W - 160, T + H - 10
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\">labels: error budget per step (aggressiveness 1)</text>\n", L + 10, T + H - 38
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#25c\">blue: no pruning</text>\n", L + 10, T + H - 24
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#c33\">red: prune ratio p</text>\n", L + 110, T + H - 24
+    printf "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#93c\">purple: CAQ scheduler (adaptive)</text>\n", L + 10, T + H - 10
     print "</svg>"
 }

@@ -3,8 +3,9 @@
 # on RANKS ranks with the same seeds and epochs three ways (plain MPI_Allreduce,
 # libalcm_mpi.so preloaded, alcm_mpi_allreduce called explicitly), repeats plain and
 # explicit with more seeds, and sweeps the error budget / aggressiveness / pruning of the
-# explicit API. Writes runs/*.json (one per training run), proof.json, seeds.json,
-# sweep.json, sweep.svg and results.md into OUT_DIR.
+# explicit API; finally times plain against compressed allreduce over message sizes (the
+# interposer's threshold). Writes runs/*.json (one per training run), proof.json,
+# seeds.json, sweep.json, sweep.svg, threshold.json and results.md into OUT_DIR.
 #
 # usage: bench/mpi/run_proof.sh [BUILD_DIR] [OUT_DIR]
 # environment (defaults in brackets):
@@ -15,7 +16,7 @@
 #   SWEEP ["0.3:1:0 0.5:1:0 ..."]    budget:aggressiveness:prune[:adaptive] of the sweep
 #   CHECK_EVERY [10]                  steps between cross-rank parameter comparisons
 #   EXTRA                             more trainer arguments (e.g. --train-limit 8000)
-#   SKIP_THREE_WAY=1 SKIP_SEEDS=1 SKIP_SWEEP=1   leave out a part
+#   SKIP_THREE_WAY=1 SKIP_SEEDS=1 SKIP_SWEEP=1 SKIP_THRESHOLD=1   leave out a part
 #   REPORT_ONLY=1                     rebuild the summaries from the existing runs/*.json
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -106,7 +107,7 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
     [ -x "$train" ] && [ -f "$lib" ] || { echo "run_proof: build $train and $lib first" >&2; exit 1; }
     # Both carry libalcm inside: build them from the same sources, or the interposer and
     # the explicit API would run different codecs.
-    cmake --build "$build" -j2 --target alcm_mpi alcm_mpi_train >/dev/null
+    cmake --build "$build" -j2 --target alcm_mpi alcm_mpi_train alcm_mpi_threshold >/dev/null
     if [ "${SKIP_THREE_WAY:-0}" != 1 ]; then
         run plain "$SEED" "$train" --mode plain
         run interposer "$SEED" -x LD_PRELOAD="$lib" -x ALCM_MPI_ERROR_BUDGET="$BUDGET" \
@@ -127,6 +128,10 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
             run "$name" "$SEED" "$train" --mode explicit --budget "$b" --aggressiveness "$a" \
                 --prune "$p" --adaptive "$ad"
         done
+    fi
+    if [ "${SKIP_THRESHOLD:-0}" != 1 ]; then
+        echo "run_proof: threshold" >&2
+        mpirun_ "$build/bin/alcm_mpi_threshold" "$BUDGET" 41 "$out/threshold.json" >&2
     fi
 fi
 
@@ -220,5 +225,20 @@ table() {
         echo
         table "$out/sweep.tsv" "$plain_acc"
     fi
+    if [ -s "$out/threshold.json" ]; then
+        echo
+        echo "Plain MPI_Allreduce against alcm_mpi_allreduce (budget $BUDGET), median over 41 calls of"
+        echo "the slowest rank, on this machine's shared memory. Break-even: the per-rank network"
+        echo "bandwidth below which the bytes saved on the wire (ring allreduce 2(p-1)/p x raw"
+        echo "against allgather (p-1) x blob) outweigh the extra time."
+        echo
+        echo "| message bytes | plain (us) | compressed (us) | bytes sent per rank | ratio | break-even (MB/s) |"
+        echo "|---|---|---|---|---|---|"
+        awk '/"bytes":/ { line = $0; gsub(/[{}",]/, " ", line); n = split(line, f, /[ :]+/)
+                          for (i = 1; i < n; i++) v[f[i]] = f[i + 1]
+                          printf "| %s | %s | %s | %s | %.1f | %s |\n", v["bytes"], v["plain_us"], v["alcm_us"], v["sent_bytes"], v["ratio"], v["breakeven_MB_per_s"] }' \
+            "$out/threshold.json"
+    fi
 } >"$out/results.md"
+rm -f "$out/three_way.tsv" "$out/seeds.tsv" "$out/sweep.tsv" "$out/threshold.txt"
 cat "$out/results.md"

@@ -323,7 +323,8 @@ int main(int argc, char **argv)
             }
             /* Mean over the ranks, times the learning-rate schedule's factor. */
             const uint64_t total_steps = (uint64_t)steps_per_epoch * a.epochs;
-            const double progress = total_steps > 1 ? (double)r.steps / (double)(total_steps - 1) : 0;
+            const double progress =
+                total_steps > 1 ? (double)r.steps / (double)(total_steps - 1) : 0;
             const float scale = (float)((1.0 + (a.lr_final - 1.0) * progress) / size);
             for (size_t i = 0; i < n_params; i++) sum[i] *= scale;
             alcm_fmnist_mlp_apply(mlp, sum);
@@ -377,7 +378,8 @@ int main(int argc, char **argv)
                     a.min_accuracy);
         status = 1;
     }
-    if (!identical && rank == 0) fprintf(stderr, "alcm_mpi_train: parameters differ across ranks\n");
+    if (!identical && rank == 0)
+        fprintf(stderr, "alcm_mpi_train: parameters differ across ranks\n");
 
     alcm_fmnist_mlp_free(mlp);
     alcm_fmnist_set_free(&train);

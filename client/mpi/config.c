@@ -67,7 +67,8 @@ void mpi_config_from_env(mpi_config *cfg)
     parse_flag("ALCM_MPI_ERROR_FEEDBACK", &cfg->opts.error_feedback);
     parse_flag("ALCM_MPI_USE_DAEMON", &cfg->opts.use_daemon);
     if (parse_u64("ALCM_MPI_BLOCK", 0, 1u << 30, &u)) cfg->opts.block_size = (uint32_t)u;
-    if (parse_u64("ALCM_MPI_SEGMENT", 0, MPI_SEGMENT_ELEMS, &u)) cfg->opts.segment_elems = (size_t)u;
+    if (parse_u64("ALCM_MPI_SEGMENT", 0, MPI_SEGMENT_ELEMS, &u))
+        cfg->opts.segment_elems = (size_t)u;
     const char *b = getenv("ALCM_MPI_BACKEND");
     if (b && *b) {
         if (!strcmp(b, "auto")) cfg->opts.backend = ALCM_BACKEND_AUTO;
