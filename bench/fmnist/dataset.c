@@ -1,25 +1,12 @@
 /* dataset.c - a Fashion-MNIST split: loading and checking its two IDX files, batches. */
 #include "fmnist.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Decompressed size limit of one file: 60000 images of 784 bytes plus the header. */
 #define FMNIST_MAX_FILE ((uint64_t)64 << 20)
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-{
-    if (!msg || cap == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* Reads and parses one file; on success *owner holds the file bytes the view points into. */
 static alcm_fmnist_status load_idx(const char *path, uint32_t rank, uint8_t **owner,
@@ -32,7 +19,8 @@ static alcm_fmnist_status load_idx(const char *path, uint32_t rank, uint8_t **ow
     st = alcm_fmnist_idx_parse(*owner, len, view);
     if (st == ALCM_FMNIST_OK && view->rank != rank) st = ALCM_FMNIST_E_HEADER;
     if (st != ALCM_FMNIST_OK) {
-        set_msg(msg, cap, "%s: %s (expected rank %u)", path, alcm_fmnist_strerror(st), rank);
+        alcm_fmnist_set_message(msg, cap, "%s: %s (expected rank %u)", path,
+                                alcm_fmnist_strerror(st), rank);
         free(*owner);
         *owner = NULL;
     }
@@ -50,7 +38,7 @@ alcm_fmnist_status alcm_fmnist_load(const char *dir, const char *split, alcm_fmn
     uint8_t *ibuf = NULL, *lbuf = NULL;
     alcm_fmnist_status st = ALCM_FMNIST_E_NOMEM;
     if (!ipath || !lpath) {
-        set_msg(msg, msg_cap, "out of memory");
+        alcm_fmnist_set_message(msg, msg_cap, "out of memory");
         goto out;
     }
     snprintf(ipath, plen, "%s/%s-images-idx3-ubyte.gz", dir, split);
@@ -61,21 +49,21 @@ alcm_fmnist_status alcm_fmnist_load(const char *dir, const char *split, alcm_fmn
     st = load_idx(lpath, 1, &lbuf, &lv, msg, msg_cap);
     if (st != ALCM_FMNIST_OK) goto out;
     if (iv.dims[1] != 28 || iv.dims[2] != 28) {
-        set_msg(msg, msg_cap, "%s: images are %ux%u, expected 28x28", ipath, iv.dims[1],
-                iv.dims[2]);
+        alcm_fmnist_set_message(msg, msg_cap, "%s: images are %ux%u, expected 28x28", ipath,
+                                iv.dims[1], iv.dims[2]);
         st = ALCM_FMNIST_E_HEADER;
         goto out;
     }
     if (iv.dims[0] != lv.dims[0]) {
-        set_msg(msg, msg_cap, "%s has %u images but %s has %u labels", ipath, iv.dims[0],
-                lpath, lv.dims[0]);
+        alcm_fmnist_set_message(msg, msg_cap, "%s has %u images but %s has %u labels", ipath,
+                                iv.dims[0], lpath, lv.dims[0]);
         st = ALCM_FMNIST_E_MISMATCH;
         goto out;
     }
     for (uint32_t i = 0; i < lv.dims[0]; i++) {
         if (lv.data[i] >= ALCM_FMNIST_CLASSES) {
-            set_msg(msg, msg_cap, "%s: label %u of item %u is not below %d", lpath,
-                    lv.data[i], i, ALCM_FMNIST_CLASSES);
+            alcm_fmnist_set_message(msg, msg_cap, "%s: label %u of item %u is not below %d",
+                                    lpath, lv.data[i], i, ALCM_FMNIST_CLASSES);
             st = ALCM_FMNIST_E_MISMATCH;
             goto out;
         }
@@ -84,7 +72,7 @@ alcm_fmnist_status alcm_fmnist_load(const char *dir, const char *split, alcm_fmn
     set->labels = malloc(lv.size);
     if (!set->images || !set->labels) {
         alcm_fmnist_set_free(set);
-        set_msg(msg, msg_cap, "out of memory");
+        alcm_fmnist_set_message(msg, msg_cap, "out of memory");
         st = ALCM_FMNIST_E_NOMEM;
         goto out;
     }

@@ -38,6 +38,12 @@ typedef enum {
 /* One-line message for a status; never NULL, static storage. */
 const char *alcm_fmnist_strerror(alcm_fmnist_status status);
 
+/* Formats (printf-style) into the optional message buffer msg of msg_cap bytes, truncating;
+ * a no-op when msg is NULL or msg_cap is 0. Every msg argument of this library is filled
+ * this way; a caller reporting through a buffer of its own may use it as well. */
+void alcm_fmnist_set_message(char *msg, size_t msg_cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ------------------------------------------------------------------------------------------
  * IDX files (big-endian header: 0x00 0x00 <type> <rank>, then rank uint32 dimensions, then
  * the elements). Only type 0x08 (unsigned byte) is accepted, rank 1 (labels) or 3 (images).

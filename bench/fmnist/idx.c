@@ -2,28 +2,9 @@
 #include "fmnist.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-const char *alcm_fmnist_strerror(alcm_fmnist_status status)
-{
-    switch (status) {
-    case ALCM_FMNIST_OK: return "success";
-    case ALCM_FMNIST_E_ARG: return "invalid argument";
-    case ALCM_FMNIST_E_NOMEM: return "out of memory";
-    case ALCM_FMNIST_E_IO: return "cannot read the file";
-    case ALCM_FMNIST_E_MAGIC: return "not an unsigned-byte IDX file (bad magic)";
-    case ALCM_FMNIST_E_HEADER: return "IDX rank or dimension not as expected";
-    case ALCM_FMNIST_E_TRUNCATED: return "IDX file shorter than its header declares";
-    case ALCM_FMNIST_E_TRAILING: return "IDX file longer than its header declares";
-    case ALCM_FMNIST_E_MISMATCH: return "images and labels do not match";
-    case ALCM_FMNIST_E_LIMIT: return "IDX file larger than the reader's limit";
-    }
-    return "unknown status";
-}
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -58,18 +39,6 @@ alcm_fmnist_status alcm_fmnist_idx_parse(const uint8_t *buf, size_t len,
     return ALCM_FMNIST_OK;
 }
 
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-{
-    if (!msg || cap == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-}
-
 alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_bytes,
                                              uint8_t **data, size_t *len, char *msg,
                                              size_t msg_cap)
@@ -77,10 +46,11 @@ alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_byte
     if (!path || !data || !len) return ALCM_FMNIST_E_ARG;
     *data = NULL;
     *len = 0;
-    set_msg(msg, msg_cap, "%s", "");
+    alcm_fmnist_set_message(msg, msg_cap, "%s", "");
     gzFile gz = gzopen(path, "rb");
     if (!gz) {
-        set_msg(msg, msg_cap, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        alcm_fmnist_set_message(msg, msg_cap, "%s: %s", path,
+                                errno ? strerror(errno) : "cannot open");
         return ALCM_FMNIST_E_IO;
     }
     size_t cap = 1 << 16, n = 0;
@@ -93,8 +63,8 @@ alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_byte
     for (;;) {
         if (n == cap) {
             if ((uint64_t)cap > max_bytes) {
-                set_msg(msg, msg_cap, "%s: more than %llu bytes once decompressed", path,
-                        (unsigned long long)max_bytes);
+                alcm_fmnist_set_message(msg, msg_cap, "%s: more than %llu bytes once decompressed",
+                                        path, (unsigned long long)max_bytes);
                 st = ALCM_FMNIST_E_LIMIT;
                 goto out;
             }
@@ -112,7 +82,7 @@ alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_byte
         if (got < 0) {
             int zerr;
             const char *m = gzerror(gz, &zerr);
-            set_msg(msg, msg_cap, "%s: gzip stream error: %s", path, m ? m : "?");
+            alcm_fmnist_set_message(msg, msg_cap, "%s: gzip stream error: %s", path, m ? m : "?");
             st = ALCM_FMNIST_E_IO;
             goto out;
         }
@@ -120,8 +90,8 @@ alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_byte
         n += (size_t)got;
     }
     if ((uint64_t)n > max_bytes) {
-        set_msg(msg, msg_cap, "%s: more than %llu bytes once decompressed", path,
-                (unsigned long long)max_bytes);
+        alcm_fmnist_set_message(msg, msg_cap, "%s: more than %llu bytes once decompressed", path,
+                                (unsigned long long)max_bytes);
         st = ALCM_FMNIST_E_LIMIT;
         goto out;
     }
@@ -129,7 +99,8 @@ alcm_fmnist_status alcm_fmnist_idx_read_file(const char *path, uint64_t max_byte
     *len = n;
     buf = NULL;
 out:
-    if (st == ALCM_FMNIST_E_NOMEM) set_msg(msg, msg_cap, "%s: out of memory", path);
+    if (st == ALCM_FMNIST_E_NOMEM)
+        alcm_fmnist_set_message(msg, msg_cap, "%s: out of memory", path);
     free(buf);
     gzclose(gz);
     return st;

@@ -58,6 +58,32 @@ void cli_format_shape(const alcm_shape *shape, char *buf, size_t cap);
 int cli_parse_double(const char *text, double *out);
 int cli_parse_u64(const char *text, uint64_t *out);
 
+/* After option parsing: 0 when argv[first..argc) is empty, or prints "alcm <cmd>:
+ * unexpected argument '<argv[first]>'" and returns -1. */
+int cli_no_operands(const char *cmd, int first, int argc, char **argv);
+
+/* Option values checked against a range (name is the option as typed, "--runs"). Each
+ * returns 0 with *out set, or prints "alcm <cmd>: <name> must be <range>, got '<text>'" and
+ * returns -1 with *out unchanged. cli_opt_u64: lo..hi inclusive (hi UINT64_MAX: no upper
+ * bound); cli_opt_double: [lo, hi], or (lo, hi] when lo_open. */
+int cli_opt_u64(const char *cmd, const char *name, const char *text, uint64_t lo, uint64_t hi,
+                uint64_t *out);
+int cli_opt_double(const char *cmd, const char *name, const char *text, double lo, int lo_open,
+                   double hi, double *out);
+
+/* --error-budget: a relative L2 error budget in (0, 1], checked as by cli_opt_double. */
+int cli_opt_error_budget(const char *cmd, const char *text, double *out);
+
+/* A shape option (cli_parse_shape): 0, or prints "alcm <cmd>: bad <name> '<text>' (e.g.
+ * 100x100, at most ALCM_MAX_RANK dims)" and returns -1. */
+int cli_opt_shape(const char *cmd, const char *name, const char *text, alcm_shape *shape);
+
+/* Element count *n and row length *row of a synthetic f32 tensor of this shape (rank >= 2:
+ * rows of the first axis; otherwise one row of n). 0, or prints "alcm <cmd>: --size must
+ * hold 1 .. 2^<max_log2> elements" and returns -1 when it is empty or larger. */
+int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2, size_t *n,
+                     size_t *row);
+
 /* Names on the command line <-> enums. Each parser returns 0, or -1 for an unknown name. */
 int cli_parse_profile(const char *text, alcm_profile *out);
 int cli_parse_dtype(const char *text, alcm_dtype *out);
@@ -91,5 +117,12 @@ void cli_json_int(cli_json *j, const char *key, int64_t value);
 void cli_json_bool(cli_json *j, const char *key, int value);
 /* Ends the document with a newline. */
 void cli_json_finish(cli_json *j);
+
+/* A JSON document written to a file: cli_json_open opens path for writing ("-" = stdout)
+ * and starts j on it (0, or -1 with errno set); cli_json_close finishes the document and
+ * closes the file unless it is stdout (0, or -1 with errno set if a write or the close
+ * failed). */
+int cli_json_open(cli_json *j, const char *path);
+int cli_json_close(cli_json *j);
 
 #endif

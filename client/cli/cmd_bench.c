@@ -154,31 +154,19 @@ int cmd_bench(int argc, char **argv)
         case 'l': label = optarg; break;
         case 'L': list_only = 1; break;
         case 'r':
-            if (cli_parse_u64(optarg, &u) || u < 1 || u > 1000) {
-                cli_error(cmd, "--runs must be 1..1000, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--runs", optarg, 1, 1000, &u)) return 2;
             cfg.runs = (uint32_t)u;
             break;
         case 'R':
-            if (cli_parse_u64(optarg, &u) || u < 1 || u > 100) {
-                cli_error(cmd, "--repeat must be 1..100, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--repeat", optarg, 1, 100, &u)) return 2;
             cfg.repeats = (uint32_t)u;
             break;
         case 'w':
-            if (cli_parse_u64(optarg, &u) || u > 1000) {
-                cli_error(cmd, "--warmup must be 0..1000, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--warmup", optarg, 0, 1000, &u)) return 2;
             cfg.warmup_runs = (uint32_t)u;
             break;
         case 'e':
-            if (cli_parse_double(optarg, &budget) || !(budget > 0 && budget <= 1)) {
-                cli_error(cmd, "--error-budget must be in (0, 1], got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_error_budget(cmd, optarg, &budget)) return 2;
             break;
         case 'p':
             if (n_plugin_paths == MAX_PLUGINS) {
@@ -191,10 +179,7 @@ int cmd_bench(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
+    if (cli_no_operands(cmd, optind, argc, argv)) return 2;
     if (!list_only && !bundle_arg) {
         cli_error(cmd, "--bundle is required (e.g. --bundle all)");
         usage(stderr);

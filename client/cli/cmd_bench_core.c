@@ -143,14 +143,7 @@ static void measure(const config *cfg, const alcm_shape *shape, const float *x, 
             return;
         }
     }
-    size_t n = bytes / sizeof(float);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - (double)y[i];
-        num += d * d;
-        den += (double)x[i] * (double)x[i];
-    }
-    r->rel_l2_error = den > 0 ? sqrt(num / den) : 0;
+    r->rel_l2_error = alcm_rel_l2_error(x, y, bytes / sizeof(float));
     if (cfg->profile == ALCM_PROFILE_GRADIENT)
         r->verified = r->rel_l2_error <= budget * (1 + 1e-9);
     else
@@ -249,10 +242,7 @@ int cmd_bench_core(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (cli_parse_shape(optarg, &shape)) {
-                cli_error(cmd, "bad --size '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_shape(cmd, "--size", optarg, &shape)) return 2;
             break;
         case 'f':
             if (family_by_name(optarg, &family)) {
@@ -262,16 +252,10 @@ int cmd_bench_core(int argc, char **argv)
             family_name = optarg;
             break;
         case 'e':
-            if (cli_parse_double(optarg, &budget) || !(budget > 0 && budget <= 1)) {
-                cli_error(cmd, "--error-budget must be in (0, 1]");
-                return 2;
-            }
+            if (cli_opt_error_budget(cmd, optarg, &budget)) return 2;
             break;
         case 'n':
-            if (cli_parse_u64(optarg, &runs) || runs < 1 || runs > 64) {
-                cli_error(cmd, "--runs must be 1..64");
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--runs", optarg, 1, 64, &runs)) return 2;
             break;
         case 'o': only = optarg; break;
         case 'j': json_path = optarg; break;
@@ -279,17 +263,10 @@ int cmd_bench_core(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    uint64_t numel;
-    if (alcm_shape_numel(&shape, &numel) != ALCM_OK || numel == 0 || numel > (1ull << 30)) {
-        cli_error(cmd, "--size must hold 1 .. 2^30 elements");
-        return 2;
-    }
-    size_t n = (size_t)numel, bytes = n * sizeof(float);
-    size_t row = shape.rank >= 2 ? (size_t)(numel / shape.dims[0]) : n;
+    if (cli_no_operands(cmd, optind, argc, argv)) return 2;
+    size_t n, row;
+    if (cli_synth_extent(cmd, &shape, 30, &n, &row)) return 2;
+    size_t bytes = n * sizeof(float);
     float *x = malloc(bytes);
     if (!x) {
         cli_error(cmd, "cannot allocate %zu bytes", bytes);
@@ -334,14 +311,12 @@ int cmd_bench_core(int argc, char **argv)
            "measuring process (input tensor included); vs base = speed over zlib-6.\n");
 
     if (json_path) {
-        FILE *f = strcmp(json_path, "-") ? fopen(json_path, "w") : stdout;
-        if (!f) {
+        cli_json j;
+        if (cli_json_open(&j, json_path)) {
             cli_error(cmd, "cannot write '%s': %s", json_path, strerror(errno));
             free(x);
             return 1;
         }
-        cli_json j;
-        cli_json_init(&j, f);
         cli_json_begin_object(&j, NULL);
         cli_json_string(&j, "benchmark", "bench-core");
         cli_json_string(&j, "version", ALCM_VERSION_STRING);
@@ -377,8 +352,10 @@ int cmd_bench_core(int argc, char **argv)
         }
         cli_json_end_array(&j);
         cli_json_end_object(&j);
-        cli_json_finish(&j);
-        if (f != stdout) fclose(f);
+        if (cli_json_close(&j)) {
+            cli_error(cmd, "cannot write '%s': %s", json_path, strerror(errno));
+            failed = 1;
+        }
     }
     free(x);
     return failed ? 1 : 0;

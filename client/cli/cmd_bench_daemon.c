@@ -401,13 +401,7 @@ static void *load_run(void *arg)
          * with one, the blob is within the budget of input + residual (what it encodes). */
         double budget = cfg.sched.error_budget * (1 + 1e-6);
         if (!cfg.error_feedback) {
-            double num = 0, den = 0;
-            for (size_t k = 0; k < n; k++) {
-                double d = (double)x[k] - y[k];
-                num += d * d;
-                den += (double)x[k] * x[k];
-            }
-            if (den > 0 && sqrt(num / den) > budget) j->over_budget++;
+            if (alcm_rel_l2_error(x, y, n) > budget) j->over_budget++;
         } else if (res.info.rel_l2_error > budget) {
             j->over_budget++;
         }
@@ -491,10 +485,8 @@ static int write_json(const char *path, const char *mode, const size_result *siz
                       int runs, const level_result *levels, int n_levels, double client_mib,
                       int requests, const load_result *load)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f) return -1;
     cli_json j;
-    cli_json_init(&j, f);
+    if (cli_json_open(&j, path)) return -1;
     cli_json_begin_object(&j, NULL);
     cli_json_string(&j, "benchmark", "bench-daemon");
     cli_json_string(&j, "mode", mode);
@@ -554,8 +546,7 @@ static int write_json(const char *path, const char *mode, const size_result *siz
         cli_json_bool(&j, "passed", load->passed);
     }
     cli_json_end_object(&j);
-    cli_json_finish(&j);
-    return f == stdout ? 0 : fclose(f);
+    return cli_json_close(&j);
 }
 
 int cmd_bench_daemon(int argc, char **argv)
@@ -609,10 +600,7 @@ int cmd_bench_daemon(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
+    if (cli_no_operands(cmd, optind, argc, argv)) return 2;
     for (int i = 0; i < n_levels; i++)
         if (levels_d[i] != floor(levels_d[i]) || levels_d[i] > 64) goto bad;
 

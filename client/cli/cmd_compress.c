@@ -80,30 +80,17 @@ int cmd_compress(int argc, char **argv)
             dtype_given = 1;
             break;
         case 's':
-            if (cli_parse_shape(optarg, &shape)) {
-                cli_error(cmd, "bad shape '%s' (e.g. 100x100, at most %d dims)", optarg,
-                          ALCM_MAX_RANK);
-                return 2;
-            }
+            if (cli_opt_shape(cmd, "--shape", optarg, &shape)) return 2;
             shape_given = 1;
             break;
         case 'e':
-            if (cli_parse_double(optarg, &budget) || !(budget > 0 && budget <= 1)) {
-                cli_error(cmd, "--error-budget must be in (0, 1], got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_error_budget(cmd, optarg, &budget)) return 2;
             break;
         case 'a':
-            if (cli_parse_double(optarg, &aggr) || !(aggr >= 0 && aggr <= 1)) {
-                cli_error(cmd, "--aggressiveness must be in [0, 1], got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_double(cmd, "--aggressiveness", optarg, 0, 0, 1, &aggr)) return 2;
             break;
         case 'r':
-            if (cli_parse_double(optarg, &prune) || !(prune >= 0 && prune <= 0.25)) {
-                cli_error(cmd, "--prune must be in [0, 0.25], got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_double(cmd, "--prune", optarg, 0, 0, 0.25, &prune)) return 2;
             break;
         case 'm':
             if (cli_parse_entropy_mode(optarg, &mode)) {
@@ -120,17 +107,11 @@ int cmd_compress(int argc, char **argv)
             have_backend = 1;
             break;
         case 'l':
-            if (cli_parse_u64(optarg, &level) || level > 22) {
-                cli_error(cmd, "--level must be 0..22, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--level", optarg, 0, 22, &level)) return 2;
             have_level = 1;
             break;
         case 'k':
-            if (cli_parse_u64(optarg, &block) || block < 16 || block > UINT32_MAX) {
-                cli_error(cmd, "--block must be >= 16, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--block", optarg, 16, UINT32_MAX, &block)) return 2;
             have_block = 1;
             break;
         case 'o': out_path = optarg; break;

@@ -2,7 +2,6 @@
  * epoch by epoch, against the zlib-6 baseline (the original run_adaptive_train). */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,25 +39,12 @@ static void usage(FILE *f)
             "  -h, --help          this help\n");
 }
 
-static double rel_l2(const float *x, const float *y, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - (double)y[i];
-        num += d * d;
-        den += (double)x[i] * (double)x[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 static int write_json(const char *path, const epoch_row *rows, unsigned n, const alcm_shape *shape,
                       uint64_t seed, double budget, double mean_gain, double mean_err,
                       double mean_base_ratio, double mean_ratio)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f) return -1;
     cli_json j;
-    cli_json_init(&j, f);
+    if (cli_json_open(&j, path)) return -1;
     cli_json_begin_object(&j, NULL);
     cli_json_string(&j, "experiment", "adaptive_train");
     cli_json_string(&j, "version", ALCM_VERSION_STRING);
@@ -95,10 +81,7 @@ static int write_json(const char *path, const epoch_row *rows, unsigned n, const
     cli_json_number(&j, "mean_caq_gain_pct", mean_gain);
     cli_json_number(&j, "mean_rel_l2_error", mean_err);
     cli_json_end_object(&j);
-    cli_json_finish(&j);
-    int bad = ferror(f);
-    if (f != stdout && fclose(f) != 0) bad = 1;
-    return bad ? -1 : 0;
+    return cli_json_close(&j);
 }
 
 int cmd_experiment(int argc, char **argv)
@@ -124,28 +107,16 @@ int cmd_experiment(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            if (cli_parse_u64(optarg, &epochs) || epochs < 1 || epochs > 100000) {
-                cli_error(cmd, "--epochs must be 1..100000, got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--epochs", optarg, 1, 100000, &epochs)) return 2;
             break;
         case 's':
-            if (cli_parse_shape(optarg, &shape)) {
-                cli_error(cmd, "bad --size '%s' (e.g. 100x100)", optarg);
-                return 2;
-            }
+            if (cli_opt_shape(cmd, "--size", optarg, &shape)) return 2;
             break;
         case 'r':
-            if (cli_parse_u64(optarg, &seed)) {
-                cli_error(cmd, "bad --seed '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--seed", optarg, 0, UINT64_MAX, &seed)) return 2;
             break;
         case 'e':
-            if (cli_parse_double(optarg, &budget) || !(budget > 0 && budget <= 1)) {
-                cli_error(cmd, "--error-budget must be in (0, 1], got '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_error_budget(cmd, optarg, &budget)) return 2;
             break;
         case 'f': feedback = 1; break;
         case 'd': deterministic = 1; break;
@@ -156,17 +127,10 @@ int cmd_experiment(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    uint64_t numel;
-    if (alcm_shape_numel(&shape, &numel) != ALCM_OK || numel == 0 || numel > (1ull << 28)) {
-        cli_error(cmd, "--size must hold 1 .. 2^28 elements");
-        return 2;
-    }
-    size_t n = (size_t)numel, bytes = n * sizeof(float);
-    size_t row = shape.rank >= 2 ? (size_t)(numel / shape.dims[0]) : n;
+    if (cli_no_operands(cmd, optind, argc, argv)) return 2;
+    size_t n, row;
+    if (cli_synth_extent(cmd, &shape, 28, &n, &row)) return 2;
+    size_t bytes = n * sizeof(float);
 
     alcm_stream_config scfg;
     alcm_stream_config_default(&scfg);
@@ -272,7 +236,7 @@ int cmd_experiment(int argc, char **argv)
         }
         r->ratio = (double)bytes / (double)alen;
         r->caq = alcm_caq(r->ratio, r->cpu);
-        r->rel_l2 = rel_l2(x, y, n);
+        r->rel_l2 = alcm_rel_l2_error(x, y, n);
         r->bits = info.mean_bits;
         r->gain_pct = (r->caq / r->base_caq - 1.0) * 100.0;
         sum_gain += r->gain_pct;

@@ -161,10 +161,7 @@ int cmd_stats(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
+    if (cli_no_operands(cmd, optind, argc, argv)) return 2;
     if (!socket_path || !socket_path[0]) {
         cli_error(cmd, "no socket: give --socket PATH or set ALCM_SOCKET");
         return 2;

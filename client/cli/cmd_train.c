@@ -126,10 +126,8 @@ static int write_json(const char *path, const train_corpus *c, const alcm_train_
                       const alcm_train_report *rep, double corpus_s, double train_s,
                       int synthetic_only)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f) return -1;
     cli_json j;
-    cli_json_init(&j, f);
+    if (cli_json_open(&j, path)) return -1;
     cli_json_begin_object(&j, NULL);
     cli_json_string(&j, "command", "train");
     cli_json_begin_object(&j, "corpus");
@@ -165,10 +163,7 @@ static int write_json(const char *path, const train_corpus *c, const alcm_train_
     cli_json_number(&j, "train", train_s);
     cli_json_end_object(&j);
     cli_json_end_object(&j);
-    cli_json_finish(&j);
-    int err = ferror(f);
-    if (f != stdout) err |= fclose(f);
-    return err ? -1 : 0;
+    return cli_json_close(&j);
 }
 
 int cmd_train(int argc, char **argv)
@@ -195,25 +190,15 @@ int cmd_train(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'e':
-            if (cli_parse_u64(optarg, &u) || u == 0 || u > 100000) {
-                cli_error(cmd, "--epochs wants an integer in 1..100000, not '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--epochs", optarg, 1, 100000, &u)) return 2;
             cfg.epochs = (uint32_t)u;
             break;
         case 's':
-            if (cli_parse_u64(optarg, &u)) {
-                cli_error(cmd, "--seed wants an unsigned integer, not '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_u64(cmd, "--seed", optarg, 0, UINT64_MAX, &u)) return 2;
             cfg.seed = u;
             break;
         case 'l':
-            if (cli_parse_double(optarg, &cfg.learning_rate) || !(cfg.learning_rate > 0.0) ||
-                cfg.learning_rate > 1.0) {
-                cli_error(cmd, "--lr wants a number in (0, 1], not '%s'", optarg);
-                return 2;
-            }
+            if (cli_opt_double(cmd, "--lr", optarg, 0, 1, 1, &cfg.learning_rate)) return 2;
             break;
         case 'o': out_path = optarg; break;
         case 'j': json_path = optarg; break;
@@ -223,8 +208,7 @@ int cmd_train(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (cli_no_operands(cmd, optind, argc, argv)) {
         usage(stderr);
         return 2;
     }

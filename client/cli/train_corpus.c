@@ -3,8 +3,6 @@
 #include "train_corpus.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,18 +29,6 @@ static const uint32_t k_snapshots[] = {0, 20, 80, 200, 400};
 #define MLP_BATCH 64
 #define MLP_LR 0.05f
 #define MLP_EVAL 2000
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-{
-    if (!msg || cap == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-}
 
 void train_corpus_init(train_corpus *c)
 {
@@ -187,7 +173,7 @@ int train_corpus_add_fmnist(train_corpus *c, const char *dir, char *msg, size_t 
     char err[512];
     alcm_fmnist_status st = alcm_fmnist_load(dir, "train", &set, err, sizeof err);
     if (st != ALCM_FMNIST_OK) {
-        set_msg(msg, msg_cap, "%s", err[0] ? err : alcm_fmnist_strerror(st));
+        alcm_fmnist_set_message(msg, msg_cap, "%s", err[0] ? err : alcm_fmnist_strerror(st));
         return -1;
     }
     alcm_fmnist_mlp_config cfg;
@@ -202,11 +188,11 @@ int train_corpus_add_fmnist(train_corpus *c, const char *dir, char *msg, size_t 
     int rc = -1;
     const uint32_t steps = k_snapshots[N_SNAPSHOTS - 1] + 1;
     if (!mlp || !x || !y || !grad || !order) {
-        set_msg(msg, msg_cap, "out of memory");
+        alcm_fmnist_set_message(msg, msg_cap, "out of memory");
         goto out;
     }
     if ((uint64_t)steps * MLP_BATCH + MLP_EVAL > set.count) {
-        set_msg(msg, msg_cap, "%s: only %u training images", dir, set.count);
+        alcm_fmnist_set_message(msg, msg_cap, "%s: only %u training images", dir, set.count);
         goto out;
     }
     alcm_rng rng;
@@ -216,13 +202,13 @@ int train_corpus_add_fmnist(train_corpus *c, const char *dir, char *msg, size_t 
     for (uint32_t step = 0; step < steps; step++) {
         alcm_fmnist_gather(&set, order + (size_t)step * MLP_BATCH, MLP_BATCH, x, y);
         if (alcm_fmnist_mlp_backward(mlp, x, y, MLP_BATCH, grad, NULL) != ALCM_FMNIST_OK) {
-            set_msg(msg, msg_cap, "MLP step %u failed", step);
+            alcm_fmnist_set_message(msg, msg_cap, "MLP step %u failed", step);
             goto out;
         }
         if (snap < N_SNAPSHOTS && step == k_snapshots[snap]) {
             if (add_mlp_buffer(c, mlp, alcm_fmnist_mlp_params(mlp), &c->n_real_weights) ||
                 add_mlp_buffer(c, mlp, grad, &c->n_real_grads)) {
-                set_msg(msg, msg_cap, "out of memory");
+                alcm_fmnist_set_message(msg, msg_cap, "out of memory");
                 goto out;
             }
             snap++;

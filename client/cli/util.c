@@ -130,6 +130,69 @@ int cli_parse_double(const char *text, double *out)
     return 0;
 }
 
+int cli_no_operands(const char *cmd, int first, int argc, char **argv)
+{
+    if (first >= argc) return 0;
+    cli_error(cmd, "unexpected argument '%s'", argv[first]);
+    return -1;
+}
+
+int cli_opt_u64(const char *cmd, const char *name, const char *text, uint64_t lo, uint64_t hi,
+                uint64_t *out)
+{
+    uint64_t v;
+    if (cli_parse_u64(text, &v) == 0 && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    if (hi != UINT64_MAX)
+        cli_error(cmd, "%s must be %llu..%llu, got '%s'", name, (unsigned long long)lo,
+                  (unsigned long long)hi, text);
+    else if (lo > 0)
+        cli_error(cmd, "%s must be >= %llu, got '%s'", name, (unsigned long long)lo, text);
+    else
+        cli_error(cmd, "%s must be an unsigned integer, got '%s'", name, text);
+    return -1;
+}
+
+int cli_opt_double(const char *cmd, const char *name, const char *text, double lo, int lo_open,
+                   double hi, double *out)
+{
+    double v;
+    if (cli_parse_double(text, &v) == 0 && (lo_open ? v > lo : v >= lo) && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    cli_error(cmd, "%s must be in %c%g, %g], got '%s'", name, lo_open ? '(' : '[', lo, hi,
+              text);
+    return -1;
+}
+
+int cli_opt_error_budget(const char *cmd, const char *text, double *out)
+{
+    return cli_opt_double(cmd, "--error-budget", text, 0, 1, 1, out);
+}
+
+int cli_opt_shape(const char *cmd, const char *name, const char *text, alcm_shape *shape)
+{
+    if (cli_parse_shape(text, shape) == 0) return 0;
+    cli_error(cmd, "bad %s '%s' (e.g. 100x100, at most %d dims)", name, text, ALCM_MAX_RANK);
+    return -1;
+}
+
+int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2, size_t *n,
+                     size_t *row)
+{
+    uint64_t numel;
+    if (alcm_shape_numel(shape, &numel) != ALCM_OK || numel == 0 || numel > (1ull << max_log2)) {
+        cli_error(cmd, "--size must hold 1 .. 2^%u elements", max_log2);
+        return -1;
+    }
+    *n = (size_t)numel;
+    *row = shape->rank >= 2 ? (size_t)(numel / shape->dims[0]) : *n;
+    return 0;
+}
+
 int cli_parse_shape(const char *text, alcm_shape *shape)
 {
     memset(shape, 0, sizeof *shape);
@@ -371,4 +434,22 @@ void cli_json_finish(cli_json *j)
 {
     fputc('\n', j->f);
     fflush(j->f);
+}
+
+int cli_json_open(cli_json *j, const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f) return -1;
+    cli_json_init(j, f);
+    return 0;
+}
+
+int cli_json_close(cli_json *j)
+{
+    cli_json_finish(j);
+    int bad = ferror(j->f);
+    if (bad && errno == 0) errno = EIO;
+    if (j->f != stdout && fclose(j->f) != 0) bad = 1;
+    j->f = NULL;
+    return bad ? -1 : 0;
 }

@@ -1,8 +1,8 @@
 /*
  * alcm_tools.h - the parts of libalcm behind the encoder that tools and benchmarks call
- * directly: channel statistics, the entropy predictor and its offline training, a seeded
- * random generator and the synthetic tensor families. Same rules as alcm.h: pure
- * computation, no globals, no printing, caller owns every buffer.
+ * directly: channel statistics, the relative L2 error metric, the entropy predictor and its
+ * offline training, a seeded random generator and the synthetic tensor families. Same rules
+ * as alcm.h: pure computation, no globals, no printing, caller owns every buffer.
  */
 #ifndef ALCM_TOOLS_H
 #define ALCM_TOOLS_H
@@ -43,6 +43,16 @@ void alcm_stats_compute(const float *x, size_t n, alcm_stats *out);
  * (0 = ALCM_DEFAULT_BLOCK). */
 alcm_status alcm_channel_layout(const alcm_shape *shape, uint32_t block_size,
                                 uint64_t *channel_len, uint32_t *n_channels);
+
+/* ------------------------------------------------------------------------------------------
+ * Error metric
+ * ---------------------------------------------------------------------------------------- */
+
+/* Relative L2 error ||ref - approx|| / ||ref|| of n floats, both sums accumulated in double
+ * in element order (deterministic); ||ref - approx|| when ref is all zero, so two zero
+ * tensors (or n = 0) give 0. Not symmetric: ref is the original, approx its reconstruction.
+ * A NaN or infinity in either input makes the result NaN or infinity. */
+double alcm_rel_l2_error(const float *ref, const float *approx, size_t n);
 
 /* ------------------------------------------------------------------------------------------
  * Entropy predictor: 6 -> 64 -> ReLU -> 1 -> sigmoid, scaled to [0.2, 0.9]

@@ -323,3 +323,16 @@ alcm_status alcm_stream_decode(alcm_backend_dec *d, int backend, const alcm_stre
     if (st == ALCM_OK) st = alcm_reader_close(&r);
     return st;
 }
+
+alcm_status alcm_stream_read_next(alcm_backend_dec *d, int backend, const uint8_t *blob,
+                                  size_t *pos, size_t end, size_t n, uint8_t *dst)
+{
+    alcm_stream_ref ref;
+    alcm_status st = alcm_stream_take(blob, pos, end, n, &ref);
+    if (st != ALCM_OK) return st;
+    if (ref.method == ALCM_STREAM_STORED) {
+        memcpy(dst, ref.data, n);
+        return ALCM_OK;
+    }
+    return alcm_stream_decode(d, backend, &ref, dst);
+}

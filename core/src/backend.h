@@ -88,6 +88,12 @@ alcm_status alcm_reader_close(alcm_reader *r);
 alcm_status alcm_stream_decode(alcm_backend_dec *d, int backend, const alcm_stream_ref *ref,
                                uint8_t *dst);
 
+/* Takes the next stream of a payload (alcm_stream_take: blob[*pos..end), n decoded bytes,
+ * *pos advanced past it) and writes its n bytes to dst: copied when stored, decoded with
+ * backend when coded. */
+alcm_status alcm_stream_read_next(alcm_backend_dec *d, int backend, const uint8_t *blob,
+                                  size_t *pos, size_t end, size_t n, uint8_t *dst);
+
 /* Writes src[0..n) as one stream (header + data) at dst[0..cap): coded with c when that is
  * smaller than n, stored otherwise. *out = bytes written. ALCM_E_DST_TOO_SMALL if neither
  * fits. */

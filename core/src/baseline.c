@@ -25,10 +25,7 @@ alcm_status alcm_baseline_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dt
     f.backend = ALCM_BACKEND_ZLIB;
     f.shape = *job->shape;
     f.raw_size = raw;
-    f.blob_size = prefix + made + ALCM_CRC_SIZE;
-    alcm_frame_write(dst, &f);
-    alcm_frame_seal(dst, (size_t)f.blob_size);
-    *len = (size_t)f.blob_size;
+    alcm_frame_finish(dst, &f, prefix + made, len);
     return ALCM_OK;
 }
 

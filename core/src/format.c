@@ -82,6 +82,14 @@ void alcm_frame_seal(uint8_t *blob, size_t blob_size)
     alcm_put_u32(blob + blob_size - ALCM_CRC_SIZE, crc_of(blob, blob_size - ALCM_CRC_SIZE));
 }
 
+void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *len)
+{
+    f->blob_size = payload_end + ALCM_CRC_SIZE;
+    alcm_frame_write(dst, f);
+    alcm_frame_seal(dst, payload_end + ALCM_CRC_SIZE);
+    *len = payload_end + ALCM_CRC_SIZE;
+}
+
 static int dtype_allowed(int codec, int dtype)
 {
     switch (codec) {

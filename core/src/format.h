@@ -73,6 +73,11 @@ void alcm_frame_write(uint8_t *dst, const alcm_frame *f);
 /* Sets the blob-size field of blob to blob_size and writes the CRC32 into its last 4 bytes. */
 void alcm_frame_seal(uint8_t *blob, size_t blob_size);
 
+/* Completes a blob whose payload ends at dst[payload_end]: sets f->blob_size to
+ * payload_end + ALCM_CRC_SIZE, writes the prefix of f (alcm_frame_write), seals the blob
+ * (alcm_frame_seal) and stores its size in *len. */
+void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *len);
+
 /* Parses and validates header and section (checks 1-8 of docs/FORMAT.md, CRC included). */
 alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f);
 

@@ -265,7 +265,6 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     f.backend = (uint8_t)job->coder.backend;
     f.shape = *job->shape;
     f.raw_size = E->numel * sizeof(float);
-    f.blob_size = pos + ALCM_CRC_SIZE;
     f.grad.budget = budget;
     f.grad.achieved = achieved;
     f.grad.channel_len = E->len;
@@ -273,9 +272,7 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     f.grad.layout = ALCM_GRAD_LAYOUT_CLASSES;
     f.grad.escapes = escapes;
     f.grad.param_bytes = pbytes;
-    alcm_frame_write(dst, &f);
-    alcm_frame_seal(dst, pos + ALCM_CRC_SIZE);
-    *len = pos + ALCM_CRC_SIZE;
+    alcm_frame_finish(dst, &f, pos, len);
     return ALCM_OK;
 }
 

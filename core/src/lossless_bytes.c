@@ -52,11 +52,8 @@ alcm_status alcm_lossless_bytes_encode(alcm_cctx *cx, const alcm_enc_job *job, c
     f.backend = (uint8_t)job->coder.backend;
     f.shape = *job->shape;
     f.raw_size = n;
-    f.blob_size = pos + ALCM_CRC_SIZE;
     f.unit = LB_CHUNK;
-    alcm_frame_write(dst, &f);
-    alcm_frame_seal(dst, pos + ALCM_CRC_SIZE);
-    *len = pos + ALCM_CRC_SIZE;
+    alcm_frame_finish(dst, &f, pos, len);
     return ALCM_OK;
 }
 
@@ -67,12 +64,9 @@ alcm_status alcm_lossless_bytes_decode(alcm_dctx *dx, const uint8_t *blob, const
     size_t pos = f->payload_off;
     for (uint64_t i = 0; i < n; i += unit) {
         size_t m = (size_t)(n - i < unit ? n - i : unit);
-        alcm_stream_ref ref;
-        alcm_status st = alcm_stream_take(blob, &pos, f->payload_end, m, &ref);
+        alcm_status st = alcm_stream_read_next(&dx->bdec, f->backend, blob, &pos,
+                                               f->payload_end, m, dst + i);
         if (st != ALCM_OK) return st;
-        if (ref.method == ALCM_STREAM_STORED) memcpy(dst + i, ref.data, m);
-        else if ((st = alcm_stream_decode(&dx->bdec, f->backend, &ref, dst + i)) != ALCM_OK)
-            return st;
     }
     return pos == f->payload_end ? ALCM_OK : ALCM_E_CORRUPT;
 }

@@ -88,12 +88,9 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
     f.backend = (uint8_t)job->coder.backend;
     f.shape = *job->shape;
     f.raw_size = numel * es;
-    f.blob_size = pos + ALCM_CRC_SIZE;
     f.unit = LF_SEGMENT;
     f.transform = ALCM_LF_TRANSFORM_PLANES;
-    alcm_frame_write(dst, &f);
-    alcm_frame_seal(dst, pos + ALCM_CRC_SIZE);
-    *len = pos + ALCM_CRC_SIZE;
+    alcm_frame_finish(dst, &f, pos, len);
     return ALCM_OK;
 }
 
@@ -109,13 +106,9 @@ alcm_status alcm_lossless_float_decode(alcm_dctx *dx, const uint8_t *blob, const
     for (uint64_t i = 0; i < numel; i += unit) {
         size_t m = (size_t)(numel - i < unit ? numel - i : unit);
         for (unsigned b = es; b-- > 0;) {
-            alcm_stream_ref ref;
-            alcm_status st = alcm_stream_take(blob, &pos, f->payload_end, m, &ref);
+            alcm_status st = alcm_stream_read_next(&dx->bdec, f->backend, blob, &pos,
+                                                   f->payload_end, m, planes + (size_t)b * m);
             if (st != ALCM_OK) return st;
-            uint8_t *pl = planes + (size_t)b * m;
-            if (ref.method == ALCM_STREAM_STORED) memcpy(pl, ref.data, m);
-            else if ((st = alcm_stream_decode(&dx->bdec, f->backend, &ref, pl)) != ALCM_OK)
-                return st;
         }
         join_planes(planes, m, es, dst + i * es);
     }

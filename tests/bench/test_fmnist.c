@@ -1,6 +1,6 @@
-/* test_fmnist.c - the Fashion-MNIST library: IDX parsing and its rejections, gzip reading,
- * dataset checks, batches, and the MLP (finite-difference gradients, learning, determinism,
- * the flat-gradient contract). */
+/* test_fmnist.c - the Fashion-MNIST library: IDX parsing and its rejections, message buffers,
+ * gzip reading, dataset checks, batches, and the MLP (finite-difference gradients, learning,
+ * determinism, the flat-gradient contract). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,6 +90,20 @@ static void test_idx_parse_rejects_malformed(void **state)
     assert_int_equal(alcm_fmnist_idx_parse(buf, len, &v), ALCM_FMNIST_E_LIMIT);
     assert_null(v.data);
     assert_string_not_equal(alcm_fmnist_strerror(ALCM_FMNIST_E_TRAILING), "unknown status");
+}
+
+/* The message buffer: formatted, truncated to its capacity, untouched without one. */
+static void test_set_message(void **state)
+{
+    (void)state;
+    char msg[8];
+    alcm_fmnist_set_message(msg, sizeof msg, "%s:%u", "ab", 42u);
+    assert_string_equal(msg, "ab:42");
+    alcm_fmnist_set_message(msg, sizeof msg, "%s", "longer than eight");
+    assert_string_equal(msg, "longer ");
+    alcm_fmnist_set_message(msg, 0, "%s", "x");
+    assert_string_equal(msg, "longer ");
+    alcm_fmnist_set_message(NULL, sizeof msg, "%s", "x");
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -448,6 +462,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_parse_valid),
         cmocka_unit_test(test_idx_parse_rejects_malformed),
+        cmocka_unit_test(test_set_message),
         cmocka_unit_test(test_read_file_gzip_errors_and_limit),
         cmocka_unit_test(test_load_checks_the_split),
         cmocka_unit_test(test_load_real_test_split),

@@ -267,19 +267,27 @@ static void test_repeats_per_run(void **state)
     alcm_bench_bundle_free(b);
 }
 
+/* Runs one test codec (name, mode, lossless) alone over b with `runs` timed runs. */
+static alcm_bench_status run_alone(const alcm_bench_bundle *b, const char *name, int mode,
+                                   int lossless, uint32_t runs, alcm_bench_result *res,
+                                   alcm_bench_error *err)
+{
+    test_codec t;
+    t_init(&t, name, mode, lossless);
+    alcm_codec *codecs[1] = {&t.c};
+    alcm_bench_config cfg;
+    alcm_bench_config_default(&cfg);
+    cfg.runs = runs;
+    return alcm_bench_run(b, codecs, 1, &cfg, res, err);
+}
+
 static void test_lossy_within_budget(void **state)
 {
     (void)state;
     alcm_bench_bundle *b = load();
-    test_codec t;
-    t_init(&t, "trunc", T_LOSSY_OK, 0);
-    alcm_codec *codecs[1] = {&t.c};
-    alcm_bench_config cfg;
-    alcm_bench_config_default(&cfg);
-    cfg.runs = 2;
     alcm_bench_result res;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_run(b, codecs, 1, &cfg, &res, &err), ALCM_BENCH_OK);
+    assert_int_equal(run_alone(b, "trunc", T_LOSSY_OK, 0, 2, &res, &err), ALCM_BENCH_OK);
     assert_true(res.verified);
     assert_true(res.rel_l2_error > 0);
     assert_true(res.rel_l2_error < 0.001);
@@ -292,15 +300,9 @@ static void test_lossy_within_budget(void **state)
 static void expect_failure(int mode, int lossless, alcm_bench_status want, const char *needle)
 {
     alcm_bench_bundle *b = load();
-    test_codec t;
-    t_init(&t, "broken", mode, lossless);
-    alcm_codec *codecs[1] = {&t.c};
-    alcm_bench_config cfg;
-    alcm_bench_config_default(&cfg);
-    cfg.runs = 1;
     alcm_bench_result res;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_run(b, codecs, 1, &cfg, &res, &err), want);
+    assert_int_equal(run_alone(b, "broken", mode, lossless, 1, &res, &err), want);
     assert_int_equal(err.status, want);
     assert_non_null(strstr(err.message, "broken"));
     if (!strstr(err.message, needle)) fail_msg("message '%s' lacks '%s'", err.message, needle);
@@ -324,15 +326,9 @@ static void test_nondeterminism_is_reported(void **state)
 {
     (void)state;
     alcm_bench_bundle *b = load();
-    test_codec t;
-    t_init(&t, "counter", T_NONDET, 1);
-    alcm_codec *codecs[1] = {&t.c};
-    alcm_bench_config cfg;
-    alcm_bench_config_default(&cfg);
-    cfg.runs = 2;
     alcm_bench_result res;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_run(b, codecs, 1, &cfg, &res, &err), ALCM_BENCH_OK);
+    assert_int_equal(run_alone(b, "counter", T_NONDET, 1, 2, &res, &err), ALCM_BENCH_OK);
     assert_true(res.verified);
     assert_false(res.deterministic);
     alcm_bench_bundle_free(b);

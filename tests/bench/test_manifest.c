@@ -111,125 +111,131 @@ static void test_parse_rejects(void **state)
     assert_null(m);
 }
 
-static void make_good_bundle(bx_bundle *b, uint8_t *text, size_t n)
+/* The bundle every load test starts from: "tiny" with a 300-byte text and a 2x3 f32 item. */
+typedef struct {
+    bx_bundle b;
+    uint8_t text[300];
+} good_bundle;
+
+static int setup_good_bundle(void **state)
 {
-    for (size_t i = 0; i < n; i++) text[i] = (uint8_t)("lorem ipsum "[i % 12]);
+    good_bundle *g = malloc(sizeof *g);
+    if (!g) return -1;
+    for (size_t i = 0; i < sizeof g->text; i++) g->text[i] = (uint8_t)("lorem ipsum "[i % 12]);
     float x[6] = {1, -2, 3.5f, 0, 0.25f, -8};
-    bx_begin(b, "tiny");
-    bx_add(b, "text.txt", text, n, "bytes");
-    bx_add(b, "x.f32", x, sizeof x, "f32:2x3");
-    bx_end(b);
+    bx_begin(&g->b, "tiny");
+    bx_add(&g->b, "text.txt", g->text, sizeof g->text, "bytes");
+    bx_add(&g->b, "x.f32", x, sizeof x, "f32:2x3");
+    bx_end(&g->b);
+    *state = g;
+    return 0;
+}
+
+static int teardown_good_bundle(void **state)
+{
+    good_bundle *g = *state;
+    bx_remove(&g->b);
+    free(g);
+    return 0;
+}
+
+/* Path of a file inside the bundle directory. */
+static void bundle_path(const good_bundle *g, const char *file, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", g->b.dir, file);
+}
+
+/* Opens a file inside the bundle directory (fopen mode), failing the test if it cannot. */
+static FILE *open_in_bundle(const good_bundle *g, const char *file, const char *mode)
+{
+    char path[512];
+    bundle_path(g, file, path, sizeof path);
+    FILE *f = fopen(path, mode);
+    assert_non_null(f);
+    return f;
 }
 
 static void test_bundle_good(void **state)
 {
-    (void)state;
-    bx_bundle b;
-    uint8_t text[300];
-    make_good_bundle(&b, text, sizeof text);
+    good_bundle *g = *state;
     alcm_bench_bundle *bundle = NULL;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_OK);
     assert_string_equal(bundle->name, "tiny");
     assert_int_equal(bundle->manifest->n_entries, 2);
-    assert_int_equal(bundle->total_bytes, sizeof text + 24);
-    assert_memory_equal(bundle->data[0], text, sizeof text);
+    assert_int_equal(bundle->total_bytes, sizeof g->text + 24);
+    assert_memory_equal(bundle->data[0], g->text, sizeof g->text);
     assert_true(bundle->manifest->entries[1].item.error_budget == 0.01);
     assert_true(bundle->manifest->entries[0].item.error_budget == 0);
     alcm_bench_bundle_free(bundle);
-    bx_remove(&b);
 }
 
 static void test_bundle_missing_file(void **state)
 {
-    (void)state;
-    bx_bundle b;
-    uint8_t text[300];
-    make_good_bundle(&b, text, sizeof text);
+    good_bundle *g = *state;
     char path[512];
-    snprintf(path, sizeof path, "%s/x.f32", b.dir);
+    bundle_path(g, "x.f32", path, sizeof path);
     assert_int_equal(unlink(path), 0);
     alcm_bench_bundle *bundle = NULL;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_E_MISSING);
     assert_null(bundle);
     assert_int_equal(err.status, ALCM_BENCH_E_MISSING);
     assert_non_null(strstr(err.message, "x.f32"));
     assert_non_null(strstr(err.message, "missing"));
-    bx_remove(&b);
 }
 
 static void test_bundle_wrong_sha(void **state)
 {
-    (void)state;
-    bx_bundle b;
-    uint8_t text[300];
-    make_good_bundle(&b, text, sizeof text);
+    good_bundle *g = *state;
     /* Same size, one byte changed. */
-    text[100] ^= 1;
-    char path[512];
-    snprintf(path, sizeof path, "%s/text.txt", b.dir);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, sizeof text, f), sizeof text);
+    g->text[100] ^= 1;
+    FILE *f = open_in_bundle(g, "text.txt", "wb");
+    assert_int_equal(fwrite(g->text, 1, sizeof g->text, f), sizeof g->text);
     assert_int_equal(fclose(f), 0);
     alcm_bench_bundle *bundle = NULL;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_E_MISMATCH);
     assert_null(bundle);
     assert_non_null(strstr(err.message, "text.txt"));
     assert_non_null(strstr(err.message, "sha256"));
-    bx_remove(&b);
 }
 
 static void test_bundle_wrong_size(void **state)
 {
-    (void)state;
-    bx_bundle b;
-    uint8_t text[300];
-    make_good_bundle(&b, text, sizeof text);
-    char path[512];
-    snprintf(path, sizeof path, "%s/text.txt", b.dir);
-    FILE *f = fopen(path, "ab");
-    assert_non_null(f);
+    good_bundle *g = *state;
+    FILE *f = open_in_bundle(g, "text.txt", "ab");
     fputc('!', f);
     assert_int_equal(fclose(f), 0);
     alcm_bench_bundle *bundle = NULL;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_E_MISMATCH);
     assert_non_null(strstr(err.message, "301 bytes"));
-    bx_remove(&b);
 }
 
 static void test_bundle_no_or_bad_manifest(void **state)
 {
-    (void)state;
-    bx_bundle b;
-    uint8_t text[300];
-    make_good_bundle(&b, text, sizeof text);
+    good_bundle *g = *state;
     alcm_bench_bundle *bundle = NULL;
     alcm_bench_error err;
-    assert_int_equal(alcm_bench_bundle_load(b.root, "absent", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "absent", 0.01, &bundle, &err),
                      ALCM_BENCH_E_MANIFEST);
     assert_non_null(strstr(err.message, "make-bundles"));
-    assert_int_equal(alcm_bench_bundle_load(b.root, "../tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "../tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_E_ARG);
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0, &bundle, &err), ALCM_BENCH_E_ARG);
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", b.dir, ALCM_BENCH_MANIFEST_NAME);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0, &bundle, &err),
+                     ALCM_BENCH_E_ARG);
+    FILE *f = open_in_bundle(g, ALCM_BENCH_MANIFEST_NAME, "w");
     fputs("not a manifest\n", f);
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(alcm_bench_bundle_load(b.root, "tiny", 0.01, &bundle, &err),
+    assert_int_equal(alcm_bench_bundle_load(g->b.root, "tiny", 0.01, &bundle, &err),
                      ALCM_BENCH_E_MANIFEST);
     assert_null(bundle);
     assert_non_null(strstr(err.message, ALCM_BENCH_MANIFEST_NAME));
-    bx_remove(&b);
 }
 
 int main(void)
@@ -238,11 +244,16 @@ int main(void)
         cmocka_unit_test(test_sha256_known_vector),
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_rejects),
-        cmocka_unit_test(test_bundle_good),
-        cmocka_unit_test(test_bundle_missing_file),
-        cmocka_unit_test(test_bundle_wrong_sha),
-        cmocka_unit_test(test_bundle_wrong_size),
-        cmocka_unit_test(test_bundle_no_or_bad_manifest),
+        cmocka_unit_test_setup_teardown(test_bundle_good, setup_good_bundle,
+                                        teardown_good_bundle),
+        cmocka_unit_test_setup_teardown(test_bundle_missing_file, setup_good_bundle,
+                                        teardown_good_bundle),
+        cmocka_unit_test_setup_teardown(test_bundle_wrong_sha, setup_good_bundle,
+                                        teardown_good_bundle),
+        cmocka_unit_test_setup_teardown(test_bundle_wrong_size, setup_good_bundle,
+                                        teardown_good_bundle),
+        cmocka_unit_test_setup_teardown(test_bundle_no_or_bad_manifest, setup_good_bundle,
+                                        teardown_good_bundle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

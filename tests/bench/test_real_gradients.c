@@ -67,7 +67,7 @@ static double round_trip(const alcm_params *p, const float *x, uint32_t rows, ui
     assert_int_equal(alcm_compress(c, p, &sh, x, bytes, NULL, blob, cap, &len, NULL), ALCM_OK);
     assert_int_equal(alcm_decompress(d, blob, len, y, bytes, &out), ALCM_OK);
     assert_int_equal(out, bytes);
-    *err = tu_rel_l2(x, y, n);
+    *err = alcm_rel_l2_error(x, y, n);
     if (p->profile != ALCM_PROFILE_GRADIENT) assert_memory_equal(x, y, bytes);
     alcm_cctx_free(c);
     alcm_dctx_free(d);

@@ -1,5 +1,5 @@
-/* test_cli.c - the `alcm` tool driven as a user would: exit codes, round trips through
- * files, determinism, damaged blobs, the experiment's JSON. */
+/* test_cli.c - the `alcm` tool driven as a user would: exit codes, option range errors,
+ * round trips through files, determinism, damaged blobs, the experiment's JSON. */
 #include "cli_fixture.h"
 
 #include <sys/stat.h>
@@ -32,6 +32,31 @@ static void test_help_and_usage_errors(void **state)
     assert_int_equal(run("compress --profile nope x -o y"), 2);
     assert_int_equal(run("compress --error-budget 2 x -o y"), 2);
     assert_int_equal(run("compress --shape 3xx4 x -o y"), 2);
+}
+
+/* `alcm <args>` is a usage error (exit code 2) whose message contains needle. */
+static void expect_usage_error(const char *args, const char *needle)
+{
+    assert_int_equal(run(args), 2);
+    if (!file_contains("err.txt", needle))
+        fail_msg("alcm %s: no '%s' in its message", args, needle);
+}
+
+/* Option values outside their range are usage errors naming the option, the range and the
+ * value given; the boundary values themselves are accepted. */
+static void test_option_ranges_are_reported(void **state)
+{
+    (void)state;
+    expect_usage_error("compress --error-budget 0 x -o y",
+                       "--error-budget must be in (0, 1], got '0'");
+    expect_usage_error("compress --prune 0.3 x -o y", "--prune must be in [0, 0.25], got '0.3'");
+    expect_usage_error("compress --level 23 x -o y", "--level must be 0..22, got '23'");
+    expect_usage_error("compress --shape 3xx4 x -o y", "bad --shape '3xx4'");
+    expect_usage_error("experiment --seed -1", "--seed must be an unsigned integer, got '-1'");
+    expect_usage_error("experiment --epochs 100001", "--epochs must be 1..100000");
+    expect_usage_error("experiment --size 100000x100000", "--size must hold 1 .. 2^28 elements");
+    expect_usage_error("experiment extra", "unexpected argument 'extra'");
+    assert_int_equal(run("experiment --epochs 1 --size 8x8 --error-budget 1 --seed 0"), 0);
 }
 
 static void test_lossless_round_trip_arbitrary_bytes(void **state)
@@ -74,7 +99,7 @@ static void test_gradient_round_trip_within_budget(void **state)
     size_t m = 0;
     float *y = (float *)slurp("g.back", &m);
     assert_int_equal(m, n * 4);
-    assert_true(tu_rel_l2(x, y, n) <= 0.02);
+    assert_true(alcm_rel_l2_error(x, y, n) <= 0.02);
     assert_int_equal(run("inspect g.alcm"), 0);
     assert_true(file_contains("out.txt", "64x300"));
     assert_true(file_contains("out.txt", "gradient"));
@@ -180,6 +205,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage_errors),
+        cmocka_unit_test(test_option_ranges_are_reported),
         cmocka_unit_test(test_lossless_round_trip_arbitrary_bytes),
         cmocka_unit_test(test_gradient_round_trip_within_budget),
         cmocka_unit_test(test_same_file_twice_gives_identical_blobs),

@@ -72,7 +72,7 @@ static void test_compress_decompress_through_daemon(void **state)
     size_t m = 0;
     float *y = (float *)slurp("g.back", &m);
     assert_int_equal(m, n * 4);
-    assert_true(tu_rel_l2(x, y, n) <= 0.01);
+    assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
     /* The blob is an ordinary blob: in-process decoding gives the same bytes. */
     assert_int_equal(run("decompress g.alcm -o g.local"), 0);
     size_t m2 = 0;

@@ -13,18 +13,6 @@
 #include "alcm.h"
 #include "alcm_tools.h"
 
-/* Relative L2 distance ||a - b|| / ||a|| in double (||a - b|| when a is zero). */
-static inline double tu_rel_l2(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)b[i];
-        num += d * d;
-        den += (double)a[i] * (double)a[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* malloc that fails the test instead of returning NULL. */
 static inline void *tu_malloc(size_t n)
 {

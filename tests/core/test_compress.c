@@ -128,7 +128,7 @@ static void test_context_reuse_and_info(void **state)
                 assert_int_equal(info.exact, prof != 1);
                 assert_int_equal(alcm_decompress(dx, blob, len, y, n * 4, &out), ALCM_OK);
                 if (prof != 1) assert_memory_equal(x, y, n * 4);
-                else assert_true(tu_rel_l2(x, y, n) <= 0.01);
+                else assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
                 if (prof == 1 && which == 0) {
                     if (round == 0) {
                         memcpy(first, blob, len);

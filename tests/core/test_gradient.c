@@ -74,7 +74,7 @@ static void test_budget_sweep_all_families(void **state)
             alcm_params p = grad_params(budgets[b]);
             alcm_info info;
             size_t len = roundtrip(c, &p, &sh, x, n, NULL, y, &info);
-            double err = tu_rel_l2(x, y, n);
+            double err = alcm_rel_l2_error(x, y, n);
             assert_true(err <= budgets[b]);
             if (!info.exact) assert_true(fabs(err - info.rel_l2_error) <= 1e-4 * budgets[b]);
             else assert_true(err == 0.0);
@@ -99,19 +99,19 @@ static void test_entropy_modes_and_knobs(void **state)
         p.block_size = 1000;
         alcm_info info;
         roundtrip(c, &p, &sh, x, n, NULL, y, &info);
-        assert_true(tu_rel_l2(x, y, n) <= 0.02);
+        assert_true(alcm_rel_l2_error(x, y, n) <= 0.02);
         assert_int_equal(info.n_channels, 30);
         /* aggressiveness 0 spends half of the budget */
         p.aggressiveness = 0.0;
         roundtrip(c, &p, &sh, x, n, NULL, y, &info);
-        assert_true(tu_rel_l2(x, y, n) <= 0.01);
+        assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
         /* pruning drops small values and still honours the budget */
         float *l = tu_synth(ALCM_SYNTH_LAPLACE, n, 1000, 8);
         p.aggressiveness = 1.0;
         p.prune_ratio = 0.25;
         p.error_budget = 0.1;
         roundtrip(c, &p, &sh, l, n, NULL, y, &info);
-        assert_true(tu_rel_l2(l, y, n) <= 0.1);
+        assert_true(alcm_rel_l2_error(l, y, n) <= 0.1);
         assert_true(info.pruned_fraction > 0.1 && info.pruned_fraction <= 0.25);
         size_t zeros = 0;
         for (size_t i = 0; i < n; i++) zeros += y[i] == 0.0f;
@@ -145,7 +145,7 @@ static void test_residual_semantics(void **state)
         /* the budget applies to y = x + r_old */
         float *t = tu_malloc(n * 4);
         for (size_t i = 0; i < n; i++) t[i] = x[i] + r0[i];
-        assert_true(tu_rel_l2(t, y, n) <= 0.1);
+        assert_true(alcm_rel_l2_error(t, y, n) <= 0.1);
         free(t);
         free(x);
     }
@@ -214,11 +214,11 @@ static void test_special_tensors(void **state)
     float k[4096];
     for (int i = 0; i < 4096; i++) k[i] = 0.7f;
     roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
-    assert_true(tu_rel_l2(k, y, 4096) <= 0.01);
+    assert_true(alcm_rel_l2_error(k, y, 4096) <= 0.01);
     /* huge dynamic range */
     for (int i = 0; i < 4096; i++) k[i] = (float)((i % 2 ? 1 : -1) * pow(10.0, (i % 61) - 30));
     roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
-    assert_true(tu_rel_l2(k, y, 4096) <= 0.01);
+    assert_true(alcm_rel_l2_error(k, y, 4096) <= 0.01);
     /* only denormals: stored losslessly, exactly */
     for (int i = 0; i < 4096; i++) k[i] = (float)(i - 2048) * 1e-42f;
     roundtrip(c, &p, &sh, k, 4096, NULL, y, &info);
@@ -282,7 +282,7 @@ static void test_every_rank(void **state)
         float *y = tu_malloc(n * 4);
         alcm_info info;
         roundtrip(c, &p, &sh, x, n, NULL, y, &info);
-        assert_true(tu_rel_l2(x, y, n) <= 0.05);
+        assert_true(alcm_rel_l2_error(x, y, n) <= 0.05);
         alcm_header h;
         size_t cap = alcm_compress_bound(n * 4), len;
         uint8_t *blob = tu_malloc(cap);
@@ -346,7 +346,7 @@ static void test_unaligned_buffers(void **state)
     assert_int_equal(alcm_decompress(c->dx, blob, len, dst + 1, n * 4, &out), ALCM_OK);
     float *y = tu_malloc(n * 4);
     memcpy(y, dst + 1, n * 4);
-    assert_true(tu_rel_l2(x, y, n) <= 0.01);
+    assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
     free(x);
     free(y);
     free(src);

@@ -74,13 +74,8 @@ static void *run(void *arg)
         if (got != n * 4 || r.info.raw_bytes != n * 4) w->mismatches++;
         /* Without a residual the decoded tensor is within the budget of the input. */
         if (!cfg.error_feedback) {
-            double num = 0, den = 0;
-            for (size_t k = 0; k < n; k++) {
-                double d = (double)x[k] - y[k];
-                num += d * d;
-                den += (double)x[k] * x[k];
-            }
-            if (sqrt(num / den) > cfg.sched.error_budget * (1 + 1e-6)) w->over_budget++;
+            if (alcm_rel_l2_error(x, y, n) > cfg.sched.error_budget * (1 + 1e-6))
+                w->over_budget++;
         } else if (r.info.rel_l2_error > cfg.sched.error_budget * (1 + 1e-6)) {
             w->over_budget++;
         }

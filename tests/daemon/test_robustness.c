@@ -389,6 +389,37 @@ static void test_pipelined_replies_by_id(void **state)
     free(g);
 }
 
+/* A compress request of n f32 elements on stream whose input starts the attached region
+ * and whose blob is to follow it there; the request points into the struct. */
+typedef struct {
+    uint64_t dims[1];
+    Alcmwire__Tensor tensor;
+    Alcmwire__ShmSpan in, out;
+    Alcmwire__Request req;
+} shm_compress;
+
+static void shm_compress_init(shm_compress *s, size_t n, const char *stream)
+{
+    const Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
+    const Alcmwire__ShmSpan span = ALCMWIRE__SHM_SPAN__INIT;
+    const Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    s->dims[0] = n;
+    s->tensor = t;
+    s->tensor.dtype = ALCM_DTYPE_F32;
+    s->tensor.n_dims = 1;
+    s->tensor.dims = s->dims;
+    s->in = s->out = span;
+    s->in.length = n * 4;
+    s->out.offset = n * 4;
+    s->out.length = alcm_compress_bound(n * 4);
+    s->req = req;
+    s->req.op = ALCMWIRE__OP__OP_COMPRESS;
+    s->req.stream = (char *)stream;
+    s->req.tensor = &s->tensor;
+    s->req.shm_input = &s->in;
+    s->req.shm_output = &s->out;
+}
+
 /* Shared-memory attach and ranges: every misuse is refused with ERR_BAD_REQUEST and the
  * connection kept; descriptors sent with other frames are closed, not leaked. */
 static void test_shared_memory_misuse(void **state)
@@ -423,23 +454,10 @@ static void test_shared_memory_misuse(void **state)
 
     /* A compress naming shared ranges before any region is attached. */
     const size_t n = 1024;
-    Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
-    uint64_t dims[1] = {n};
-    t.dtype = ALCM_DTYPE_F32;
-    t.n_dims = 1;
-    t.dims = dims;
-    Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
-    in.length = n * 4;
-    out.offset = n * 4;
-    out.length = alcm_compress_bound(n * 4);
-    Alcmwire__Request c = ALCMWIRE__REQUEST__INIT;
-    c.op = ALCMWIRE__OP__OP_COMPRESS;
-    c.request_id = 2;
-    c.stream = "shm/misuse";
-    c.tensor = &t;
-    c.shm_input = &in;
-    c.shm_output = &out;
-    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    shm_compress sc;
+    shm_compress_init(&sc, n, "shm/misuse");
+    sc.req.request_id = 2;
+    assert_int_equal(fx_send_request(fd, &sc.req, NULL, 0), 0);
     expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
 
     /* A proper region: then ranges past its end, and overlapping ranges. */
@@ -450,18 +468,18 @@ static void test_shared_memory_misuse(void **state)
     assert_int_equal(fx_read_reply(fd, 5000, &r, NULL, NULL), 0);
     assert_int_equal(r->op, ALCMWIRE__OP__OP_ATTACH_SHM);
     alcm_wire_reply_free(r);
-    out.offset = (64 << 10) - 100;
-    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    sc.out.offset = (64 << 10) - 100;
+    assert_int_equal(fx_send_request(fd, &sc.req, NULL, 0), 0);
     expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
-    out.offset = 100;
-    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    sc.out.offset = 100;
+    assert_int_equal(fx_send_request(fd, &sc.req, NULL, 0), 0);
     expect_error(fd, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, 0);
     /* In range: the blob lands in the region and decodes to the input. */
     float *map = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
     assert_true(map != MAP_FAILED);
     fx_fill_gradient(map, n, 3);
-    out.offset = n * 4;
-    assert_int_equal(fx_send_request(fd, &c, NULL, 0), 0);
+    sc.out.offset = n * 4;
+    assert_int_equal(fx_send_request(fd, &sc.req, NULL, 0), 0);
     uint8_t *payload;
     size_t len;
     assert_int_equal(fx_read_reply(fd, 5000, &r, &payload, &len), 0);
@@ -470,8 +488,10 @@ static void test_shared_memory_misuse(void **state)
     assert_int_equal(len, 0);
     float back[1024];
     size_t got;
-    assert_int_equal(alcmc_decompress_local((uint8_t *)map + out.offset, r->compress->blob_bytes,
-                                            back, sizeof back, &got, NULL), ALCMC_OK);
+    assert_int_equal(alcmc_decompress_local((uint8_t *)map + sc.out.offset,
+                                            r->compress->blob_bytes, back, sizeof back, &got,
+                                            NULL),
+                     ALCMC_OK);
     alcm_wire_reply_free(r);
     munmap(map, 64 << 10);
     close(mfd);
@@ -512,22 +532,9 @@ static void test_client_gone_during_shm_compress(void **state)
         Alcmwire__Reply *r;
         if (fx_send_request_fd(fd, &att, mfd) != 0 || fx_read_reply(fd, 5000, &r, NULL, NULL))
             _exit(2);
-        Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
-        uint64_t dims[1] = {n};
-        t.dtype = ALCM_DTYPE_F32;
-        t.n_dims = 1;
-        t.dims = dims;
-        Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
-        in.length = n * 4;
-        out.offset = n * 4;
-        out.length = alcm_compress_bound(n * 4);
-        Alcmwire__Request c = ALCMWIRE__REQUEST__INIT;
-        c.op = ALCMWIRE__OP__OP_COMPRESS;
-        c.stream = "shm/gone";
-        c.tensor = &t;
-        c.shm_input = &in;
-        c.shm_output = &out;
-        if (fx_send_request(fd, &c, NULL, 0) != 0) _exit(3);
+        shm_compress sc;
+        shm_compress_init(&sc, n, "shm/gone");
+        if (fx_send_request(fd, &sc.req, NULL, 0) != 0) _exit(3);
         _exit(0);   /* gone, with the request running */
     }
     int status;

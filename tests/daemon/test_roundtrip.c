@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "alcm.h"
+#include "alcm_tools.h"
 #include "alcmc.h"
 #include "daemon_fixture.h"
 
@@ -53,17 +54,6 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-static double rel_l2(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)b[i];
-        num += d * d;
-        den += (double)a[i] * a[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* Compresses through the daemon, decodes through the daemon and in-process, checks both
  * decodings agree and meet the profile's promise. */
 static void roundtrip(alcmc_conn *c, const char *stream, const alcm_stream_config *cfg,
@@ -93,7 +83,7 @@ static void roundtrip(alcmc_conn *c, const char *stream, const alcm_stream_confi
     if (cfg->params.profile != ALCM_PROFILE_GRADIENT) {
         assert_memory_equal(out1, src, bytes);
     } else {
-        double e = rel_l2(src, (const float *)out1, bytes / 4);
+        double e = alcm_rel_l2_error(src, (const float *)out1, bytes / 4);
         if (!(e <= cfg->sched.error_budget * (1 + 1e-6)))
             fprintf(stderr, "%s: rel L2 error %.9g over budget %g (blob says %.9g)\n", stream, e,
                     cfg->sched.error_budget, res.info.rel_l2_error);
