@@ -62,11 +62,9 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
         return ALCM_OK;
     }
     const int floats = p->dtype != ALCM_DTYPE_BYTES;
-    if (p->backend == ALCM_BACKEND_AUTO)
-        c->backend = p->profile == ALCM_PROFILE_LOSSLESS && floats ? ALCM_BACKEND_ZLIB
-                                                                   : ALCM_BACKEND_ZSTD;
-    else
-        c->backend = (int)p->backend;
+    /* zstd everywhere by default: on float planes zlib Huffman-only gains about 1 % of
+     * ratio for 2-4x the CPU time, which loses CAQ (docs/DESIGN.md, "Backends"). */
+    c->backend = p->backend == ALCM_BACKEND_AUTO ? ALCM_BACKEND_ZSTD : (int)p->backend;
     if (c->backend == ALCM_BACKEND_ZSTD) {
         c->level = p->level > 0 ? p->level : ZSTD_DEFAULT_LEVEL;
     } else {
