@@ -75,7 +75,12 @@ static int parse_args(int argc, char **argv, train_args *a)
     a->lr_final = 1.0;
     a->seed = 1;
     a->label = "";
-    alcm_mpi_options_default(&a->opts);
+    alcm_mpi_options_preset(&a->opts, ALCM_MPI_TRAINING);
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--profile") != 0) continue;
+        if (!strcmp(argv[i + 1], "safe")) alcm_mpi_options_preset(&a->opts, ALCM_MPI_SAFE);
+        else if (strcmp(argv[i + 1], "training") != 0) return -1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double d;
@@ -109,6 +114,14 @@ static int parse_args(int argc, char **argv, train_args *a)
         } else if (!strcmp(k, "--seed")) {
             if (parse_u32(v, &u)) return -1;
             a->seed = u;
+        } else if (!strcmp(k, "--profile")) {
+            /* applied above, before the options that override it */
+        } else if (!strcmp(k, "--path")) {
+            if (!strcmp(v, "auto")) a->opts.path = ALCM_MPI_PATH_AUTO;
+            else if (!strcmp(v, "plain")) a->opts.path = ALCM_MPI_PATH_PLAIN;
+            else if (!strcmp(v, "allgather")) a->opts.path = ALCM_MPI_PATH_ALLGATHER;
+            else if (!strcmp(v, "rsag")) a->opts.path = ALCM_MPI_PATH_RSAG;
+            else return -1;
         } else if (!strcmp(k, "--budget")) {
             if (parse_f(v, &a->opts.error_budget)) return -1;
         } else if (!strcmp(k, "--aggressiveness")) {
@@ -222,9 +235,19 @@ static void write_json(const train_args *a, const train_result *r, int size, siz
     fprintf(f, "  \"train_seconds\": %.3f,\n  \"allreduce_seconds\": %.3f,\n", r->train_seconds,
             r->allreduce_seconds);
     fprintf(f, "  \"gradient_raw_bytes_per_rank\": %llu,\n", (unsigned long long)r->raw_bytes);
-    if (a->mode == MODE_EXPLICIT)
-        fprintf(f, "  \"gradient_sent_bytes_per_rank\": %llu,\n",
-                (unsigned long long)st->sent_bytes);
+    fprintf(f, "  \"gradient_sent_bytes_per_rank\": %llu,\n",
+            (unsigned long long)(st->intercepted ? st->sent_bytes : r->raw_bytes));
+    /* What each rank put on and took off the network for the gradients: the hook's
+     * figures when it ran, else a ring allreduce's 2 (p-1)/p of the raw bytes. */
+    unsigned long long ring = (unsigned long long)(2.0 * (size - 1) / size * (double)r->raw_bytes);
+    fprintf(f, "  \"wire_sent_bytes_per_rank\": %llu,\n  \"wire_recv_bytes_per_rank\": %llu,\n",
+            st->intercepted ? (unsigned long long)st->wire_sent_bytes : ring,
+            st->intercepted ? (unsigned long long)st->wire_recv_bytes : ring);
+    fprintf(f, "  \"hook_segments\": {\"plain\": %llu, \"allgather\": %llu, \"rsag\": %llu},\n",
+            (unsigned long long)st->path_segments[0], (unsigned long long)st->path_segments[1],
+            (unsigned long long)st->path_segments[2]);
+    fprintf(f, "  \"hook_seconds\": %.3f,\n  \"hook_codec_seconds\": %.3f,\n", st->seconds,
+            st->codec_seconds);
     fprintf(f, "  \"param_checks\": %llu,\n  \"param_mismatches\": %llu,\n",
             (unsigned long long)r->checks, (unsigned long long)r->mismatches);
     fprintf(f, "  \"param_hash\": \"%016llx\"\n}\n", (unsigned long long)r->final_hash);

@@ -2,28 +2,45 @@
  * alcm_mpi.h - compressed MPI_Allreduce of float32 sums with ALCM (explicit API).
  *
  * alcm_mpi_allreduce() is a drop-in for MPI_Allreduce(sendbuf, recvbuf, count, MPI_FLOAT,
- * MPI_SUM, comm): each rank encodes its buffer with libalcm's gradient profile (error
- * feedback on, one stream per communicator, tag and element count), the ranks exchange the
- * blobs (an allgather of the sizes, then an allgatherv of the blobs), and every rank decodes
- * every blob and sums them in rank order in float32. Decoding is bit-exact, so every rank
- * of the communicator gets the same bits in recvbuf. The result differs from the exact sum
- * by at most the error budget per step; with error feedback what one step leaves out is
- * sent in later steps (docs/MPI.md).
+ * MPI_SUM, comm). Per call (and per segment of a long call) it takes one of three paths:
+ *
+ *   plain      PMPI_Allreduce, unchanged;
+ *   allgather  each rank encodes its buffer with libalcm's gradient profile, the blobs are
+ *              allgathered, and every rank decodes all p blobs and sums them in rank order;
+ *   rsag       rank r owns shard r of the buffer: every rank encodes its p-1 other shards
+ *              (one stream per shard), an alltoallv takes each piece to its owner, the owner
+ *              decodes and sums its shard in rank order (its own piece exact), re-encodes
+ *              the sum once (its own stream), and an allgatherv of the p shard blobs gives
+ *              every rank the same bytes to decode. Bytes received and decode work per rank
+ *              stay O(n) whatever p is.
+ *
+ * With path AUTO (the default) a per-communicator planner (alcm_exchange.h) times the
+ * paths on the first calls of each size class and then takes the fastest, re-timing now and
+ * then; every rank feeds it the same figures (the MAX of the ranks' times), so all ranks
+ * take the same path. On a fast link that is plain MPI. Decoding is bit-exact and sums run
+ * in rank order, so every rank of the communicator gets the same bits in recvbuf.
+ *
+ * Two presets: SAFE (the default) keeps every result within 1 % relative L2 of the exact
+ * sum: each call carries the ranks' error bounds, every rank checks the bound on the
+ * decoded sum, and a call that cannot prove it is redone with PMPI_Allreduce; no error
+ * feedback. TRAINING sends gradients with error feedback at a per-rank budget chosen by
+ * measurement (docs/MPI.md): what one step leaves out is sent in later steps.
  *
  * Encoding goes through the node's alcmd when ALCM_SOCKET names a reachable daemon socket
- * (stream name "alcm-mpi.<nonce>.t<tag>.n<count>.s<segment>.r<rank>", the nonce naming the
- * job and communicator), and in-process
- * through libalcm otherwise; a daemon that is missing, times out or dies makes that rank
- * switch to the in-process path for the rest of the run, never hang. ALCM_MPI_DEBUG=1
- * prints one line to stderr saying which path each stream took and why.
+ * (stream name "alcm-mpi.<nonce>.t<tag>.n<count>.s<segment>.p<part>.r<rank>", the nonce
+ * naming the job and communicator), and in-process through libalcm otherwise; a daemon that
+ * is missing, times out or dies makes that rank switch to the in-process path for the rest
+ * of the run, never hang. ALCM_MPI_DEBUG=1 prints which path each stream and call took and
+ * why.
  *
  * libalcm_mpi.so (the interposer) defines MPI_Allreduce with this function behind it for
  * every program it is preloaded into; see docs/MPI.md for its environment variables.
  *
  * Collective contract: every rank of comm must call with the same count, datatype, op and
- * options (as for MPI_Allreduce); whether a call is compressed depends only on those, so
- * all ranks take the same path. Calls on one communicator must not run concurrently from
- * several threads (as MPI requires of collectives); calls on distinct ones may.
+ * options (as for MPI_Allreduce); whether and how a call is compressed depends only on
+ * those and on figures every rank holds alike, so all ranks take the same path. Calls on
+ * one communicator must not run concurrently from several threads (as MPI requires of
+ * collectives); calls on distinct ones may.
  */
 #ifndef ALCM_MPI_H
 #define ALCM_MPI_H
@@ -40,8 +57,28 @@
 extern "C" {
 #endif
 
+/* Named settings bundles (ALCM_MPI_PROFILE in the interposer). */
+typedef enum {
+    ALCM_MPI_SAFE = 0,      /* the default: every compressed call's result within
+                               result_budget (1 %) relative L2 of the exact sum, verified on
+                               every call (a call that cannot prove it is redone plainly);
+                               no error feedback, so unrelated calls never mix */
+    ALCM_MPI_TRAINING = 1   /* gradients: error feedback on, error budget 0.3 per rank and
+                               step (docs/MPI.md, "Choosing the training settings") */
+} alcm_mpi_profile;
+
+/* How a call crosses the network (alcm_exchange.h's paths, plus the planner's choice). */
+typedef enum {
+    ALCM_MPI_PATH_AUTO = -1,     /* the per-communicator planner picks, from timed calls */
+    ALCM_MPI_PATH_PLAIN = 0,     /* PMPI_Allreduce */
+    ALCM_MPI_PATH_ALLGATHER = 1, /* every rank's blob to every rank */
+    ALCM_MPI_PATH_RSAG = 2       /* compressed reduce-scatter + allgather of shard sums */
+} alcm_mpi_path;
+
 typedef struct {
-    double error_budget;     /* max relative L2 error of each rank's encoded step, (0, 1] */
+    double error_budget;     /* max relative L2 error of each rank's encoded step, (0, 1];
+                                with result_budget > 0 the per-call budget is derived from
+                                it instead */
     double aggressiveness;   /* [0, 1]: share of the budget spent (fixed when !adaptive) */
     double prune_ratio;      /* [0, 0.25]: fraction of smallest magnitudes dropped (fixed
                                 when !adaptive) */
@@ -56,12 +93,23 @@ typedef struct {
     int use_daemon;          /* 1: encode through alcmd when ALCM_SOCKET is reachable */
     size_t segment_elems;    /* longest run of elements encoded as one blob (one stream);
                                 0 = 2^24. Longer calls are cut into segments. */
+    /* Fields below were added after 0.1; alcm_mpi_options_default() fills them. */
+    alcm_mpi_profile profile;  /* the preset these options started from (informative) */
+    double result_budget;    /* > 0: the result of every compressed call is within this
+                                relative L2 of the exact sum (bound checked on every call,
+                                plain fallback otherwise); 0: per-rank error_budget only */
+    alcm_mpi_path path;      /* AUTO, or a forced path */
 } alcm_mpi_options;
 
-/* Defaults: budget 0.5, aggressiveness 1, prune 0, adaptive 0, deterministic 1, error
- * feedback 1, tag 0, min_bytes 0 (every MPI_FLOAT + MPI_SUM call is compressed), backend
- * AUTO, block 0, use_daemon 1, segment_elems 0 (2^24). */
+/* Defaults = the SAFE preset: result budget 0.01, no error feedback, aggressiveness 1,
+ * prune 0, adaptive 0, deterministic 1, path AUTO, tag 0, min_bytes 0 (every MPI_FLOAT +
+ * MPI_SUM call is considered), backend AUTO, block 0, use_daemon 1, segment_elems 0. */
 void alcm_mpi_options_default(alcm_mpi_options *opts);
+
+/* Fills *opts with a preset: ALCM_MPI_SAFE as alcm_mpi_options_default(); ALCM_MPI_TRAINING
+ * the same but error_budget 0.3, error feedback on, no result budget. MPI_ERR_ARG for an
+ * unknown profile (opts then holds the defaults). */
+int alcm_mpi_options_preset(alcm_mpi_options *opts, alcm_mpi_profile profile);
 
 /* Checks every field of *opts against its documented range: MPI_SUCCESS or MPI_ERR_ARG. */
 int alcm_mpi_options_check(const alcm_mpi_options *opts);
@@ -81,23 +129,34 @@ int alcm_mpi_allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Dataty
 /* Process-wide figures of the compressed calls so far (both the explicit API and the
  * interposer count here). */
 typedef struct {
-    uint64_t intercepted;     /* calls that took the compressed path */
+    uint64_t intercepted;     /* calls that were considered for compression (float sums of
+                                 min_bytes and more on an intracommunicator of 2+ ranks) */
     uint64_t raw_bytes;       /* count * 4 summed over those calls */
     uint64_t sent_bytes;      /* bytes this rank contributed to their exchanges: its blob
-                                 bytes plus 8 bytes of size per segment */
+                                 bytes plus its size words (raw bytes on plain segments) */
     uint64_t received_bytes;  /* blob bytes of the other ranks this rank received */
-    uint64_t fallbacks;       /* compressed calls that fell back to PMPI_Allreduce */
+    uint64_t fallbacks;       /* compressed segments redone with PMPI_Allreduce */
     uint64_t daemon_steps;    /* segments encoded by alcmd */
     uint64_t local_steps;     /* segments encoded in-process */
     double last_rel_l2_error; /* this rank's achieved error on its last encoded segment */
     double last_mean_bits;    /* mean code bits per element of that segment */
+    /* Fields below were added after 0.1. */
+    uint64_t wire_sent_bytes; /* bytes this rank put on the network for those calls, every
+                                 collective of the path included, as the standard algorithms
+                                 move them (ring allreduce/allgather, pairwise alltoall) */
+    uint64_t wire_recv_bytes; /* bytes it took off the network, likewise */
+    double seconds;           /* wall time inside those calls */
+    double codec_seconds;     /* of which encoding, decoding and summing */
+    uint64_t path_segments[3];/* segments sent plain, allgather, rsag */
+    uint64_t verify_failures; /* safe-mode calls whose bound failed (redone plainly) */
 } alcm_mpi_stats;
 
 /* Copies the figures into *out. Thread-safe. */
 void alcm_mpi_get_stats(alcm_mpi_stats *out);
 
-/* Writes the line `alcm_mpi: rank=R intercepted=N raw_bytes=X sent_bytes=Y` (R: the rank
- * in MPI_COMM_WORLD, -1 outside MPI) and a newline to f. */
+/* Writes the line `alcm_mpi: rank=R intercepted=N raw_bytes=X sent_bytes=Y
+ * wire_sent_bytes=S wire_recv_bytes=V time_s=T codec_s=C plain=A allgather=B rsag=D
+ * fallbacks=F` (R: the rank in MPI_COMM_WORLD, -1 outside MPI) and a newline to f. */
 void alcm_mpi_print_report(FILE *f);
 
 #ifdef __cplusplus

@@ -1,12 +1,25 @@
-/* allreduce.c - the compressed allreduce: encode, exchange blobs, decode and sum in rank order. */
+/* allreduce.c - the compressed allreduce: per segment, choose a path, run it, time it. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi_internal.h"
 
-/* Whether a call takes the compressed path. Depends only on the call's arguments and on
- * properties of comm that every rank sees alike, so all ranks decide the same. */
+double mpi_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t mpi_ring_bytes(uint64_t n, int p)
+{
+    return p > 1 ? 2 * n * (uint64_t)(p - 1) / (uint64_t)p : 0;
+}
+
+/* Whether a call is considered for compression. Depends only on the call's arguments and
+ * on properties of comm that every rank sees alike, so all ranks decide the same. */
 static int compressible(int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm,
                         const alcm_mpi_options *opts)
 {
@@ -19,130 +32,105 @@ static int compressible(int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm co
     return 1;
 }
 
-static void stream_config(const alcm_mpi_options *o, alcm_stream_config *cfg)
+void mpi_stream_config(const alcm_mpi_options *o, double budget, alcm_stream_config *cfg)
 {
     alcm_stream_config_default(cfg);
     cfg->params.backend = o->backend;
     cfg->params.block_size = o->block_size;
-    cfg->params.error_budget = o->error_budget;
+    cfg->params.error_budget = budget;
     cfg->params.aggressiveness = o->aggressiveness;
     cfg->params.prune_ratio = o->prune_ratio;
-    cfg->sched.error_budget = o->error_budget;
+    cfg->sched.error_budget = budget;
     cfg->sched.deterministic = o->deterministic;
     cfg->error_feedback = o->error_feedback;
     cfg->adaptive = o->adaptive;
 }
 
-/* Plain PMPI_Allreduce of one segment (the fallback when a rank could not encode). */
-static int plain_segment(const float *src, float *dst, size_t n, int in_place, MPI_Comm comm)
+int mpi_path_plain(const mpi_seg *s, mpi_seg_figures *f)
 {
-    return PMPI_Allreduce(in_place ? MPI_IN_PLACE : (const void *)src, dst, (int)n, MPI_FLOAT,
-                          MPI_SUM, comm);
+    uint64_t bytes = (uint64_t)s->n * sizeof(float);
+    f->sent += bytes;
+    f->wire_sent += mpi_ring_bytes(bytes, s->ctx->size);
+    f->wire_recv += mpi_ring_bytes(bytes, s->ctx->size);
+    return PMPI_Allreduce(s->in_place ? MPI_IN_PLACE : (const void *)s->src, s->dst, (int)s->n,
+                          MPI_FLOAT, MPI_SUM, s->ctx->comm);
 }
 
-/* Moves every rank's blob into ctx->xbuf (rank order, displacements ctx->displs). */
-static int exchange(mpi_comm_ctx *ctx, size_t len, uint64_t total)
+/* The paths this call may take: plain always; allgather on few ranks; rsag when every
+ * shard has at least MPI_RSAG_MIN_SHARD floats. A forced path wins where it can run. */
+static unsigned allowed_paths(const mpi_seg *s)
 {
-    uint64_t off = 0;
-    for (int r = 0; r < ctx->size; r++) {
-        ctx->counts[r] = (int)ctx->sizes[r];
-        ctx->displs[r] = off <= INT_MAX ? (int)off : 0;
-        off += ctx->sizes[r];
+    int p = s->ctx->size;
+    unsigned m = 1u << ALCM_PATH_PLAIN;
+    if (p <= MPI_ALLGATHER_MAX_RANKS) m |= 1u << ALCM_PATH_ALLGATHER;
+    if (s->n / (size_t)p >= MPI_RSAG_MIN_SHARD) m |= 1u << ALCM_PATH_RSAG;
+    switch (s->opts->path) {
+    case ALCM_MPI_PATH_PLAIN: return 1u << ALCM_PATH_PLAIN;
+    case ALCM_MPI_PATH_ALLGATHER: return 1u << ALCM_PATH_ALLGATHER;
+    case ALCM_MPI_PATH_RSAG:
+        /* Too short to shard: the allgather path carries it. */
+        return m & (1u << ALCM_PATH_RSAG) ? 1u << ALCM_PATH_RSAG : 1u << ALCM_PATH_ALLGATHER;
+    default: return m;
     }
-    if (total <= INT_MAX)
-        return PMPI_Allgatherv(ctx->blob, (int)len, MPI_BYTE, ctx->xbuf, ctx->counts,
-                               ctx->displs, MPI_BYTE, ctx->comm);
-    /* Displacements beyond an int: one broadcast per rank, each blob below 2^31 bytes. */
-    off = 0;
-    for (int r = 0; r < ctx->size; r++) {
-        unsigned char *p = ctx->xbuf + off;
-        if (r == ctx->rank) memcpy(p, ctx->blob, len);
-        int rc = PMPI_Bcast(p, (int)ctx->sizes[r], MPI_BYTE, r, ctx->comm);
-        if (rc != MPI_SUCCESS) return rc;
-        off += ctx->sizes[r];
-    }
-    return MPI_SUCCESS;
+}
+
+static void debug_choice(const mpi_seg *s, alcm_path path, uint64_t bytes)
+{
+    if (!mpi_env_debug() || s->key->last_path == (int)path) return;
+    alcm_planner_class c;
+    alcm_planner_get_class(s->ctx->planner, bytes, &c);
+    mpi_debug("call of %llu bytes (tag %u, segment %u): %s path; measured s/MB plain %.4g "
+              "(%u), allgather %.4g (%u), rsag %.4g (%u)",
+              (unsigned long long)bytes, s->key->tag, s->key->seg, alcm_path_name(path),
+              c.seconds_per_byte[0] * 1e6, c.samples[0], c.seconds_per_byte[1] * 1e6,
+              c.samples[1], c.seconds_per_byte[2] * 1e6, c.samples[2]);
 }
 
 /* One segment: n floats of src summed over the ranks into dst. */
-static int reduce_segment(mpi_comm_ctx *ctx, const alcm_mpi_options *opts,
-                          const alcm_stream_config *cfg, uint32_t tag, uint64_t count,
-                          uint32_t seg, const float *src, float *dst, size_t n, int in_place)
+static int reduce_segment(mpi_seg *s)
 {
-    mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, cfg);
-    size_t len = 0;
-    alcm_info info;
-    memset(&info, 0, sizeof info);
-    alcm_status st = ALCM_E_NOMEM;
-    if (slot) {
-        slot->use_daemon = opts->use_daemon;
-        st = mpi_encode(ctx, slot, src, n, &len, &info);
-    }
-    if (st != ALCM_OK)
-        mpi_debug("stream %s: cannot encode (%s): the call falls back to PMPI_Allreduce",
-                  slot ? slot->name : "?", alcm_strerror(st));
+    mpi_comm_ctx *ctx = s->ctx;
+    uint64_t bytes = (uint64_t)s->n * sizeof(float);
+    unsigned allowed = allowed_paths(s);
+    int measure = 0;
+    alcm_path path = alcm_planner_choose(ctx->planner, bytes, allowed, &measure);
+    debug_choice(s, path, bytes);
 
-    uint64_t word = st == ALCM_OK ? (uint64_t)len : MPI_SIZE_FAILED;
-    int rc = PMPI_Allgather(&word, 1, MPI_UINT64_T, ctx->sizes, 1, MPI_UINT64_T, ctx->comm);
-    if (rc != MPI_SUCCESS) return rc;
-
-    int failed = 0;
-    uint64_t total = 0;
-    for (int r = 0; r < ctx->size; r++) {
-        if (ctx->sizes[r] == MPI_SIZE_FAILED || ctx->sizes[r] > INT_MAX) failed = 1;
-        else total += ctx->sizes[r];
-    }
-    if (failed) {
-        /* Every rank saw the same size words: all reset the stream and send plainly. */
-        if (slot) mpi_slot_reset(ctx, slot);
-        mpi_stats_fallback();
-        mpi_stats_segment(sizeof word, 0, 0, NULL);
-        return plain_segment(src, dst, n, in_place, ctx->comm);
-    }
-
-    if (mpi_grow((void **)&ctx->xbuf, &ctx->xbuf_cap, (size_t)total) != 0 ||
-        mpi_grow((void **)&ctx->tmp, &ctx->tmp_cap, n * sizeof(float)) != 0)
-        return MPI_ERR_NO_MEM;
-    rc = exchange(ctx, len, total);
-    if (rc != MPI_SUCCESS) return rc;
-
-    /* Check every header before touching dst (which is the input when in place): a bad
-     * blob is seen by every rank alike, so all fall back together. */
-    size_t bytes = n * sizeof(float);
-    uint64_t off = 0;
-    for (int r = 0; r < ctx->size && !failed; r++) {
-        alcm_header h;
-        if (alcm_blob_header(ctx->xbuf + off, (size_t)ctx->sizes[r], &h) != ALCM_OK ||
-            h.dtype != ALCM_DTYPE_F32 || h.raw_bytes != bytes)
-            failed = 1;
-        off += ctx->sizes[r];
-    }
-    if (failed) {
-        mpi_debug("a received blob has a bad header: the call falls back to PMPI_Allreduce");
-        if (slot) mpi_slot_reset(ctx, slot);
-        mpi_stats_fallback();
-        mpi_stats_segment(sizeof word + len, total - len, 0, NULL);
-        return plain_segment(src, dst, n, in_place, ctx->comm);
-    }
-
-    /* Sum in rank order, in float: the same operations in the same order on every rank. */
-    off = 0;
-    for (int r = 0; r < ctx->size; r++) {
-        float *out = r == 0 ? dst : ctx->tmp;
-        size_t got = 0;
-        st = alcm_decompress(ctx->dctx, ctx->xbuf + off, (size_t)ctx->sizes[r], out, bytes,
-                             &got);
-        if (st != ALCM_OK || got != bytes) {
-            mpi_warn("decoding the blob of rank %d failed (%s)", r, alcm_strerror(st));
-            return MPI_ERR_INTERN;
+    mpi_seg_figures f;
+    memset(&f, 0, sizeof f);
+    double t0 = mpi_now();
+    int rc;
+    if (path == ALCM_PATH_PLAIN) {
+        rc = mpi_path_plain(s, &f);
+    } else {
+        /* Residuals kept by the other compressed path's streams are stale by now. */
+        if (s->opts->error_feedback && s->key->last_compressed >= 0 &&
+            s->key->last_compressed != (int)path)
+            mpi_slots_reset_path(ctx, s->key->tag, s->key->count, s->key->seg, path);
+        s->key->last_compressed = (int)path;
+        if (s->opts->result_budget > 0)
+            mpi_safe_budgets(s, path, ctx->size, &s->budget, &s->owner_budget);
+        else
+            s->budget = s->owner_budget = s->opts->error_budget;
+        rc = path == ALCM_PATH_RSAG ? mpi_path_rsag(s, &f) : mpi_path_allgather(s, &f);
+        if (rc == MPI_ALCM_FALLBACK) {
+            mpi_stats_fallback();
+            rc = mpi_path_plain(s, &f);
         }
-        if (r > 0) {
-            const float *t = ctx->tmp;
-            for (size_t i = 0; i < n; i++) dst[i] += t[i];
-        }
-        off += ctx->sizes[r];
     }
-    mpi_stats_segment(sizeof word + len, total - len, slot->via_daemon == 1, &info);
+    s->key->last_path = (int)path;
+    if (rc != MPI_SUCCESS) return rc;
+    double t = mpi_now() - t0;
+    if (measure) {
+        /* Every rank records the same figure, so every rank keeps choosing alike. */
+        double tmax = t;
+        rc = PMPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+        if (rc != MPI_SUCCESS) return rc;
+        alcm_planner_record(ctx->planner, path, bytes, tmax);
+        f.wire_sent += mpi_ring_bytes(sizeof tmax, ctx->size);
+        f.wire_recv += mpi_ring_bytes(sizeof tmax, ctx->size);
+    }
+    mpi_stats_segment(path, &f, mpi_now() - t0);
     return MPI_SUCCESS;
 }
 
@@ -181,8 +169,6 @@ int mpi_allreduce_impl(const void *sendbuf, void *recvbuf, int count, MPI_Dataty
     uint32_t tag = opts->tag;
     if (auto_tag_period > 0)
         tag = (uint32_t)(mpi_next_call_index(ctx, (uint64_t)count) % auto_tag_period);
-    alcm_stream_config cfg;
-    stream_config(opts, &cfg);
 
     const int in_place = sendbuf == MPI_IN_PLACE;
     const float *src = in_place ? (const float *)recvbuf : (const float *)sendbuf;
@@ -192,9 +178,17 @@ int mpi_allreduce_impl(const void *sendbuf, void *recvbuf, int count, MPI_Dataty
     size_t seg_len = opts->segment_elems ? opts->segment_elems : MPI_SEGMENT_ELEMS;
     uint32_t seg = 0;
     for (size_t off = 0; off < total; off += seg_len, seg++) {
-        size_t n = total - off < seg_len ? total - off : seg_len;
-        rc = reduce_segment(ctx, opts, &cfg, tag, (uint64_t)count, seg, src + off, dst + off,
-                            n, in_place);
+        mpi_seg s;
+        memset(&s, 0, sizeof s);
+        s.ctx = ctx;
+        s.opts = opts;
+        s.key = mpi_key_get(ctx, tag, (uint64_t)count, seg);
+        if (!s.key) return raise(comm, MPI_ERR_NO_MEM);
+        s.src = src + off;
+        s.dst = dst + off;
+        s.n = total - off < seg_len ? total - off : seg_len;
+        s.in_place = in_place;
+        rc = reduce_segment(&s);
         if (rc != MPI_SUCCESS) return raise(comm, rc);
     }
     return MPI_SUCCESS;

@@ -33,13 +33,20 @@ static void ctx_free(mpi_comm_ctx *ctx)
     mpi_daemon_close(ctx);
     free(ctx->slots);
     free(ctx->counters);
+    free(ctx->keys);
+    alcm_planner_free(ctx->planner);
     alcm_dctx_free(ctx->dctx);
     free(ctx->blob);
+    free(ctx->oblob);
     free(ctx->xbuf);
     free(ctx->tmp);
-    free(ctx->sizes);
+    free(ctx->acc);
+    free(ctx->wout);
+    free(ctx->win);
     free(ctx->counts);
     free(ctx->displs);
+    free(ctx->scounts);
+    free(ctx->sdispls);
     free(ctx);
 }
 
@@ -112,10 +119,16 @@ int mpi_comm_ctx_get(MPI_Comm comm, mpi_comm_ctx **out)
     ctx->size = size;
     ctx->job = job;
     ctx->dctx = alcm_dctx_create();
-    ctx->sizes = calloc((size_t)size, sizeof *ctx->sizes);
-    ctx->counts = calloc((size_t)size, sizeof *ctx->counts);
-    ctx->displs = calloc((size_t)size, sizeof *ctx->displs);
-    if (!ctx->dctx || !ctx->sizes || !ctx->counts || !ctx->displs) {
+    size_t p = (size_t)size;
+    ctx->wout = calloc(4 * p, sizeof *ctx->wout);
+    ctx->win = calloc(4 * p, sizeof *ctx->win);
+    ctx->counts = calloc(p, sizeof *ctx->counts);
+    ctx->displs = calloc(p, sizeof *ctx->displs);
+    ctx->scounts = calloc(p, sizeof *ctx->scounts);
+    ctx->sdispls = calloc(p, sizeof *ctx->sdispls);
+    alcm_status pst = alcm_planner_create(NULL, &ctx->planner);
+    if (!ctx->dctx || !ctx->wout || !ctx->win || !ctx->counts || !ctx->displs ||
+        !ctx->scounts || !ctx->sdispls || pst != ALCM_OK) {
         ctx_free(ctx);
         return MPI_ERR_NO_MEM;
     }
@@ -147,11 +160,11 @@ static int same_config(const alcm_stream_config *a, const alcm_stream_config *b)
 }
 
 mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg,
-                       const alcm_stream_config *cfg)
+                       uint32_t part, const alcm_stream_config *cfg)
 {
     for (size_t i = 0; i < ctx->n_slots; i++) {
         mpi_slot *s = &ctx->slots[i];
-        if (s->tag != tag || s->count != count || s->seg != seg) continue;
+        if (s->tag != tag || s->count != count || s->seg != seg || s->part != part) continue;
         if (!same_config(&s->cfg, cfg)) {
             /* New options: fresh state, as the daemon does on a changed config. */
             alcm_stream_free(s->local);
@@ -172,11 +185,52 @@ mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t
     s->tag = tag;
     s->count = count;
     s->seg = seg;
+    s->part = part;
     s->cfg = *cfg;
     s->via_daemon = -1; /* undecided: the first encode picks the path */
-    snprintf(s->name, sizeof s->name, "alcm-mpi.%016llx.t%u.n%llu.s%u.r%d",
-             (unsigned long long)ctx->job, tag, (unsigned long long)count, seg, ctx->rank);
+    if (part == MPI_PART_OWNER)
+        snprintf(s->name, sizeof s->name, "alcm-mpi.%016llx.t%u.n%llu.s%u.po.r%d",
+                 (unsigned long long)ctx->job, tag, (unsigned long long)count, seg, ctx->rank);
+    else
+        snprintf(s->name, sizeof s->name, "alcm-mpi.%016llx.t%u.n%llu.s%u.p%u.r%d",
+                 (unsigned long long)ctx->job, tag, (unsigned long long)count, seg, part,
+                 ctx->rank);
     return s;
+}
+
+void mpi_slots_reset_path(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg,
+                          alcm_path path)
+{
+    for (size_t i = 0; i < ctx->n_slots; i++) {
+        mpi_slot *s = &ctx->slots[i];
+        if (s->tag != tag || s->count != count || s->seg != seg) continue;
+        int whole = s->part == MPI_PART_WHOLE;
+        if ((path == ALCM_PATH_ALLGATHER && whole) || (path == ALCM_PATH_RSAG && !whole))
+            mpi_slot_reset(ctx, s);
+    }
+}
+
+mpi_key *mpi_key_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg)
+{
+    for (size_t i = 0; i < ctx->n_keys; i++) {
+        mpi_key *k = &ctx->keys[i];
+        if (k->tag == tag && k->count == count && k->seg == seg) return k;
+    }
+    if (ctx->n_keys == ctx->cap_keys) {
+        size_t cap = ctx->cap_keys ? ctx->cap_keys * 2 : 8;
+        mpi_key *p = realloc(ctx->keys, cap * sizeof *p);
+        if (!p) return NULL;
+        ctx->keys = p;
+        ctx->cap_keys = cap;
+    }
+    mpi_key *k = &ctx->keys[ctx->n_keys++];
+    memset(k, 0, sizeof *k);
+    k->tag = tag;
+    k->count = count;
+    k->seg = seg;
+    k->last_path = -1;
+    k->last_compressed = -1;
+    return k;
 }
 
 uint64_t mpi_next_call_index(mpi_comm_ctx *ctx, uint64_t count)

@@ -52,6 +52,12 @@ void mpi_config_from_env(mpi_config *cfg)
     cfg->enabled = 1;
     cfg->period = 1;
     alcm_mpi_options_default(&cfg->opts);
+    const char *prof = getenv("ALCM_MPI_PROFILE");
+    if (prof && *prof) {
+        if (!strcmp(prof, "training")) alcm_mpi_options_preset(&cfg->opts, ALCM_MPI_TRAINING);
+        else if (strcmp(prof, "safe") != 0)
+            mpi_warn("ignoring ALCM_MPI_PROFILE=%s (want safe or training)", prof);
+    }
     cfg->opts.min_bytes = MPI_DEFAULT_MIN_BYTES;
 
     parse_flag("ALCM_MPI", &cfg->enabled);
@@ -60,6 +66,7 @@ void mpi_config_from_env(mpi_config *cfg)
         cfg->opts.min_bytes = (size_t)u;
     if (parse_u64("ALCM_MPI_PERIOD", 1, 1u << 20, &u)) cfg->period = (uint32_t)u;
     parse_double("ALCM_MPI_ERROR_BUDGET", 1e-9, 1.0, &cfg->opts.error_budget);
+    parse_double("ALCM_MPI_RESULT_BUDGET", 0.0, 1.0, &cfg->opts.result_budget);
     parse_double("ALCM_MPI_AGGRESSIVENESS", 0.0, 1.0, &cfg->opts.aggressiveness);
     parse_double("ALCM_MPI_PRUNE", 0.0, 0.25, &cfg->opts.prune_ratio);
     parse_flag("ALCM_MPI_ADAPTIVE", &cfg->opts.adaptive);
@@ -69,6 +76,21 @@ void mpi_config_from_env(mpi_config *cfg)
     if (parse_u64("ALCM_MPI_BLOCK", 0, 1u << 30, &u)) cfg->opts.block_size = (uint32_t)u;
     if (parse_u64("ALCM_MPI_SEGMENT", 0, MPI_SEGMENT_ELEMS, &u))
         cfg->opts.segment_elems = (size_t)u;
+    const char *path = getenv("ALCM_MPI_PATH");
+    if (path && *path) {
+        alcm_path ap;
+        if (!strcmp(path, "auto")) cfg->opts.path = ALCM_MPI_PATH_AUTO;
+        else if (alcm_path_parse(path, &ap) == ALCM_OK) cfg->opts.path = (alcm_mpi_path)ap;
+        else mpi_warn("ignoring ALCM_MPI_PATH=%s (want auto, plain, allgather or rsag)", path);
+    }
+    /* A result bound and residuals carried across calls exclude each other: an explicit
+     * ALCM_MPI_ERROR_FEEDBACK=1 turns the bound off, an explicit result budget the
+     * feedback. */
+    if (cfg->opts.error_feedback && cfg->opts.result_budget > 0) {
+        const char *rb = getenv("ALCM_MPI_RESULT_BUDGET");
+        if (rb && *rb) cfg->opts.error_feedback = 0;
+        else cfg->opts.result_budget = 0.0;
+    }
     const char *b = getenv("ALCM_MPI_BACKEND");
     if (b && *b) {
         if (!strcmp(b, "auto")) cfg->opts.backend = ALCM_BACKEND_AUTO;
@@ -81,18 +103,21 @@ void mpi_config_from_env(mpi_config *cfg)
 /* The settings travel as fixed-width fields, so no struct padding crosses the wire. */
 int mpi_config_share(mpi_config *cfg)
 {
-    double d[3] = {cfg->opts.error_budget, cfg->opts.aggressiveness, cfg->opts.prune_ratio};
-    uint64_t u[10] = {(uint64_t)cfg->enabled, cfg->period, cfg->opts.min_bytes,
+    double d[4] = {cfg->opts.error_budget, cfg->opts.aggressiveness, cfg->opts.prune_ratio,
+                   cfg->opts.result_budget};
+    uint64_t u[12] = {(uint64_t)cfg->enabled, cfg->period, cfg->opts.min_bytes,
                       (uint64_t)cfg->opts.adaptive, (uint64_t)cfg->opts.deterministic,
                       (uint64_t)cfg->opts.error_feedback, (uint64_t)cfg->opts.use_daemon,
                       cfg->opts.block_size, (uint64_t)cfg->opts.backend,
-                      cfg->opts.segment_elems};
-    int rc = PMPI_Bcast(d, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    if (rc == MPI_SUCCESS) rc = PMPI_Bcast(u, 10, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+                      cfg->opts.segment_elems, (uint64_t)cfg->opts.profile,
+                      (uint64_t)(int64_t)cfg->opts.path};
+    int rc = PMPI_Bcast(d, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (rc == MPI_SUCCESS) rc = PMPI_Bcast(u, 12, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return rc;
     cfg->opts.error_budget = d[0];
     cfg->opts.aggressiveness = d[1];
     cfg->opts.prune_ratio = d[2];
+    cfg->opts.result_budget = d[3];
     cfg->enabled = (int)u[0];
     cfg->period = (uint32_t)u[1];
     cfg->opts.min_bytes = (size_t)u[2];
@@ -103,5 +128,7 @@ int mpi_config_share(mpi_config *cfg)
     cfg->opts.block_size = (uint32_t)u[7];
     cfg->opts.backend = (alcm_backend)u[8];
     cfg->opts.segment_elems = (size_t)u[9];
+    cfg->opts.profile = (alcm_mpi_profile)u[10];
+    cfg->opts.path = (alcm_mpi_path)(int64_t)u[11];
     return MPI_SUCCESS;
 }

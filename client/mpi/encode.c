@@ -67,11 +67,9 @@ static void drop_daemon(mpi_comm_ctx *ctx, const char *why)
 #endif
 
 alcm_status mpi_encode(mpi_comm_ctx *ctx, mpi_slot *slot, const float *src, size_t n,
-                       size_t *len, alcm_info *info)
+                       void *dst, size_t cap, size_t *len, alcm_info *info)
 {
     size_t bytes = n * sizeof(float);
-    if (mpi_grow((void **)&ctx->blob, &ctx->blob_cap, alcm_compress_bound(bytes)) != 0)
-        return ALCM_E_NOMEM;
     alcm_shape shape;
     alcm_shape_1d(&shape, n);
 
@@ -83,7 +81,7 @@ alcm_status mpi_encode(mpi_comm_ctx *ctx, mpi_slot *slot, const float *src, size
     if (slot->via_daemon == 1) {
         alcmc_compress_result res;
         alcmc_status st = alcmc_compress(ctx->conn, slot->name, &slot->cfg, &shape, src, bytes,
-                                         ctx->blob, ctx->blob_cap, len, &res);
+                                         dst, cap, len, &res);
         if (st == ALCMC_OK) {
             *info = res.info;
             return ALCM_OK;
@@ -103,8 +101,7 @@ alcm_status mpi_encode(mpi_comm_ctx *ctx, mpi_slot *slot, const float *src, size
         slot->local = alcm_stream_create(&slot->cfg);
         if (!slot->local) return ALCM_E_NOMEM;
     }
-    return alcm_stream_compress(slot->local, &shape, src, bytes, ctx->blob, ctx->blob_cap, len,
-                                info, NULL);
+    return alcm_stream_compress(slot->local, &shape, src, bytes, dst, cap, len, info, NULL);
 }
 
 void mpi_slot_reset(mpi_comm_ctx *ctx, mpi_slot *slot)

@@ -18,9 +18,13 @@ static void share_config(void)
     pthread_once(&env_once, read_env);
     if (mpi_config_share(&config) != MPI_SUCCESS)
         mpi_warn("could not share the settings of rank 0; each rank uses its own");
-    mpi_debug("interposer %s: min_bytes=%zu budget=%g aggressiveness=%g prune=%g "
-              "adaptive=%d error_feedback=%d period=%u",
-              config.enabled ? "on" : "off", config.opts.min_bytes, config.opts.error_budget,
+    mpi_debug("interposer %s: profile=%s path=%s min_bytes=%zu budget=%g result_budget=%g "
+              "aggressiveness=%g prune=%g adaptive=%d error_feedback=%d period=%u",
+              config.enabled ? "on" : "off",
+              config.opts.profile == ALCM_MPI_TRAINING ? "training" : "safe",
+              config.opts.path == ALCM_MPI_PATH_AUTO ? "auto"
+                                                     : alcm_path_name((alcm_path)config.opts.path),
+              config.opts.min_bytes, config.opts.error_budget, config.opts.result_budget,
               config.opts.aggressiveness, config.opts.prune_ratio, config.opts.adaptive,
               config.opts.error_feedback, config.period);
 }

@@ -36,13 +36,14 @@ static void fill_input(float *x, size_t n, uint64_t step)
  * with use_daemon as given, tag_b in-process. Returns 1 when every step gave the same bits
  * on both and across ranks. */
 static int same_as_in_process(MPI_Comm comm, int use_daemon, uint32_t tag_a, uint32_t tag_b,
-                              uint64_t first, int steps)
+                              uint64_t first, int steps, alcm_mpi_path path)
 {
     const size_t n = 40000;
     float *x = mt_malloc(n * sizeof *x), *y = mt_malloc(n * sizeof *y),
           *z = mt_malloc(n * sizeof *z);
     alcm_mpi_options a, b;
-    alcm_mpi_options_default(&a);
+    alcm_mpi_options_preset(&a, ALCM_MPI_TRAINING);
+    a.path = path;
     a.use_daemon = use_daemon;
     a.tag = tag_a;
     b = a;
@@ -72,7 +73,7 @@ static void test_daemon_missing(void **state)
     alcm_mpi_stats before, after;
     alcm_mpi_get_stats(&before);
     double t0 = MPI_Wtime();
-    assert_true(mt_all(same_as_in_process(comm, 1, 1, 2, 0, 4)));
+    assert_true(mt_all(same_as_in_process(comm, 1, 1, 2, 0, 4, ALCM_MPI_PATH_ALLGATHER)));
     double dt = MPI_Wtime() - t0;
     alcm_mpi_get_stats(&after);
     assert_true(mt_all(after.daemon_steps == before.daemon_steps));
@@ -108,7 +109,7 @@ static void test_daemon_unresponsive(void **state)
     alcm_mpi_stats before, after;
     alcm_mpi_get_stats(&before);
     double t0 = MPI_Wtime();
-    assert_true(mt_all(same_as_in_process(comm, 1, 1, 2, 0, 3)));
+    assert_true(mt_all(same_as_in_process(comm, 1, 1, 2, 0, 3, ALCM_MPI_PATH_RSAG)));
     double dt = MPI_Wtime() - t0;
     alcm_mpi_get_stats(&after);
     assert_true(mt_all(after.daemon_steps == before.daemon_steps));
@@ -121,8 +122,9 @@ static void test_daemon_unresponsive(void **state)
     unsetenv("ALCM_MPI_DAEMON_TIMEOUT_MS");
 }
 
-/* With a live daemon: the same bits as in-process; after it is killed, no hang, every rank
- * continues in-process with identical results. */
+/* With a live daemon (on the rsag path: p - 1 piece streams and an owner stream per rank):
+ * the same bits as in-process; after it is killed, no hang, every rank continues
+ * in-process with identical results. */
 static void test_daemon_live_then_killed(void **state)
 {
     (void)state;
@@ -140,7 +142,7 @@ static void test_daemon_live_then_killed(void **state)
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     alcm_mpi_stats s0, s1, s2;
     alcm_mpi_get_stats(&s0);
-    assert_true(mt_all(same_as_in_process(comm, 1, 7, 8, 0, 5)));
+    assert_true(mt_all(same_as_in_process(comm, 1, 7, 8, 0, 5, ALCM_MPI_PATH_RSAG)));
     alcm_mpi_get_stats(&s1);
     assert_true(mt_all(s1.daemon_steps == s0.daemon_steps + 5));
 
@@ -151,7 +153,7 @@ static void test_daemon_live_then_killed(void **state)
     /* The daemon's stream state is gone: tag 7 restarts in-process, from the same state
      * as the fresh in-process tag 9, so both give the same bits from here on. */
     double t0 = MPI_Wtime();
-    assert_true(mt_all(same_as_in_process(comm, 1, 7, 9, 100, 4)));
+    assert_true(mt_all(same_as_in_process(comm, 1, 7, 9, 100, 4, ALCM_MPI_PATH_RSAG)));
     double dt = MPI_Wtime() - t0;
     alcm_mpi_get_stats(&s2);
     assert_true(mt_all(s2.daemon_steps == s1.daemon_steps));
