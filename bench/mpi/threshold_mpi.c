@@ -47,7 +47,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < n_sizes; k++) {
         size_t n = sizes[k] / sizeof(float);
         alcm_mpi_options o;
-        alcm_mpi_options_default(&o);
+        alcm_mpi_options_preset(&o, ALCM_MPI_TRAINING);
+        o.path = ALCM_MPI_PATH_ALLGATHER;
         o.error_budget = budget;
         o.tag = (uint32_t)k;
         alcm_mpi_stats s0, s1;

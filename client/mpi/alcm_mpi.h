@@ -99,6 +99,9 @@ typedef struct {
                                 relative L2 of the exact sum (bound checked on every call,
                                 plain fallback otherwise); 0: per-rank error_budget only */
     alcm_mpi_path path;      /* AUTO, or a forced path */
+    double shard_budget;     /* rsag without a result budget: the budget of each owner's
+                                re-encode of its shard sum, [0, 1]; 0 = 1.5 x error_budget
+                                (at most 1) */
 } alcm_mpi_options;
 
 /* Defaults = the SAFE preset: result budget 0.01, no error feedback, aggressiveness 1,
@@ -149,6 +152,10 @@ typedef struct {
     double codec_seconds;     /* of which encoding, decoding and summing */
     uint64_t path_segments[3];/* segments sent plain, allgather, rsag */
     uint64_t verify_failures; /* safe-mode calls whose bound failed (redone plainly) */
+    uint64_t encoded_bytes;   /* raw float bytes this rank encoded */
+    uint64_t decoded_bytes;   /* raw float bytes this rank decoded (and added) */
+    double encode_seconds;    /* wall time spent encoding them */
+    double decode_seconds;    /* wall time spent decoding and adding */
 } alcm_mpi_stats;
 
 /* Copies the figures into *out. Thread-safe. */
@@ -156,7 +163,8 @@ void alcm_mpi_get_stats(alcm_mpi_stats *out);
 
 /* Writes the line `alcm_mpi: rank=R intercepted=N raw_bytes=X sent_bytes=Y
  * wire_sent_bytes=S wire_recv_bytes=V time_s=T codec_s=C plain=A allgather=B rsag=D
- * fallbacks=F` (R: the rank in MPI_COMM_WORLD, -1 outside MPI) and a newline to f. */
+ * fallbacks=F decoded_bytes=G` (R: the rank in MPI_COMM_WORLD, -1 outside MPI) and a
+ * newline to f. */
 void alcm_mpi_print_report(FILE *f);
 
 #ifdef __cplusplus

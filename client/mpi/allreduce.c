@@ -111,7 +111,15 @@ static int reduce_segment(mpi_seg *s)
         if (s->opts->result_budget > 0)
             mpi_safe_budgets(s, path, ctx->size, &s->budget, &s->owner_budget);
         else
-            s->budget = s->owner_budget = s->opts->error_budget;
+        {
+            s->budget = s->opts->error_budget;
+            /* The owner's re-encode of a sum of p tensors: sums are closer to gaussian and
+             * compress less at the same relative error; its residual carries what it
+             * leaves out to the next step (docs/MPI.md, "The rsag path"). */
+            double ob = s->opts->shard_budget > 0 ? s->opts->shard_budget
+                                                  : MPI_SHARD_BUDGET_SCALE * s->budget;
+            s->owner_budget = ob < 1.0 ? ob : 1.0;
+        }
         rc = path == ALCM_PATH_RSAG ? mpi_path_rsag(s, &f) : mpi_path_allgather(s, &f);
         if (rc == MPI_ALCM_FALLBACK) {
             mpi_stats_fallback();

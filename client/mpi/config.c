@@ -67,6 +67,7 @@ void mpi_config_from_env(mpi_config *cfg)
     if (parse_u64("ALCM_MPI_PERIOD", 1, 1u << 20, &u)) cfg->period = (uint32_t)u;
     parse_double("ALCM_MPI_ERROR_BUDGET", 1e-9, 1.0, &cfg->opts.error_budget);
     parse_double("ALCM_MPI_RESULT_BUDGET", 0.0, 1.0, &cfg->opts.result_budget);
+    parse_double("ALCM_MPI_SHARD_BUDGET", 0.0, 1.0, &cfg->opts.shard_budget);
     parse_double("ALCM_MPI_AGGRESSIVENESS", 0.0, 1.0, &cfg->opts.aggressiveness);
     parse_double("ALCM_MPI_PRUNE", 0.0, 0.25, &cfg->opts.prune_ratio);
     parse_flag("ALCM_MPI_ADAPTIVE", &cfg->opts.adaptive);
@@ -103,21 +104,22 @@ void mpi_config_from_env(mpi_config *cfg)
 /* The settings travel as fixed-width fields, so no struct padding crosses the wire. */
 int mpi_config_share(mpi_config *cfg)
 {
-    double d[4] = {cfg->opts.error_budget, cfg->opts.aggressiveness, cfg->opts.prune_ratio,
-                   cfg->opts.result_budget};
+    double d[5] = {cfg->opts.error_budget, cfg->opts.aggressiveness, cfg->opts.prune_ratio,
+                   cfg->opts.result_budget, cfg->opts.shard_budget};
     uint64_t u[12] = {(uint64_t)cfg->enabled, cfg->period, cfg->opts.min_bytes,
                       (uint64_t)cfg->opts.adaptive, (uint64_t)cfg->opts.deterministic,
                       (uint64_t)cfg->opts.error_feedback, (uint64_t)cfg->opts.use_daemon,
                       cfg->opts.block_size, (uint64_t)cfg->opts.backend,
                       cfg->opts.segment_elems, (uint64_t)cfg->opts.profile,
                       (uint64_t)(int64_t)cfg->opts.path};
-    int rc = PMPI_Bcast(d, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    int rc = PMPI_Bcast(d, 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rc == MPI_SUCCESS) rc = PMPI_Bcast(u, 12, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return rc;
     cfg->opts.error_budget = d[0];
     cfg->opts.aggressiveness = d[1];
     cfg->opts.prune_ratio = d[2];
     cfg->opts.result_budget = d[3];
+    cfg->opts.shard_budget = d[4];
     cfg->enabled = (int)u[0];
     cfg->period = (uint32_t)u[1];
     cfg->opts.min_bytes = (size_t)u[2];

@@ -43,6 +43,7 @@ int alcm_mpi_options_check(const alcm_mpi_options *o)
     if (!o) return MPI_ERR_ARG;
     if (!(o->error_budget > 0.0 && o->error_budget <= 1.0)) return MPI_ERR_ARG;
     if (!(o->result_budget >= 0.0 && o->result_budget <= 1.0)) return MPI_ERR_ARG;
+    if (!(o->shard_budget >= 0.0 && o->shard_budget <= 1.0)) return MPI_ERR_ARG;
     if (!(o->aggressiveness >= 0.0 && o->aggressiveness <= 1.0)) return MPI_ERR_ARG;
     if (!(o->prune_ratio >= 0.0 && o->prune_ratio <= 0.25)) return MPI_ERR_ARG;
     if (o->backend != ALCM_BACKEND_AUTO && o->backend != ALCM_BACKEND_ZLIB &&

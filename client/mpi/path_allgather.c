@@ -57,6 +57,8 @@ int mpi_path_allgather(const mpi_seg *s, mpi_seg_figures *f)
         f->encoded = 1;
         f->via_daemon = slot->via_daemon == 1;
     }
+    f->enc_seconds += mpi_now() - t0;
+    f->enc_bytes += bytes;
     double norm = safe && st == ALCM_OK ? mpi_l2(s->src, n) : 0.0;
     double *w = ctx->wout;
     w[0] = st == ALCM_OK ? (double)len : MPI_SIZE_FAILED;
@@ -115,6 +117,7 @@ int mpi_path_allgather(const mpi_seg *s, mpi_seg_figures *f)
     }
 
     /* Sum in rank order, in float: the same operations in the same order on every rank. */
+    double td = mpi_now();
     float *sum = safe ? ctx->acc : s->dst;
     off = 0;
     for (int r = 0; r < p; r++) {
@@ -132,6 +135,8 @@ int mpi_path_allgather(const mpi_seg *s, mpi_seg_figures *f)
         }
         off += (uint64_t)ctx->counts[r];
     }
+    f->dec_seconds += mpi_now() - td;
+    f->dec_bytes += (uint64_t)p * bytes;
     if (safe) {
         double bound = 0.0, norms = 0.0;
         for (int r = 0; r < p; r++) {

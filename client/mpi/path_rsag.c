@@ -93,6 +93,8 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
         ctx->scounts[r] = (int)len;
         off += len;
     }
+    f->enc_seconds += mpi_now() - t0;
+    f->enc_bytes += (n - my_n) * sizeof(float);
     if (enc_failed) { /* send nothing: the owners see the failure words */
         for (int r = 0; r < p; r++) {
             ctx->scounts[r] = 0;
@@ -148,11 +150,13 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
             }
             piece = ctx->tmp;
             bound += ctx->win[r * RS_WORDS + 1];
+            f->dec_bytes += my_bytes;
         }
         if (r == 0) memcpy(acc, piece, my_bytes);
         else
             for (size_t i = 0; i < my_n; i++) acc[i] += piece[i];
     }
+    f->dec_seconds += mpi_now() - t0;
     size_t olen = 0;
     alcm_info oinfo;
     memset(&oinfo, 0, sizeof oinfo);
@@ -164,7 +168,10 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
         if (os && mpi_grow((void **)&ctx->oblob, &ctx->oblob_cap,
                            alcm_compress_bound(my_bytes)) == 0) {
             os->use_daemon = s->opts->use_daemon;
+            double te = mpi_now();
             st = mpi_encode(ctx, os, acc, my_n, ctx->oblob, ctx->oblob_cap, &olen, &oinfo);
+            f->enc_seconds += mpi_now() - te;
+            f->enc_bytes += my_bytes;
         }
         if (st != ALCM_OK || olen > INT_MAX) {
             mpi_debug("shard sum: cannot encode (%s): the call falls back", alcm_strerror(st));
@@ -234,6 +241,7 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
     if (safe && mpi_grow((void **)&ctx->acc, &ctx->acc_cap, n * sizeof(float)) != 0)
         return MPI_ERR_NO_MEM;
     float *sum = safe ? ctx->acc : s->dst;
+    double td = mpi_now();
     for (int r = 0; r < p; r++) {
         size_t lo = shard_lo(n, p, r), k = shard_lo(n, p, r + 1) - lo;
         if (decode_exact(ctx, ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], sum + lo, k)) {
@@ -241,6 +249,8 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
             return MPI_ERR_INTERN;
         }
     }
+    f->dec_seconds += mpi_now() - td;
+    f->dec_bytes += n * sizeof(float);
     if (safe) {
         double sq = 0.0, norms = 0.0;
         for (int r = 0; r < p; r++) {

@@ -25,6 +25,10 @@ void mpi_stats_segment(alcm_path path, const mpi_seg_figures *f, double seconds)
     stats.wire_recv_bytes += f->wire_recv;
     stats.seconds += seconds;
     stats.codec_seconds += f->codec_seconds;
+    stats.encode_seconds += f->enc_seconds;
+    stats.decode_seconds += f->dec_seconds;
+    stats.encoded_bytes += f->enc_bytes;
+    stats.decoded_bytes += f->dec_bytes;
     if ((unsigned)path < ALCM_PATH_COUNT) stats.path_segments[path]++;
     if (f->encoded) {
         if (f->via_daemon) stats.daemon_steps++;
@@ -67,11 +71,12 @@ void alcm_mpi_print_report(FILE *f)
     fprintf(f,
             "alcm_mpi: rank=%d intercepted=%llu raw_bytes=%llu sent_bytes=%llu "
             "wire_sent_bytes=%llu wire_recv_bytes=%llu time_s=%.6f codec_s=%.6f plain=%llu "
-            "allgather=%llu rsag=%llu fallbacks=%llu\n",
+            "allgather=%llu rsag=%llu fallbacks=%llu decoded_bytes=%llu\n",
             rank, (unsigned long long)s.intercepted, (unsigned long long)s.raw_bytes,
             (unsigned long long)s.sent_bytes, (unsigned long long)s.wire_sent_bytes,
             (unsigned long long)s.wire_recv_bytes, s.seconds, s.codec_seconds,
             (unsigned long long)s.path_segments[0], (unsigned long long)s.path_segments[1],
-            (unsigned long long)s.path_segments[2], (unsigned long long)s.fallbacks);
+            (unsigned long long)s.path_segments[2], (unsigned long long)s.fallbacks,
+            (unsigned long long)s.decoded_bytes);
     fflush(f);
 }

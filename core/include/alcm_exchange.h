@@ -80,9 +80,10 @@ typedef struct {
                                  planner chooses; the first is discarded (set-up costs);
                                  default 3, range 1..64 */
     uint32_t measure_period;  /* the chosen path is timed every N-th call; default 8, >= 1 */
-    uint32_t reprobe_period;  /* every N-th call of a class times the least recently timed
-                                 other path once; default 64, 0 = never */
-    double smoothing;         /* weight of a new figure in the moving average; default 0.3,
+    uint32_t reprobe_period;  /* how often the other paths are timed again: a path x times
+                                 slower than the best one every N x^2 / 4 calls, within
+                                 [N/4, 4N]; default 64, 0 = never */
+    double smoothing;         /* weight of a new figure in the moving average; default 0.5,
                                  (0, 1] */
     double margin;            /* a compressed path must beat plain by this share to be chosen
                                  (plain wins ties: it is exact); default 0.03, [0, 0.5] */

@@ -85,7 +85,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
     cfg->warmup = 3;
     cfg->measure_period = 8;
     cfg->reprobe_period = 64;
-    cfg->smoothing = 0.3;
+    cfg->smoothing = 0.5;
     cfg->margin = 0.03;
 }
 
@@ -166,15 +166,27 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
         best = ALCM_PATH_PLAIN;
     path = (alcm_path)best;
     m = c->calls % cfg->measure_period == 0;
-    if (cfg->reprobe_period && c->calls % cfg->reprobe_period == 0) {
-        /* Re-time the allowed path measured longest ago, so a changed link is seen. */
-        int oldest = -1;
+    if (cfg->reprobe_period) {
+        /* Re-time the other paths now and then, so a changed link (or a noisy first
+         * figure) is seen: a path x times slower than the best is due every
+         * reprobe_period * x^2 / 4 calls (within [1/4, 4] periods), which keeps what the
+         * probes cost below about 2 % of the calls' time whatever x is. */
+        double most = 0.0;
+        int due = -1;
         for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
             if (!(allowed & (1u << p)) || (int)p == best) continue;
-            if (oldest < 0 || c->timed_at[p] < c->timed_at[oldest]) oldest = (int)p;
+            double x = c->spb[best] > 0 ? c->spb[p] / c->spb[best] : 1.0;
+            double lo = cfg->reprobe_period / 4.0, hi = cfg->reprobe_period * 4.0;
+            double every = cfg->reprobe_period * x * x / 4.0;
+            every = every < lo ? lo : every > hi ? hi : every;
+            double late = (double)(c->calls - c->timed_at[p]) / every;
+            if (late >= 1.0 && late > most) {
+                most = late;
+                due = (int)p;
+            }
         }
-        if (oldest >= 0) {
-            path = (alcm_path)oldest;
+        if (due >= 0) {
+            path = (alcm_path)due;
             m = 1;
         }
     }

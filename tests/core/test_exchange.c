@@ -142,8 +142,13 @@ static void test_warmup_then_fastest(void **state)
     }
     int counts[3] = {0, 0, 0};
     assert_int_equal(drive(pl, 1 << 20, ALCM_PATH_MASK_ALL, spb, 200, counts), ALCM_PATH_RSAG);
-    assert_true(counts[ALCM_PATH_RSAG] >= 190);  /* re-probes: a few */
-    assert_true(counts[ALCM_PATH_PLAIN] >= 1);
+    /* Re-probes: allgather (2x slower) every 64 calls, plain (10x) every 256. */
+    assert_true(counts[ALCM_PATH_RSAG] >= 190);
+    assert_true(counts[ALCM_PATH_ALLGATHER] >= 2 && counts[ALCM_PATH_ALLGATHER] <= 4);
+    assert_int_equal(counts[ALCM_PATH_PLAIN], 0);
+    counts[0] = counts[1] = counts[2] = 0;
+    drive(pl, 1 << 20, ALCM_PATH_MASK_ALL, spb, 400, counts);
+    assert_true(counts[ALCM_PATH_PLAIN] >= 1 && counts[ALCM_PATH_PLAIN] <= 3);
     alcm_planner_class cl;
     assert_int_equal(alcm_planner_get_class(pl, 1 << 20, &cl), ALCM_OK);
     assert_int_equal(cl.samples[ALCM_PATH_PLAIN] >= 2, 1);
@@ -163,6 +168,24 @@ static void test_plain_on_ties(void **state)
     assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
     const double spb[3] = {1.00e-9, 0.99e-9, 0.985e-9};
     assert_int_equal(drive(pl, 1 << 16, ALCM_PATH_MASK_ALL, spb, 100, NULL), ALCM_PATH_PLAIN);
+    alcm_planner_free(pl);
+}
+
+/* A noisy first figure does not stick: a path close to the best is re-timed often. */
+static void test_close_paths_retimed_often(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    unsigned mask = (1u << ALCM_PATH_PLAIN) | (1u << ALCM_PATH_RSAG);
+    /* Warm-up sees rsag slower than plain (a loaded moment) ... */
+    const double noisy[3] = {1.0e-9, 0, 1.3e-9}, real[3] = {1.0e-9, 0, 0.5e-9};
+    assert_int_equal(drive(pl, 1 << 20, mask, noisy, 6, NULL), ALCM_PATH_RSAG);
+    assert_int_equal(drive(pl, 1 << 20, mask, noisy, 3, NULL), ALCM_PATH_PLAIN);
+    /* ... then rsag is really twice as fast: found within a few dozen calls. */
+    int counts[3] = {0, 0, 0};
+    drive(pl, 1 << 20, mask, real, 100, counts);
+    assert_true(counts[ALCM_PATH_RSAG] >= 60);
     alcm_planner_free(pl);
 }
 
@@ -226,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_warmup_then_fastest),
         cmocka_unit_test(test_plain_on_ties),
+        cmocka_unit_test(test_close_paths_retimed_often),
         cmocka_unit_test(test_follows_a_changed_link),
         cmocka_unit_test(test_single_path_and_determinism),
     };

@@ -80,7 +80,7 @@ awk '
 ' "$tmp/train.out" >"$tmp/awk.out" || fail "training: $(cat "$tmp/awk.out")"
 
 # The report: one exact line per rank; 25 float-sum calls of 400000 bytes were considered.
-line='^alcm_mpi: rank=[0-3] intercepted=[0-9]* raw_bytes=[0-9]* sent_bytes=[0-9]* wire_sent_bytes=[0-9]* wire_recv_bytes=[0-9]* time_s=[0-9.]* codec_s=[0-9.]* plain=[0-9]* allgather=[0-9]* rsag=[0-9]* fallbacks=[0-9]*$'
+line='^alcm_mpi: rank=[0-3] intercepted=[0-9]* raw_bytes=[0-9]* sent_bytes=[0-9]* wire_sent_bytes=[0-9]* wire_recv_bytes=[0-9]* time_s=[0-9.]* codec_s=[0-9.]* plain=[0-9]* allgather=[0-9]* rsag=[0-9]* fallbacks=[0-9]* decoded_bytes=[0-9]*$'
 for f in safe rsag train off; do
     grep '^alcm_mpi: ' "$tmp/$f.err" | grep -v "$line" && fail "malformed report line ($f)"
     [ "$(grep -c '^alcm_mpi: rank=[0-3] ' "$tmp/$f.err")" -eq 4 ] || fail "expected 4 report lines ($f)"
