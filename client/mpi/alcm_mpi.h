@@ -102,6 +102,10 @@ typedef struct {
     double shard_budget;     /* rsag without a result budget: the budget of each owner's
                                 re-encode of its shard sum, [0, 1]; 0 = 1.5 x error_budget
                                 (at most 1) */
+    int pipeline;            /* rsag: 1 = point-to-point messages, each piece sent as soon
+                                as it is encoded and decoded as soon as it arrives (codec
+                                work overlaps the transfers); 0 = bulk alltoallv and
+                                allgatherv after all encoding */
 } alcm_mpi_options;
 
 /* Defaults = the SAFE preset: result budget 0.01, no error feedback, aggressiveness 1,

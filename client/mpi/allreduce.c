@@ -120,7 +120,10 @@ static int reduce_segment(mpi_seg *s)
                                                   : MPI_SHARD_BUDGET_SCALE * s->budget;
             s->owner_budget = ob < 1.0 ? ob : 1.0;
         }
-        rc = path == ALCM_PATH_RSAG ? mpi_path_rsag(s, &f) : mpi_path_allgather(s, &f);
+        if (path == ALCM_PATH_RSAG)
+            rc = s->opts->pipeline ? mpi_path_rsag_pipelined(s, &f) : mpi_path_rsag(s, &f);
+        else
+            rc = mpi_path_allgather(s, &f);
         if (rc == MPI_ALCM_FALLBACK) {
             mpi_stats_fallback();
             rc = mpi_path_plain(s, &f);

@@ -47,6 +47,9 @@ static void ctx_free(mpi_comm_ctx *ctx)
     free(ctx->displs);
     free(ctx->scounts);
     free(ctx->sdispls);
+    free(ctx->reqs);
+    free(ctx->dec);
+    if (ctx->pcomm != MPI_COMM_NULL) PMPI_Comm_free(&ctx->pcomm);
     free(ctx);
 }
 
@@ -111,10 +114,19 @@ int mpi_comm_ctx_get(MPI_Comm comm, mpi_comm_ctx **out)
     uint64_t job = rank == 0 ? make_nonce(serial) : 0;
     rc = PMPI_Bcast(&job, 1, MPI_UINT64_T, 0, comm);
     if (rc != MPI_SUCCESS) return rc;
+    /* The hook's own point-to-point messages travel on a duplicate, so they never meet the
+     * program's messages on comm. */
+    MPI_Comm pcomm = MPI_COMM_NULL;
+    rc = PMPI_Comm_dup(comm, &pcomm);
+    if (rc != MPI_SUCCESS) return rc;
 
     mpi_comm_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return MPI_ERR_NO_MEM;
+    if (!ctx) {
+        PMPI_Comm_free(&pcomm);
+        return MPI_ERR_NO_MEM;
+    }
     ctx->comm = comm;
+    ctx->pcomm = pcomm;
     ctx->rank = rank;
     ctx->size = size;
     ctx->job = job;
@@ -126,9 +138,10 @@ int mpi_comm_ctx_get(MPI_Comm comm, mpi_comm_ctx **out)
     ctx->displs = calloc(p, sizeof *ctx->displs);
     ctx->scounts = calloc(p, sizeof *ctx->scounts);
     ctx->sdispls = calloc(p, sizeof *ctx->sdispls);
+    ctx->reqs = calloc(2 * p, sizeof *ctx->reqs);
     alcm_status pst = alcm_planner_create(NULL, &ctx->planner);
     if (!ctx->dctx || !ctx->wout || !ctx->win || !ctx->counts || !ctx->displs ||
-        !ctx->scounts || !ctx->sdispls || pst != ALCM_OK) {
+        !ctx->scounts || !ctx->sdispls || !ctx->reqs || pst != ALCM_OK) {
         ctx_free(ctx);
         return MPI_ERR_NO_MEM;
     }

@@ -109,6 +109,7 @@ typedef struct {
 
 typedef struct mpi_comm_ctx {
     MPI_Comm comm;
+    MPI_Comm pcomm;              /* duplicate of comm for the hook's point-to-point traffic */
     int rank, size;
     uint64_t job;                /* rank 0's nonce: names the comm's daemon streams */
     mpi_slot *slots;
@@ -133,6 +134,9 @@ typedef struct mpi_comm_ctx {
     double *wout, *win;          /* per-rank words of the size exchanges (4 per rank) */
     int *counts, *displs;        /* allgatherv / alltoallv receive arguments */
     int *scounts, *sdispls;      /* alltoallv send arguments */
+    MPI_Request *reqs;           /* pipelined rsag: 2 p send requests */
+    float *dec;                  /* pipelined rsag: the decoded pieces of the owned shard */
+    size_t dec_cap;              /* bytes */
 #ifdef ALCM_MPI_HAVE_ALCMC
     alcmc_conn *conn;
 #endif
@@ -243,6 +247,15 @@ int mpi_path_plain(const mpi_seg *s, mpi_seg_figures *f);
 #define MPI_ALCM_FALLBACK (-1)
 int mpi_path_allgather(const mpi_seg *s, mpi_seg_figures *f);
 int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f);
+int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f);
+
+/* rsag pieces (path_rsag.c): the first element of shard s of n floats over p ranks; a blob
+ * of exactly n floats decoded into out (0, or -1 for a bad or damaged blob); every rsag
+ * stream of the segment reset. */
+size_t mpi_shard_lo(size_t n, int p, int s);
+int mpi_decode_exact(mpi_comm_ctx *ctx, const unsigned char *blob, size_t len, float *out,
+                     size_t n);
+void mpi_rsag_reset(const mpi_seg *s);
 
 /* Safe mode (safe.c): the per-rank and owner budgets for a call on path, from the result
  * budget and the key's last kappa; and the check of a decoded sum. */

@@ -20,6 +20,7 @@ void alcm_mpi_options_default(alcm_mpi_options *o)
     o->block_size = 0;
     o->use_daemon = 1;
     o->path = ALCM_MPI_PATH_AUTO;
+    o->pipeline = 1;
 }
 
 int alcm_mpi_options_preset(alcm_mpi_options *o, alcm_mpi_profile profile)
@@ -50,7 +51,7 @@ int alcm_mpi_options_check(const alcm_mpi_options *o)
         o->backend != ALCM_BACKEND_ZSTD)
         return MPI_ERR_ARG;
     if (o->segment_elems > MPI_SEGMENT_ELEMS) return MPI_ERR_ARG;
-    if ((o->adaptive | o->deterministic | o->error_feedback | o->use_daemon) & ~1)
+    if ((o->adaptive | o->deterministic | o->error_feedback | o->use_daemon | o->pipeline) & ~1)
         return MPI_ERR_ARG;
     if (o->profile != ALCM_MPI_SAFE && o->profile != ALCM_MPI_TRAINING) return MPI_ERR_ARG;
     if (o->path < ALCM_MPI_PATH_AUTO || o->path > ALCM_MPI_PATH_RSAG) return MPI_ERR_ARG;

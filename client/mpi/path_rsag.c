@@ -14,15 +14,13 @@
  * owner could not build it), the shard's error bound, the rank's input norm. */
 #define AG_WORDS 3
 
-/* First element of shard s of n over p ranks. */
-static size_t shard_lo(size_t n, int p, int s)
+size_t mpi_shard_lo(size_t n, int p, int s)
 {
     return (size_t)((uint64_t)n * (uint64_t)s / (uint64_t)p); /* n <= 2^24 */
 }
 
-/* Decodes a blob of exactly n floats into out; 0 on success. */
-static int decode_exact(mpi_comm_ctx *ctx, const unsigned char *blob, size_t len, float *out,
-                        size_t n)
+int mpi_decode_exact(mpi_comm_ctx *ctx, const unsigned char *blob, size_t len, float *out,
+                     size_t n)
 {
     alcm_header h;
     size_t got = 0;
@@ -35,7 +33,7 @@ static int decode_exact(mpi_comm_ctx *ctx, const unsigned char *blob, size_t len
     return 0;
 }
 
-static void reset_all(const mpi_seg *s)
+void mpi_rsag_reset(const mpi_seg *s)
 {
     mpi_slots_reset_path(s->ctx, s->key->tag, s->key->count, s->key->seg, ALCM_PATH_RSAG);
 }
@@ -54,8 +52,8 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
     size_t cap = 0;
     for (int r = 0; r < p; r++)
         if (r != me)
-            cap += alcm_compress_bound((shard_lo(n, p, r + 1) - shard_lo(n, p, r)) * 4);
-    const size_t my_lo = shard_lo(n, p, me), my_n = shard_lo(n, p, me + 1) - my_lo;
+            cap += alcm_compress_bound((mpi_shard_lo(n, p, r + 1) - mpi_shard_lo(n, p, r)) * 4);
+    const size_t my_lo = mpi_shard_lo(n, p, me), my_n = mpi_shard_lo(n, p, me + 1) - my_lo;
     const size_t my_bytes = my_n * sizeof(float);
     int enc_failed = mpi_grow((void **)&ctx->blob, &ctx->blob_cap, cap) != 0;
     alcm_stream_config cfg;
@@ -68,7 +66,7 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
         ctx->sdispls[r] = (int)(off <= INT_MAX ? off : 0);
         ctx->scounts[r] = 0;
         if (r == me) continue;
-        size_t lo = shard_lo(n, p, r), k = shard_lo(n, p, r + 1) - lo, len = 0;
+        size_t lo = mpi_shard_lo(n, p, r), k = mpi_shard_lo(n, p, r + 1) - lo, len = 0;
         alcm_status st = ALCM_E_NOMEM;
         if (!enc_failed) {
             mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)r, &cfg);
@@ -142,7 +140,7 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
     for (int r = 0; r < p && !owner_failed; r++) {
         const float *piece = s->src + my_lo;
         if (r != me) {
-            if (decode_exact(ctx, ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], ctx->tmp,
+            if (mpi_decode_exact(ctx, ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], ctx->tmp,
                              my_n) != 0) {
                 mpi_debug("the shard piece of rank %d is damaged: the call falls back", r);
                 owner_failed = 1;
@@ -206,7 +204,7 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
         total += (uint64_t)L;
     }
     if (failed) {
-        reset_all(s);
+        mpi_rsag_reset(s);
         return MPI_ALCM_FALLBACK;
     }
     if (oinfo.raw_bytes) {
@@ -227,14 +225,14 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
     t0 = mpi_now();
     for (int r = 0; r < p && !failed; r++) {
         alcm_header h;
-        size_t k = shard_lo(n, p, r + 1) - shard_lo(n, p, r);
+        size_t k = mpi_shard_lo(n, p, r + 1) - mpi_shard_lo(n, p, r);
         if (alcm_blob_header(ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], &h) != ALCM_OK ||
             h.dtype != ALCM_DTYPE_F32 || h.raw_bytes != k * sizeof(float))
             failed = 1;
     }
     if (failed) {
         mpi_debug("a received shard sum has a bad header: the call falls back");
-        reset_all(s);
+        mpi_rsag_reset(s);
         f->codec_seconds += mpi_now() - t0;
         return MPI_ALCM_FALLBACK;
     }
@@ -243,8 +241,8 @@ int mpi_path_rsag(const mpi_seg *s, mpi_seg_figures *f)
     float *sum = safe ? ctx->acc : s->dst;
     double td = mpi_now();
     for (int r = 0; r < p; r++) {
-        size_t lo = shard_lo(n, p, r), k = shard_lo(n, p, r + 1) - lo;
-        if (decode_exact(ctx, ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], sum + lo, k)) {
+        size_t lo = mpi_shard_lo(n, p, r), k = mpi_shard_lo(n, p, r + 1) - lo;
+        if (mpi_decode_exact(ctx, ctx->xbuf + ctx->displs[r], (size_t)ctx->counts[r], sum + lo, k)) {
             mpi_warn("decoding the shard sum of rank %d failed", r);
             return MPI_ERR_INTERN;
         }

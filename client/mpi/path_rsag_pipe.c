@@ -1,0 +1,266 @@
+/* path_rsag_pipe.c - the rsag path with point-to-point messages, so codec work overlaps the
+ * transfers: each piece leaves as soon as it is encoded, each piece and each shard sum is
+ * decoded as soon as it arrives. Same bytes, same sums and same fallbacks as the bulk
+ * version in path_rsag.c (docs/MPI.md, "Overlap").
+ *
+ * Message = a header of MSG_WORDS doubles, then the blob. Stage 1 (tag TAG_PIECE): rank r
+ * sends the piece of shard d to d, in the order d = r+1, r+2, ...; header {blob length or
+ * -1, the piece's error bound}. Stage 2 (tag TAG_SHARD): the owner sends its encoded shard
+ * sum to every other rank; header {length or -1, the shard's error bound, the owner's input
+ * norm}. Every message is received with a matched probe from a named source, in the order
+ * the senders send, on the communicator's private duplicate. */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "mpi_internal.h"
+
+#define MSG_WORDS 3
+#define HDR_BYTES (MSG_WORDS * sizeof(double))
+#define TAG_PIECE 7301
+#define TAG_SHARD 7302
+
+/* Receives the next message with tag from src into ctx->xbuf (grown), its length in *len:
+ * MPI_SUCCESS, MPI_ERR_NO_MEM, or MPI's error. */
+static int recv_from(mpi_comm_ctx *ctx, int src, int tag, size_t *len)
+{
+    MPI_Message msg;
+    MPI_Status st;
+    int rc = PMPI_Mprobe(src, tag, ctx->pcomm, &msg, &st);
+    if (rc != MPI_SUCCESS) return rc;
+    int count = 0;
+    PMPI_Get_count(&st, MPI_BYTE, &count);
+    if (mpi_grow((void **)&ctx->xbuf, &ctx->xbuf_cap, (size_t)count + HDR_BYTES) != 0)
+        return MPI_ERR_NO_MEM; /* raised on comm: the default handler ends the job */
+    rc = PMPI_Mrecv(ctx->xbuf, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+    *len = (size_t)count;
+    return rc;
+}
+
+/* The blob length a header announces, or -1 when it announces a failure or disagrees with
+ * the message length. */
+static long long announced(const unsigned char *m, size_t len)
+{
+    double h;
+    memcpy(&h, m, sizeof h);
+    if (len < HDR_BYTES || !(h >= 0.0) || h != (double)(len - HDR_BYTES)) return -1;
+    return (long long)(len - HDR_BYTES);
+}
+
+static double header_word(const unsigned char *m, int k)
+{
+    double v;
+    memcpy(&v, m + (size_t)k * sizeof v, sizeof v);
+    return v;
+}
+
+int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
+{
+    mpi_comm_ctx *ctx = s->ctx;
+    const int p = ctx->size, me = ctx->rank;
+    const size_t n = s->n;
+    const int safe = s->opts->result_budget > 0;
+    const uint32_t tag = s->key->tag, seg = s->key->seg;
+    const uint64_t count = s->key->count;
+    const size_t my_lo = mpi_shard_lo(n, p, me), my_n = mpi_shard_lo(n, p, me + 1) - my_lo;
+    const size_t my_bytes = my_n * sizeof(float);
+    int nreq = 0, rc = MPI_SUCCESS;
+
+    /* Room for every outgoing piece (header + worst-case blob) and this rank's shard sum. */
+    size_t cap = 0;
+    for (int r = 0; r < p; r++)
+        if (r != me)
+            cap += HDR_BYTES +
+                   alcm_compress_bound((mpi_shard_lo(n, p, r + 1) - mpi_shard_lo(n, p, r)) * 4);
+    if (mpi_grow((void **)&ctx->blob, &ctx->blob_cap, cap) != 0 ||
+        mpi_grow((void **)&ctx->oblob, &ctx->oblob_cap,
+                 HDR_BYTES + alcm_compress_bound(my_bytes)) != 0 ||
+        mpi_grow((void **)&ctx->dec, &ctx->dec_cap, (n - my_n) * sizeof(float) + 4) != 0 ||
+        mpi_grow((void **)&ctx->acc, &ctx->acc_cap, (safe || s->in_place ? n : my_n) * 4 + 4) != 0)
+        return MPI_ERR_NO_MEM;
+
+    /* 1. Encode and send the pieces, nearest owner first. */
+    alcm_stream_config cfg;
+    mpi_stream_config(s->opts, s->budget, &cfg);
+    int failed_any = 0;
+    size_t off = 0;
+    for (int k = 1; k < p; k++) {
+        int d = (me + k) % p;
+        size_t lo = mpi_shard_lo(n, p, d), m = mpi_shard_lo(n, p, d + 1) - lo, len = 0;
+        unsigned char *msg = ctx->blob + off;
+        double h[MSG_WORDS] = {MPI_SIZE_FAILED, 0.0, 0.0};
+        double t0 = mpi_now();
+        alcm_status st = ALCM_E_NOMEM;
+        if (!failed_any) {
+            mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)d, &cfg);
+            if (slot) {
+                slot->use_daemon = s->opts->use_daemon;
+                st = mpi_encode(ctx, slot, s->src + lo, m, msg + HDR_BYTES,
+                                cap - off - HDR_BYTES, &len, &f->info);
+                f->via_daemon = slot->via_daemon == 1;
+            }
+        }
+        double dt = mpi_now() - t0;
+        f->enc_seconds += dt;
+        f->codec_seconds += dt;
+        f->enc_bytes += m * sizeof(float);
+        if (st == ALCM_OK && len <= INT_MAX - HDR_BYTES) {
+            f->encoded = 1;
+            h[0] = (double)len;
+            h[1] = safe ? f->info.rel_l2_error * mpi_l2(s->src + lo, m) : 0.0;
+        } else {
+            if (!failed_any)
+                mpi_debug("shard %d piece: cannot encode (%s): the call falls back", d,
+                          alcm_strerror(st));
+            failed_any = 1;
+            len = 0;
+        }
+        memcpy(msg, h, HDR_BYTES);
+        rc = PMPI_Isend(msg, (int)(HDR_BYTES + len), MPI_BYTE, d, TAG_PIECE, ctx->pcomm,
+                        &ctx->reqs[nreq++]);
+        if (rc != MPI_SUCCESS) return rc;
+        f->sent += HDR_BYTES + len;
+        f->wire_sent += HDR_BYTES + len;
+        off += HDR_BYTES + len;
+    }
+
+    /* 2. Receive the pieces of the owned shard as they come (rank me-1 sends to me first),
+     * decode each at once; sum in rank order once all are in. */
+    int owner_failed = failed_any;
+    double bound = 0.0;
+    for (int k = 1; k < p; k++) {
+        int src = (me - k + p) % p;
+        size_t len = 0;
+        rc = recv_from(ctx, src, TAG_PIECE, &len);
+        if (rc != MPI_SUCCESS) return rc;
+        f->received += len;
+        f->wire_recv += len;
+        long long bl = announced(ctx->xbuf, len);
+        float *out = ctx->dec + (size_t)(src < me ? src : src - 1) * my_n;
+        double t0 = mpi_now();
+        if (bl < 0 || owner_failed ||
+            mpi_decode_exact(ctx, ctx->xbuf + HDR_BYTES, (size_t)bl, out, my_n) != 0) {
+            if (!owner_failed && bl >= 0)
+                mpi_debug("the shard piece of rank %d is damaged: the call falls back", src);
+            owner_failed = 1;
+        } else {
+            bound += header_word(ctx->xbuf, 1);
+            f->dec_bytes += my_bytes;
+        }
+        double dt = mpi_now() - t0;
+        f->dec_seconds += dt;
+        f->codec_seconds += dt;
+    }
+    double t0 = mpi_now();
+    float *acc = ctx->acc;
+    if (!owner_failed) {
+        for (int r = 0; r < p; r++) {
+            const float *piece =
+                r == me ? s->src + my_lo : ctx->dec + (size_t)(r < me ? r : r - 1) * my_n;
+            if (r == 0) memcpy(acc, piece, my_bytes);
+            else
+                for (size_t i = 0; i < my_n; i++) acc[i] += piece[i];
+        }
+    }
+
+    /* 3. Re-encode the shard sum once and send it to every rank. */
+    size_t olen = 0;
+    alcm_info oinfo;
+    memset(&oinfo, 0, sizeof oinfo);
+    if (!owner_failed) {
+        alcm_stream_config ocfg;
+        mpi_stream_config(s->opts, s->owner_budget, &ocfg);
+        mpi_slot *os = mpi_slot_get(ctx, tag, count, seg, MPI_PART_OWNER, &ocfg);
+        alcm_status st = ALCM_E_NOMEM;
+        if (os) {
+            os->use_daemon = s->opts->use_daemon;
+            double te = mpi_now();
+            st = mpi_encode(ctx, os, acc, my_n, ctx->oblob + HDR_BYTES, ctx->oblob_cap - HDR_BYTES,
+                            &olen, &oinfo);
+            f->enc_seconds += mpi_now() - te;
+            f->enc_bytes += my_bytes;
+        }
+        if (st != ALCM_OK || olen > INT_MAX - HDR_BYTES) {
+            mpi_debug("shard sum: cannot encode (%s): the call falls back", alcm_strerror(st));
+            owner_failed = 1;
+            olen = 0;
+        } else if (safe) {
+            bound += oinfo.rel_l2_error * mpi_l2(acc, my_n);
+        }
+    }
+    double oh[MSG_WORDS] = {owner_failed ? MPI_SIZE_FAILED : (double)olen, bound,
+                            safe ? mpi_l2(s->src, n) : 0.0};
+    memcpy(ctx->oblob, oh, HDR_BYTES);
+    f->codec_seconds += mpi_now() - t0;
+    for (int k = 1; k < p; k++) {
+        rc = PMPI_Isend(ctx->oblob, (int)(HDR_BYTES + olen), MPI_BYTE, (me + k) % p, TAG_SHARD,
+                        ctx->pcomm, &ctx->reqs[nreq++]);
+        if (rc != MPI_SUCCESS) return rc;
+        f->wire_sent += HDR_BYTES + olen;
+    }
+    f->sent += HDR_BYTES + olen;
+    if (!owner_failed) {
+        f->info = oinfo;
+        f->encoded = 1;
+    }
+
+    /* 4. Decode every shard sum as it arrives, this rank's own too (every rank decodes the
+     * same bytes, so every rank holds the same bits). The input is still needed if a later
+     * header announces a failure: in place, or in safe mode, decode into scratch. */
+    float *sum = safe || s->in_place ? ctx->acc : s->dst;
+    int failed = owner_failed;
+    double sq = 0.0, norms = oh[2];
+    sq += bound * bound;
+    if (!owner_failed) {
+        double td = mpi_now();
+        float *mine = sum + my_lo;
+        /* acc holds the shard sum itself when sum is acc: decode after the sum's use. */
+        if (mpi_decode_exact(ctx, ctx->oblob + HDR_BYTES, olen, mine, my_n) != 0) failed = 1;
+        f->dec_seconds += mpi_now() - td;
+        f->codec_seconds += mpi_now() - td;
+        f->dec_bytes += my_bytes;
+    }
+    for (int k = 1; k < p; k++) {
+        int src = (me - k + p) % p;
+        size_t len = 0;
+        rc = recv_from(ctx, src, TAG_SHARD, &len);
+        if (rc != MPI_SUCCESS) return rc;
+        f->received += len;
+        f->wire_recv += len;
+        long long bl = announced(ctx->xbuf, len);
+        if (bl < 0) {
+            failed = 1;
+            continue;
+        }
+        double b = header_word(ctx->xbuf, 1);
+        sq += b * b;
+        norms += header_word(ctx->xbuf, 2);
+        if (failed) continue;
+        size_t lo = mpi_shard_lo(n, p, src), m = mpi_shard_lo(n, p, src + 1) - lo;
+        double td = mpi_now();
+        if (mpi_decode_exact(ctx, ctx->xbuf + HDR_BYTES, (size_t)bl, sum + lo, m) != 0) failed = 1;
+        double dt = mpi_now() - td;
+        f->dec_seconds += dt;
+        f->codec_seconds += dt;
+        f->dec_bytes += m * sizeof(float);
+    }
+    rc = PMPI_Waitall(nreq, ctx->reqs, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS) return rc;
+    if (failed) {
+        /* Every rank saw the same p headers and blobs, so every rank falls back. */
+        mpi_debug("a shard sum is missing or damaged: the call falls back to PMPI_Allreduce");
+        mpi_rsag_reset(s);
+        return MPI_ALCM_FALLBACK;
+    }
+    if (safe) {
+        t0 = mpi_now();
+        int ok = mpi_safe_accept(s->key, s->opts->result_budget, sum, n, sqrt(sq), norms);
+        f->codec_seconds += mpi_now() - t0;
+        if (!ok) {
+            mpi_stats_verify_failure();
+            return MPI_ALCM_FALLBACK;
+        }
+    }
+    if (sum != s->dst) memcpy(s->dst, sum, n * sizeof(float));
+    return MPI_SUCCESS;
+}
