@@ -8,7 +8,7 @@
  * work the pipeline hides behind the transfers.
  *
  * usage: alcm_mpi_exchange [--floats N] [--reps R] [--budget F] [--json PATH]
- *        [--input synthetic|FILE.f32]  (FILE: every rank reads the same float32 tensor and
+ *        [--threads T (rsag piece encoding)] [--input synthetic|FILE.f32]  (FILE: every rank reads the same float32 tensor and
  *        scales it by a rank-dependent factor, so inputs are correlated like gradients) */
 #include <errno.h>
 #include <stdio.h>
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     size_t n = 235146; /* the Fashion-MNIST MLP's gradient */
-    int reps = 21;
+    int reps = 21, threads = 1;
     double budget = 0.3;
     const char *json = NULL, *input = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -61,6 +61,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--budget")) budget = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!strcmp(argv[i], "--input")) input = argv[i + 1];
+        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else {
             if (rank == 0) fprintf(stderr, "alcm_mpi_exchange: unknown option %s\n", argv[i]);
             MPI_Abort(MPI_COMM_WORLD, 2);
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
             o.error_budget = budget;
             o.path = paths[p];
             o.pipeline = p != 3;
+            o.threads = threads;
             o.tag = (uint32_t)p;
             alcm_mpi_get_stats(&before[p]);
             MPI_Barrier(MPI_COMM_WORLD);

@@ -106,6 +106,10 @@ typedef struct {
                                 as it is encoded and decoded as soon as it arrives (codec
                                 work overlaps the transfers); 0 = bulk alltoallv and
                                 allgatherv after all encoding */
+    int threads;             /* pipelined rsag, in-process encoding: threads that encode a
+                                call's pieces, the calling thread included, [0, 64];
+                                0 or 1 = the calling thread only (the default: measured
+                                best when ranks >= cores, docs/MPI.md) */
 } alcm_mpi_options;
 
 /* Defaults = the SAFE preset: result budget 0.01, no error feedback, aggressiveness 1,

@@ -76,6 +76,7 @@ void mpi_config_from_env(mpi_config *cfg)
     parse_flag("ALCM_MPI_USE_DAEMON", &cfg->opts.use_daemon);
     parse_flag("ALCM_MPI_PIPELINE", &cfg->opts.pipeline);
     if (parse_u64("ALCM_MPI_BLOCK", 0, 1u << 30, &u)) cfg->opts.block_size = (uint32_t)u;
+    if (parse_u64("ALCM_MPI_THREADS", 0, MPI_MAX_THREADS, &u)) cfg->opts.threads = (int)u;
     if (parse_u64("ALCM_MPI_SEGMENT", 0, MPI_SEGMENT_ELEMS, &u))
         cfg->opts.segment_elems = (size_t)u;
     const char *path = getenv("ALCM_MPI_PATH");
@@ -107,14 +108,15 @@ int mpi_config_share(mpi_config *cfg)
 {
     double d[5] = {cfg->opts.error_budget, cfg->opts.aggressiveness, cfg->opts.prune_ratio,
                    cfg->opts.result_budget, cfg->opts.shard_budget};
-    uint64_t u[13] = {(uint64_t)cfg->enabled, cfg->period, cfg->opts.min_bytes,
+    uint64_t u[14] = {(uint64_t)cfg->enabled, cfg->period, cfg->opts.min_bytes,
                       (uint64_t)cfg->opts.adaptive, (uint64_t)cfg->opts.deterministic,
                       (uint64_t)cfg->opts.error_feedback, (uint64_t)cfg->opts.use_daemon,
                       cfg->opts.block_size, (uint64_t)cfg->opts.backend,
                       cfg->opts.segment_elems, (uint64_t)cfg->opts.profile,
-                      (uint64_t)(int64_t)cfg->opts.path, (uint64_t)cfg->opts.pipeline};
+                      (uint64_t)(int64_t)cfg->opts.path, (uint64_t)cfg->opts.pipeline,
+                      (uint64_t)cfg->opts.threads};
     int rc = PMPI_Bcast(d, 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    if (rc == MPI_SUCCESS) rc = PMPI_Bcast(u, 13, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (rc == MPI_SUCCESS) rc = PMPI_Bcast(u, 14, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return rc;
     cfg->opts.error_budget = d[0];
     cfg->opts.aggressiveness = d[1];
@@ -134,5 +136,6 @@ int mpi_config_share(mpi_config *cfg)
     cfg->opts.profile = (alcm_mpi_profile)u[10];
     cfg->opts.path = (alcm_mpi_path)(int64_t)u[11];
     cfg->opts.pipeline = (int)u[12];
+    cfg->opts.threads = (int)u[13];
     return MPI_SUCCESS;
 }

@@ -36,6 +36,9 @@
 /* The planner considers the allgather path up to this many ranks (its bytes received and
  * decode work grow with p), and the rsag path for shards of at least this many floats. */
 #define MPI_ALLGATHER_MAX_RANKS 8
+
+/* Most encode threads per rank (alcm_mpi_options.threads). */
+#define MPI_MAX_THREADS 64
 #define MPI_RSAG_MIN_SHARD 256
 
 /* Slot parts: the whole segment (allgather), the piece of shard s (rsag, part 1 + s), and

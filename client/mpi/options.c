@@ -21,6 +21,7 @@ void alcm_mpi_options_default(alcm_mpi_options *o)
     o->use_daemon = 1;
     o->path = ALCM_MPI_PATH_AUTO;
     o->pipeline = 1;
+    o->threads = 1;
 }
 
 int alcm_mpi_options_preset(alcm_mpi_options *o, alcm_mpi_profile profile)
@@ -54,6 +55,7 @@ int alcm_mpi_options_check(const alcm_mpi_options *o)
     if ((o->adaptive | o->deterministic | o->error_feedback | o->use_daemon | o->pipeline) & ~1)
         return MPI_ERR_ARG;
     if (o->profile != ALCM_MPI_SAFE && o->profile != ALCM_MPI_TRAINING) return MPI_ERR_ARG;
+    if (o->threads < 0 || o->threads > MPI_MAX_THREADS) return MPI_ERR_ARG;
     if (o->path < ALCM_MPI_PATH_AUTO || o->path > ALCM_MPI_PATH_RSAG) return MPI_ERR_ARG;
     /* A result bound cannot hold across calls that carry residuals forward. */
     if (o->result_budget > 0.0 && o->error_feedback) return MPI_ERR_ARG;

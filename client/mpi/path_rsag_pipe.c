@@ -11,6 +11,8 @@
  * the senders send, on the communicator's private duplicate. */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpi_internal.h"
@@ -54,6 +56,71 @@ static double header_word(const unsigned char *m, int k)
     return v;
 }
 
+/* The pieces of one call, encoded by the calling thread and up to opts->threads - 1
+ * helpers: piece k (destination me + 1 + k) goes to its own region of ctx->blob, so pieces
+ * can finish in any order; the calling thread sends them in order as they are done. */
+typedef struct {
+    const mpi_seg *s;
+    mpi_slot **slots;            /* per piece, looked up before any thread starts */
+    size_t *off, *cap, *len;     /* region of each piece (header included), blob length */
+    alcm_status *st;
+    alcm_info *info;
+    int *done;
+    int total, next;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} piece_work;
+
+static void encode_piece(piece_work *w, int k)
+{
+    const mpi_seg *s = w->s;
+    mpi_comm_ctx *ctx = s->ctx;
+    const int p = ctx->size, d = (ctx->rank + 1 + k) % p;
+    size_t lo = mpi_shard_lo(s->n, p, d), m = mpi_shard_lo(s->n, p, d + 1) - lo;
+    alcm_status st = ALCM_E_NOMEM;
+    w->len[k] = 0;
+    if (w->slots[k])
+        st = mpi_encode(ctx, w->slots[k], s->src + lo, m, ctx->blob + w->off[k] + HDR_BYTES,
+                        w->cap[k] - HDR_BYTES, &w->len[k], &w->info[k]);
+    w->st[k] = st;
+}
+
+static void *piece_worker(void *arg)
+{
+    piece_work *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        int k = w->next < w->total ? w->next++ : -1;
+        pthread_mutex_unlock(&w->mu);
+        if (k < 0) return NULL;
+        encode_piece(w, k);
+        pthread_mutex_lock(&w->mu);
+        w->done[k] = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+/* Piece k is encoded when this returns: by a helper, or by the calling thread, which takes
+ * the next unclaimed piece instead of waiting while any is left. */
+static void wait_piece(piece_work *w, int k)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->done[k]) {
+        if (w->next < w->total) {
+            int j = w->next++;
+            pthread_mutex_unlock(&w->mu);
+            encode_piece(w, j);
+            pthread_mutex_lock(&w->mu);
+            w->done[j] = 1;
+            pthread_cond_broadcast(&w->cv);
+        } else {
+            pthread_cond_wait(&w->cv, &w->mu);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
 {
     mpi_comm_ctx *ctx = s->ctx;
@@ -67,62 +134,102 @@ int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
     int nreq = 0, rc = MPI_SUCCESS;
 
     /* Room for every outgoing piece (header + worst-case blob) and this rank's shard sum. */
+    const int total = p - 1;
     size_t cap = 0;
-    for (int r = 0; r < p; r++)
-        if (r != me)
-            cap += HDR_BYTES +
-                   alcm_compress_bound((mpi_shard_lo(n, p, r + 1) - mpi_shard_lo(n, p, r)) * 4);
+    void *mem = calloc((size_t)total, 3 * sizeof(size_t) + sizeof(mpi_slot *) +
+                                          sizeof(alcm_status) + sizeof(alcm_info) + sizeof(int));
+    if (!mem) return MPI_ERR_NO_MEM;
+    piece_work w;
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    w.total = total;
+    w.off = mem;
+    w.cap = w.off + total;
+    w.len = w.cap + total;
+    w.info = (alcm_info *)(w.len + total);
+    w.slots = (mpi_slot **)(w.info + total);
+    w.st = (alcm_status *)(w.slots + total);
+    w.done = (int *)(w.st + total);
+    for (int k = 0; k < total; k++) {
+        int d = (me + 1 + k) % p;
+        w.off[k] = cap;
+        w.cap[k] = HDR_BYTES + alcm_compress_bound((mpi_shard_lo(n, p, d + 1) -
+                                                    mpi_shard_lo(n, p, d)) * sizeof(float));
+        cap += (w.cap[k] + 7) & ~(size_t)7;
+    }
     if (mpi_grow((void **)&ctx->blob, &ctx->blob_cap, cap) != 0 ||
         mpi_grow((void **)&ctx->oblob, &ctx->oblob_cap,
                  HDR_BYTES + alcm_compress_bound(my_bytes)) != 0 ||
         mpi_grow((void **)&ctx->dec, &ctx->dec_cap, (n - my_n) * sizeof(float) + 4) != 0 ||
-        mpi_grow((void **)&ctx->acc, &ctx->acc_cap, (safe || s->in_place ? n : my_n) * 4 + 4) != 0)
+        mpi_grow((void **)&ctx->acc, &ctx->acc_cap, (safe || s->in_place ? n : my_n) * 4 + 4) != 0) {
+        free(mem);
         return MPI_ERR_NO_MEM;
+    }
 
-    /* 1. Encode and send the pieces, nearest owner first. */
+    /* 1. Encode and send the pieces, nearest owner first; helpers (opts->threads - 1 of
+     * them, in-process streams only: a daemon connection is one ordered channel) encode
+     * ahead while the calling thread sends. */
     alcm_stream_config cfg;
     mpi_stream_config(s->opts, s->budget, &cfg);
+    for (int k = 0; k < total; k++) {
+        mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)((me + 1 + k) % p),
+                                      &cfg);
+        if (slot) slot->use_daemon = s->opts->use_daemon;
+        w.slots[k] = slot;
+    }
+    /* The slot array may have moved while it grew: look every slot up again. */
+    for (int k = 0; k < total; k++)
+        if (w.slots[k])
+            w.slots[k] = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)((me + 1 + k) % p),
+                                      &cfg);
+    int helpers = s->opts->threads > 1 ? s->opts->threads - 1 : 0;
+    if (helpers > total - 1) helpers = total - 1;
+    if (s->opts->use_daemon && mpi_env_socket()) helpers = 0;
+    pthread_t tid[MPI_MAX_THREADS];
+    int started = 0;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    double t0 = mpi_now();
+    for (int i = 0; i < helpers && i < MPI_MAX_THREADS; i++)
+        if (pthread_create(&tid[started], NULL, piece_worker, &w) == 0) started++;
     int failed_any = 0;
-    size_t off = 0;
-    for (int k = 1; k < p; k++) {
-        int d = (me + k) % p;
-        size_t lo = mpi_shard_lo(n, p, d), m = mpi_shard_lo(n, p, d + 1) - lo, len = 0;
-        unsigned char *msg = ctx->blob + off;
+    for (int k = 0; k < total; k++) {
+        int d = (me + 1 + k) % p;
+        size_t lo = mpi_shard_lo(n, p, d), m = mpi_shard_lo(n, p, d + 1) - lo;
+        wait_piece(&w, k);
+        unsigned char *msg = ctx->blob + w.off[k];
         double h[MSG_WORDS] = {MPI_SIZE_FAILED, 0.0, 0.0};
-        double t0 = mpi_now();
-        alcm_status st = ALCM_E_NOMEM;
-        if (!failed_any) {
-            mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)d, &cfg);
-            if (slot) {
-                slot->use_daemon = s->opts->use_daemon;
-                st = mpi_encode(ctx, slot, s->src + lo, m, msg + HDR_BYTES,
-                                cap - off - HDR_BYTES, &len, &f->info);
-                f->via_daemon = slot->via_daemon == 1;
-            }
-        }
-        double dt = mpi_now() - t0;
-        f->enc_seconds += dt;
-        f->codec_seconds += dt;
-        f->enc_bytes += m * sizeof(float);
-        if (st == ALCM_OK && len <= INT_MAX - HDR_BYTES) {
+        size_t len = w.len[k];
+        if (w.st[k] == ALCM_OK && len <= INT_MAX - HDR_BYTES) {
             f->encoded = 1;
+            f->info = w.info[k];
+            f->via_daemon = w.slots[k]->via_daemon == 1;
             h[0] = (double)len;
-            h[1] = safe ? f->info.rel_l2_error * mpi_l2(s->src + lo, m) : 0.0;
+            h[1] = safe ? w.info[k].rel_l2_error * mpi_l2(s->src + lo, m) : 0.0;
         } else {
             if (!failed_any)
                 mpi_debug("shard %d piece: cannot encode (%s): the call falls back", d,
-                          alcm_strerror(st));
+                          alcm_strerror(w.st[k]));
             failed_any = 1;
             len = 0;
         }
+        f->enc_bytes += m * sizeof(float);
         memcpy(msg, h, HDR_BYTES);
         rc = PMPI_Isend(msg, (int)(HDR_BYTES + len), MPI_BYTE, d, TAG_PIECE, ctx->pcomm,
                         &ctx->reqs[nreq++]);
-        if (rc != MPI_SUCCESS) return rc;
+        if (rc != MPI_SUCCESS) break;
         f->sent += HDR_BYTES + len;
         f->wire_sent += HDR_BYTES + len;
-        off += HDR_BYTES + len;
     }
+    if (rc != MPI_SUCCESS) wait_piece(&w, total - 1); /* let the helpers finish */
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    free(mem);
+    double dt = mpi_now() - t0;
+    f->enc_seconds += dt;
+    f->codec_seconds += dt;
+    if (rc != MPI_SUCCESS) return rc;
 
     /* 2. Receive the pieces of the owned shard as they come (rank me-1 sends to me first),
      * decode each at once; sum in rank order once all are in. */
@@ -137,7 +244,7 @@ int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
         f->wire_recv += len;
         long long bl = announced(ctx->xbuf, len);
         float *out = ctx->dec + (size_t)(src < me ? src : src - 1) * my_n;
-        double t0 = mpi_now();
+        double td0 = mpi_now();
         if (bl < 0 || owner_failed ||
             mpi_decode_exact(ctx, ctx->xbuf + HDR_BYTES, (size_t)bl, out, my_n) != 0) {
             if (!owner_failed && bl >= 0)
@@ -147,11 +254,11 @@ int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
             bound += header_word(ctx->xbuf, 1);
             f->dec_bytes += my_bytes;
         }
-        double dt = mpi_now() - t0;
+        double dt = mpi_now() - td0;
         f->dec_seconds += dt;
         f->codec_seconds += dt;
     }
-    double t0 = mpi_now();
+    t0 = mpi_now();
     float *acc = ctx->acc;
     if (!owner_failed) {
         for (int r = 0; r < p; r++) {

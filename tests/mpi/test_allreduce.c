@@ -432,17 +432,17 @@ static void test_safe_result_bound(void **state)
     free(s);
 }
 
-/* The pipelined rsag (point-to-point, the default) and the bulk one (alltoallv +
- * allgatherv) give the same bits for the same stream history, in place or not, and the
- * same bytes on the wire up to the size words. */
+/* The pipelined rsag (point-to-point, the default), the same with its pieces encoded on 3
+ * threads, and the bulk one (alltoallv + allgatherv) give the same bits for the same
+ * stream history, in place or not. */
 static void test_pipelined_equals_bulk(void **state)
 {
     (void)state;
     const size_t n = 60000 + 3;
     float *x = mt_malloc(n * sizeof *x), *y = mt_malloc(n * sizeof *y),
-          *z = mt_malloc(n * sizeof *z);
+          *z = mt_malloc(n * sizeof *z), *w = mt_malloc(n * sizeof *w);
     for (int safe = 0; safe < 2; safe++) {
-        alcm_mpi_options a, b;
+        alcm_mpi_options a, b, c;
         if (safe) {
             alcm_mpi_options_default(&a);
             a.path = ALCM_MPI_PATH_RSAG;
@@ -453,7 +453,12 @@ static void test_pipelined_equals_bulk(void **state)
         b = a;
         b.tag = a.tag + 1;
         b.pipeline = 0;
+        c = a;
+        c.tag = a.tag + 100;
+        c.threads = 3;
+        c.use_daemon = 0;
         assert_int_equal(a.pipeline, 1);
+        assert_int_equal(a.threads, 1);
         for (uint64_t step = 0; step < 5; step++) {
             fill_input(x, n, mt_rank(), step, 103);
             memcpy(z, x, n * sizeof *x);
@@ -465,11 +470,16 @@ static void test_pipelined_equals_bulk(void **state)
                              MPI_SUCCESS);
             assert_true(mt_all(memcmp(y, z, n * sizeof *y) == 0));
             assert_int_equal(mt_same_bits(y, n * sizeof *y), 1);
+            assert_int_equal(
+                alcm_mpi_allreduce(x, w, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &c),
+                MPI_SUCCESS);
+            assert_true(mt_all(memcmp(y, w, n * sizeof *y) == 0));
         }
     }
     free(x);
     free(y);
     free(z);
+    free(w);
 }
 
 /* Bytes received: rsag takes in about 2 (p - 1)/p of a blob per rank, allgather (p - 1)
