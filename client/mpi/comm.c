@@ -27,6 +27,18 @@ int mpi_grow(void **buf, size_t *cap, size_t need)
     return 0;
 }
 
+/* Room for one more item of size bytes in *arr (n used of *cap): doubles the array. */
+static int grow_items(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, c * size);
+    if (!p) return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
 static void ctx_free(mpi_comm_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->n_slots; i++) alcm_stream_free(ctx->slots[i].local);
@@ -186,13 +198,8 @@ mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t
         }
         return s;
     }
-    if (ctx->n_slots == ctx->cap_slots) {
-        size_t cap = ctx->cap_slots ? ctx->cap_slots * 2 : 8;
-        mpi_slot *p = realloc(ctx->slots, cap * sizeof *p);
-        if (!p) return NULL;
-        ctx->slots = p;
-        ctx->cap_slots = cap;
-    }
+    if (grow_items((void **)&ctx->slots, &ctx->cap_slots, ctx->n_slots, sizeof *ctx->slots))
+        return NULL;
     mpi_slot *s = &ctx->slots[ctx->n_slots++];
     memset(s, 0, sizeof *s);
     s->tag = tag;
@@ -229,13 +236,8 @@ mpi_key *mpi_key_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t s
         mpi_key *k = &ctx->keys[i];
         if (k->tag == tag && k->count == count && k->seg == seg) return k;
     }
-    if (ctx->n_keys == ctx->cap_keys) {
-        size_t cap = ctx->cap_keys ? ctx->cap_keys * 2 : 8;
-        mpi_key *p = realloc(ctx->keys, cap * sizeof *p);
-        if (!p) return NULL;
-        ctx->keys = p;
-        ctx->cap_keys = cap;
-    }
+    if (grow_items((void **)&ctx->keys, &ctx->cap_keys, ctx->n_keys, sizeof *ctx->keys))
+        return NULL;
     mpi_key *k = &ctx->keys[ctx->n_keys++];
     memset(k, 0, sizeof *k);
     k->tag = tag;
@@ -250,13 +252,9 @@ uint64_t mpi_next_call_index(mpi_comm_ctx *ctx, uint64_t count)
 {
     for (size_t i = 0; i < ctx->n_counters; i++)
         if (ctx->counters[i].count == count) return ctx->counters[i].calls++;
-    if (ctx->n_counters == ctx->cap_counters) {
-        size_t cap = ctx->cap_counters ? ctx->cap_counters * 2 : 8;
-        mpi_call_counter *p = realloc(ctx->counters, cap * sizeof *p);
-        if (!p) return 0; /* out of memory: every call of this count shares stream 0 */
-        ctx->counters = p;
-        ctx->cap_counters = cap;
-    }
+    if (grow_items((void **)&ctx->counters, &ctx->cap_counters, ctx->n_counters,
+                   sizeof *ctx->counters))
+        return 0; /* out of memory: every call of this count shares stream 0 */
     ctx->counters[ctx->n_counters].count = count;
     ctx->counters[ctx->n_counters].calls = 1;
     ctx->n_counters++;
