@@ -12,6 +12,8 @@
 #   EPOCHS [5]  BATCH [64] (global)  RANKS [4]  SEED [1]  LR [0.05]  LR_FINAL [0.05]
 #   MOMENTUM [0.9]
 #   BUDGET [0.7] AGGR [1] PRUNE [0]   knobs of the three-way run (interposer and explicit)
+#   PATH_ [allgather]                 the hook's path (forced: the runs measure bytes and
+#                                     accuracy; bench/mpi/shaped_link.sh measures time)
 #   SEEDS ["2 3"]                     more seeds for plain vs explicit at BUDGET
 #   SWEEP ["0.3:1:0 0.5:1:0 ..."]    budget:aggressiveness:prune[:adaptive] of the sweep
 #   CHECK_EVERY [10]                  steps between cross-rank parameter comparisons
@@ -32,6 +34,7 @@ MOMENTUM=${MOMENTUM:-0.9}
 BUDGET=${BUDGET:-0.7}
 AGGR=${AGGR:-1}
 PRUNE=${PRUNE:-0}
+PATH_=${PATH_:-allgather}
 SEEDS=${SEEDS:-"2 3"}
 CHECK_EVERY=${CHECK_EVERY:-10}
 SWEEP=${SWEEP:-"0.3:1:0 0.5:1:0 0.6:1:0 0.7:1:0 0.75:1:0 0.8:1:0 0.85:1:0 0.9:1:0 0.5:1:0.25 0.7:1:0.25 0.7:1:0:1"}
@@ -110,22 +113,23 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
     cmake --build "$build" -j2 --target alcm_mpi alcm_mpi_train alcm_mpi_threshold >/dev/null
     if [ "${SKIP_THREE_WAY:-0}" != 1 ]; then
         run plain "$SEED" "$train" --mode plain
-        run interposer "$SEED" -x LD_PRELOAD="$lib" -x ALCM_MPI_ERROR_BUDGET="$BUDGET" \
+        run interposer "$SEED" -x LD_PRELOAD="$lib" -x ALCM_MPI_PROFILE=training \
+            -x ALCM_MPI_PATH="$PATH_" -x ALCM_MPI_ERROR_BUDGET="$BUDGET" \
             -x ALCM_MPI_AGGRESSIVENESS="$AGGR" -x ALCM_MPI_PRUNE="$PRUNE" "$train" --mode plain
-        run explicit "$SEED" "$train" --mode explicit --budget "$BUDGET" \
+        run explicit "$SEED" "$train" --mode explicit --path "$PATH_" --budget "$BUDGET" \
             --aggressiveness "$AGGR" --prune "$PRUNE"
     fi
     if [ "${SKIP_SEEDS:-0}" != 1 ]; then
         for s in $SEEDS; do
             run "plain_seed$s" "$s" "$train" --mode plain
-            run "explicit_seed$s" "$s" "$train" --mode explicit --budget "$BUDGET" \
+            run "explicit_seed$s" "$s" "$train" --mode explicit --path "$PATH_" --budget "$BUDGET" \
                 --aggressiveness "$AGGR" --prune "$PRUNE"
         done
     fi
     if [ "${SKIP_SWEEP:-0}" != 1 ]; then
         for point in $SWEEP; do
             sweep_point "$point"
-            run "$name" "$SEED" "$train" --mode explicit --budget "$b" --aggressiveness "$a" \
+            run "$name" "$SEED" "$train" --mode explicit --path "$PATH_" --budget "$b" --aggressiveness "$a" \
                 --prune "$p" --adaptive "$ad"
         done
     fi

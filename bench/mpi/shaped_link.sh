@@ -13,6 +13,8 @@
 #           rank (the hook's report) and on the link (lo's byte counter), paths taken;
 #   tta     time to accuracy: ACC_EPOCHS epochs at ACC_RATE on ACC_RANKS ranks, plain vs
 #           the hook, test accuracy after each epoch against wall time;
+#   sched   at ACC_RATE on ACC_RANKS ranks, one epoch through the hook with the stream
+#           scheduler on (ALCM_MPI_ADAPTIVE=1) against the preset's static setting;
 #   paths   every path of the trainer's allreduce side by side (alcm_mpi_exchange) on 4 and
 #           8 ranks, unshaped: bytes received, raw bytes decoded, codec throughput; the
 #           cost model (docs/MPI.md) is calibrated on these and checked against the sweep.
@@ -24,7 +26,7 @@
 #   ACC_RATE [1gbit] ACC_RANKS [4] ACC_EPOCHS [5]  SEED [1]  BURST [256kb] LATENCY [50ms]
 #   DELAY [] (e.g. 100us: netem delay on the link as well)
 #   PROFILE [training]   ALCM [extra -x VAR=VALUE arguments for the hook's runs]
-#   SKIP_SWEEP=1 SKIP_TTA=1 SKIP_PATHS=1   REPORT_ONLY=1 (rebuild the summaries)
+#   SKIP_SWEEP=1 SKIP_TTA=1 SKIP_PATHS=1 SKIP_SCHED=1   REPORT_ONLY=1 (rebuild the summaries)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../../build}" && pwd)
@@ -105,6 +107,11 @@ if [ -z "${REPORT_ONLY:-}" ]; then
                 done
             done
         done
+    fi
+    if [ -z "${SKIP_SCHED:-}" ]; then
+        train_run "sched-$ACC_RATE-$ACC_RANKS-static" "$ACC_RATE" "$ACC_RANKS" alcm --epochs 1
+        ALCM="${ALCM:-} -x ALCM_MPI_ADAPTIVE=1" \
+            train_run "sched-$ACC_RATE-$ACC_RANKS-adaptive" "$ACC_RATE" "$ACC_RANKS" alcm --epochs 1
     fi
     if [ -z "${SKIP_TTA:-}" ]; then
         for mode in plain alcm; do

@@ -200,6 +200,15 @@ def main():
             "wire_per_rank_step": r["wire_per_rank_step"], "paths": r["paths"],
             "param_mismatches": r["param_mismatches"]}
 
+    # ---- scheduler: adaptive against static, same link, one epoch
+    for n in names:
+        m = re.match(r"sched-(\w+)-(\d+)-(static|adaptive)\.json$", n)
+        if m:
+            r = load_run(runs, n[:-5])
+            summary.setdefault("sched", {})[m.group(3)] = {
+                "rate": m.group(1), "ranks": int(m.group(2)), "train_seconds": r["train_seconds"],
+                "final_accuracy": r["final_accuracy"], "wire_per_rank_step": r["wire_per_rank_step"]}
+
     # ---- paths and the cost model
     for p in (4, 8):
         f = paths_figures(runs, p)
@@ -266,6 +275,12 @@ def main():
             t = tta[k]
             md.append("| %s | %s | %.4f | %.1f | %.0f |" % (k, " / ".join("%.4f" % a for a in t["test_accuracy"]),
                       t["final_accuracy"], t["train_seconds"], t["wire_per_rank_step"]))
+    sc = summary.get("sched", {})
+    if "static" in sc and "adaptive" in sc:
+        md += ["", "Stream scheduler (%s, %d ranks, 1 epoch):" % (fmt_rate(sc["static"]["rate"]), sc["static"]["ranks"]), "",
+               "| setting | wall s | final accuracy | wire bytes/rank/step |", "|---|---|---|---|"]
+        for k in ("static", "adaptive"):
+            md.append("| %s | %.1f | %.4f | %.0f |" % (k, sc[k]["train_seconds"], sc[k]["final_accuracy"], sc[k]["wire_per_rank_step"]))
     with open(os.path.join(out, "shaped.md"), "w", encoding="utf-8") as fm:
         fm.write("\n".join(md) + "\n")
 
