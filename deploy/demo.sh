@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
-# The main job on defaults: installs what is missing, builds, starts alcmd on a private
-# socket, runs the adaptive experiment through it, prints the daemon's per-stream stats, and
-# stops the daemon. Without the daemon binary it runs the experiment in-process.
+# The main job on defaults: installs the build packages that are missing, builds the two
+# programs it runs (showing progress), starts alcmd on a private socket, runs the adaptive
+# experiment through it, prints the daemon's per-stream stats, and stops the daemon.
+# Without the daemon binary it runs the experiment in-process.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash deploy/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+say() { echo "demo: $*" >&2; }
+say "checking the build packages (deploy/packages/build.txt)"
+bash deploy/install-deps.sh build
+jobs="$(nproc 2>/dev/null || echo 2)"
+say "configuring build/"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DALCM_BUILD_TESTS=OFF >/dev/null
+say "building alcm and alcmd on $jobs cores (about a minute on two)"
 mkdir -p results
+log=results/demo-build.log
+# One line a finished target, the full output in $log (shown when the build fails).
+if ! cmake --build build -j"$jobs" --target alcm_cli alcmd 2>&1 | tee "$log" |
+     sed -un 's/^\[ *\([0-9]*\)%\] Built target \(.*\)/demo:   [\1%] built \2/p' >&2; then
+  tail -n 40 "$log" >&2
+  say "build failed (full output in $log)"
+  exit 1
+fi
 if [ ! -x build/bin/alcmd ]; then
+  say "no alcmd: running the experiment in-process"
   exec build/bin/alcm experiment --json results/experiment.json "$@"
 fi
 rundir="$(mktemp -d /tmp/alcm-demo.XXXXXX)"
-sock="$rundir/alcm.sock"
+sock="$rundir/alcmd.sock"
 build/bin/alcmd --socket "$sock" --log-level info 2>"$rundir/alcmd.log" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$rundir"' EXIT
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { cat "$rundir/alcmd.log" >&2; echo "alcmd did not start" >&2; exit 1; }
+say "alcmd is listening on $sock; running the experiment through it"
 build/bin/alcm experiment --socket "$sock" --stream demo/grad --json results/experiment.json "$@"
 echo
 build/bin/alcm stats --socket "$sock"
