@@ -14,6 +14,7 @@
 int cmd_compress(int argc, char **argv);
 int cmd_decompress(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 int cmd_bench_core(int argc, char **argv);

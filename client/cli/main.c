@@ -15,6 +15,7 @@ static const command k_commands[] = {
     {"compress", cmd_compress, "compress a tensor or file into an ALCM blob"},
     {"decompress", cmd_decompress, "decode an ALCM blob"},
     {"inspect", cmd_inspect, "show a blob's header, bits per channel and ratio"},
+    {"sample", cmd_sample, "write a synthetic float32 gradient to try the other commands on"},
     {"train", cmd_train, "train the entropy predictor offline and write its weights"},
     {"experiment", cmd_experiment, "the adaptive training experiment vs the zlib-6 baseline"},
     {"bench-core", cmd_bench_core, "single-thread speed, ratio and memory of the encoders"},
