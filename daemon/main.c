@@ -27,8 +27,7 @@ int main(int argc, char **argv)
         printf("alcmd %s (protocol %d)\n", ALCM_VERSION_STRING, ALCM_WIRE_VERSION);
         return 0;
     case ALCMD_OPTIONS_ERROR:
-        fprintf(stderr, "alcmd: %s\n\n", err);
-        alcmd_options_usage(stderr);
+        fprintf(stderr, "alcmd: %s\n(alcmd --help lists the options)\n", err);
         return 2;
     case ALCMD_OPTIONS_RUN:
         break;
@@ -39,6 +38,7 @@ int main(int argc, char **argv)
         return 2;
     }
     alcmd_log_set_level(cfg.log_level);
+    alcmd_log_set_format(cfg.log_format);
     if (opts.check_only) {
         printf("alcmd: configuration OK\n");
         return 0;

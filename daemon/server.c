@@ -201,6 +201,7 @@ void alcmd_server_reload(alcmd_server *srv)
     fresh.threads = srv->cfg.threads;
     srv->cfg = fresh;
     alcmd_log_set_level(fresh.log_level);
+    alcmd_log_set_format(fresh.log_format);
     alcmd_prom_start(srv);
     /* Connections whose peer the new allow-list refuses are closed. */
     alcmd_session *s = srv->sessions;
