@@ -112,7 +112,7 @@ static void do_hello(alcmd_request *req)
 static void do_stats(alcmd_request *req)
 {
     const char *filter = req->hdr->stream && req->hdr->stream[0] ? req->hdr->stream : NULL;
-    alcmd_report *rep = alcmd_report_build(req->srv, filter);
+    alcmd_report *rep = alcmd_report_build(req->srv, filter, req);
     uint8_t *buf = NULL;
     size_t len = 0;
     if (rep) {

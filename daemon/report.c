@@ -93,7 +93,8 @@ static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid
     w->errors_by_code = n ? ptrs : NULL;
 }
 
-alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter)
+alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter,
+                                 const alcmd_request *asking)
 {
     size_t n_streams = 0;
     for (alcmd_stream *s = srv->streams.lru_head; s; s = s->lru_next)
@@ -134,6 +135,10 @@ alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter)
     w->inflight_bytes = srv->inflight;
     w->inflight_cap_bytes = srv->cfg.inflight_cap;
     w->requests_in_flight = srv->requests_in_flight;
+    if (asking) {
+        w->inflight_bytes -= asking->reserved <= w->inflight_bytes ? asking->reserved : 0;
+        if (w->requests_in_flight > 0) w->requests_in_flight--;
+    }
     alcmd_memory mem;
     alcmd_memory_usage(&mem);
     if (mem.anon > srv->peak_anon) srv->peak_anon = mem.anon;

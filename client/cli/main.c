@@ -9,27 +9,28 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    int takes_stream;   /* uses the global --stream */
 } command;
 
 static const command k_commands[] = {
-    {"compress", cmd_compress, "compress a tensor or file into an ALCM blob"},
-    {"decompress", cmd_decompress, "decode an ALCM blob"},
-    {"inspect", cmd_inspect, "show a blob's header, bits per channel and ratio"},
-    {"sample", cmd_sample, "write a synthetic float32 gradient to try the other commands on"},
-    {"train", cmd_train, "train the entropy predictor offline and write its weights"},
-    {"experiment", cmd_experiment, "the adaptive training experiment vs the zlib-6 baseline"},
-    {"bench-core", cmd_bench_core, "single-thread speed, ratio and memory of the encoders"},
-    {"bench", cmd_bench, "run codecs over the benchmark bundles (ratio, CPU, CAQ, MB/s)"},
-    {"leaderboard", cmd_leaderboard, "validate results JSON and write the CAQ leaderboard"},
-    {"stats", cmd_stats, "per-stream and total figures of a running alcmd"},
-    {"bench-daemon", cmd_bench_daemon, "in-process encode vs the alcmd round trip; load test"},
+    {"compress", cmd_compress, "compress a tensor or file into an ALCM blob", 1},
+    {"decompress", cmd_decompress, "decode an ALCM blob", 0},
+    {"inspect", cmd_inspect, "show a blob's header, bits per channel and ratio", 0},
+    {"sample", cmd_sample, "write a synthetic float32 gradient to try the other commands on", 0},
+    {"train", cmd_train, "train the entropy predictor offline and write its weights", 0},
+    {"experiment", cmd_experiment, "the adaptive training experiment vs the zlib-6 baseline", 1},
+    {"bench-core", cmd_bench_core, "single-thread speed, ratio and memory of the encoders", 0},
+    {"bench", cmd_bench, "run codecs over the benchmark bundles (ratio, CPU, CAQ, MB/s)", 0},
+    {"leaderboard", cmd_leaderboard, "validate results JSON and write the CAQ leaderboard", 0},
+    {"stats", cmd_stats, "per-stream and total figures of a running alcmd", 1},
+    {"bench-daemon", cmd_bench_daemon, "in-process encode vs the alcmd round trip; load test", 0},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: alcm [--socket PATH] [--stream NAME] <command> [options]\n\n"
                "  --socket PATH   send work to the alcmd at PATH (default: in-process)\n"
-               "  --stream NAME   daemon stream name for compress and experiment\n\n"
+               "  --stream NAME   daemon stream name for compress, experiment and stats\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
         fprintf(f, "  %-12s %s\n", k_commands[i].name, k_commands[i].summary);
@@ -78,9 +79,15 @@ int main(int argc, char **argv)
         printf("alcm %s\n", ALCM_VERSION_STRING);
         return 0;
     }
-    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        if (!strcmp(argv[1], k_commands[i].name))
-            return k_commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++) {
+        if (strcmp(argv[1], k_commands[i].name)) continue;
+        if (stream && !k_commands[i].takes_stream) {
+            fprintf(stderr, "alcm: --stream names a daemon stream for compress, experiment "
+                            "and stats; %s takes none\n", argv[1]);
+            return 2;
+        }
+        return k_commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "alcm: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -82,6 +83,10 @@ int cli_write_file(const char *path, const void *data, size_t len)
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) { free(tmp); return -1; }
+    /* mkstemp creates 0600; an output file gets the mode open(O_CREAT, 0666) would give. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) goto fail;
     const uint8_t *p = data;
     size_t left = len;
     while (left > 0) {

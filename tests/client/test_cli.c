@@ -201,6 +201,46 @@ static void test_experiment_json(void **state)
     assert_int_equal(run("experiment --size 0x5"), 2);
 }
 
+/* The smaller things a first user meets: output files readable by others (umask
+ * permitting), the dtype a lossless blob records named in the summary, non-float input to
+ * the gradient profile answered with the profile to use. */
+static void test_first_use_messages_and_modes(void **state)
+{
+    (void)state;
+    uint8_t bytes[4001];
+    alcm_rng rng;
+    alcm_rng_seed(&rng, 7);
+    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (uint8_t)alcm_rng_next(&rng);
+    spit("odd.bin", bytes, sizeof bytes);
+    mode_t old = umask(022);
+    assert_int_equal(run("compress --profile lossless odd.bin -o odd.alcm"), 0);
+    umask(old);
+    assert_true(file_contains("err.txt", "profile lossless, dtype bytes"));
+    char path[512];
+    snprintf(path, sizeof path, "%s/odd.alcm", g_dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0644);
+    /* Explicit f32 on a length that is no whole number of floats is refused. */
+    assert_int_equal(run("compress --profile lossless --dtype f32 odd.bin -o f.alcm"), 1);
+    assert_true(file_contains("err.txt", "not a whole number of f32 elements"));
+    assert_int_equal(run("compress odd.bin -o g.alcm"), 1);
+    assert_true(file_contains("err.txt", "use --profile lossless"));
+    /* Random bytes of a float length: NaN patterns, and the same hint. */
+    spit("rand.bin", bytes, 4000);
+    assert_int_equal(run("compress rand.bin -o r.alcm"), 1);
+    assert_true(file_contains("err.txt", "ALCM_E_NONFINITE"));
+    assert_true(file_contains("err.txt", "use --profile lossless"));
+    /* alcm sample makes an input the gradient profile takes. */
+    assert_int_equal(run("sample --shape 20x30 --seed 3 -o s.f32"), 0);
+    size_t m = 0;
+    free(slurp("s.f32", &m));
+    assert_int_equal(m, 20 * 30 * 4);
+    assert_int_equal(run("compress --shape 20x30 s.f32 -o s.alcm"), 0);
+    expect_usage_error("sample", "missing -o OUT");
+    expect_usage_error("sample --shape 0x3 -o z.f32", "must hold 1 .. 2^28 elements");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_any_changed_byte_is_detected),
         cmocka_unit_test(test_input_errors_are_reported),
         cmocka_unit_test(test_experiment_json),
+        cmocka_unit_test(test_first_use_messages_and_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
