@@ -1,4 +1,5 @@
-/* util.c - helpers shared by the `alcm` subcommands: files, argument parsing, JSON. */
+/* util.c - helpers shared by the subcommands of `alcm` and `alcm-bench`: files, argument
+ * parsing, JSON. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -12,7 +13,12 @@
 #include "cli.h"
 
 /* The tool's only process-wide state: what main() parsed before the subcommand. */
-static const char *g_socket, *g_stream;
+static const char *g_socket, *g_stream, *g_program = "alcm";
+
+void cli_set_program(const char *prog)
+{
+    g_program = prog;
+}
 
 const char *cli_global_socket(void)
 {
@@ -33,7 +39,7 @@ void cli_set_global(const char *socket_path, const char *stream)
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "alcm %s: ", cmd);
+    fprintf(stderr, "%s %s: ", g_program, cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -22,24 +22,40 @@ static void test_help_and_usage_errors(void **state)
     (void)state;
     assert_int_equal(run("--help"), 0);
     assert_true(file_contains("out.txt", "compress"));
+    /* The user tool has the user's commands; the benchmarks are alcm-bench's. */
+    assert_false(file_contains("out.txt", "bench"));
+    assert_false(file_contains("out.txt", "experiment"));
+    assert_int_equal(run_bench("--help"), 0);
+    assert_true(file_contains("out.txt", "experiment"));
+    assert_true(file_contains("out.txt", "bench-core"));
     assert_int_equal(run("no-such-command"), 2);
     assert_true(file_contains("err.txt", "unknown command"));
     assert_int_equal(run("compress --help"), 0);
     assert_int_equal(run("decompress --help"), 0);
     assert_int_equal(run("inspect --help"), 0);
-    assert_int_equal(run("experiment --help"), 0);
+    assert_int_equal(run_bench("experiment --help"), 0);
     assert_int_equal(run("compress"), 2);
     assert_int_equal(run("compress --profile nope x -o y"), 2);
     assert_int_equal(run("compress --error-budget 2 x -o y"), 2);
     assert_int_equal(run("compress --shape 3xx4 x -o y"), 2);
 }
 
-/* `alcm <args>` is a usage error (exit code 2) whose message contains needle. */
+/* `<bin> <args>` is a usage error (exit code 2) whose message contains needle. */
+static void expect_program_usage_error(const char *bin, const char *args, const char *needle)
+{
+    assert_int_equal(run_program(bin, args), 2);
+    if (!file_contains("err.txt", needle))
+        fail_msg("%s %s: no '%s' in its message", bin, args, needle);
+}
+
 static void expect_usage_error(const char *args, const char *needle)
 {
-    assert_int_equal(run(args), 2);
-    if (!file_contains("err.txt", needle))
-        fail_msg("alcm %s: no '%s' in its message", args, needle);
+    expect_program_usage_error(ALCM_BIN, args, needle);
+}
+
+static void expect_bench_usage_error(const char *args, const char *needle)
+{
+    expect_program_usage_error(ALCM_BENCH_BIN, args, needle);
 }
 
 /* Option values outside their range are usage errors naming the option, the range and the
@@ -52,11 +68,11 @@ static void test_option_ranges_are_reported(void **state)
     expect_usage_error("compress --prune 0.3 x -o y", "--prune must be in [0, 0.25], got '0.3'");
     expect_usage_error("compress --level 23 x -o y", "--level must be 0..22, got '23'");
     expect_usage_error("compress --shape 3xx4 x -o y", "bad --shape '3xx4'");
-    expect_usage_error("experiment --seed -1", "--seed must be an unsigned integer, got '-1'");
-    expect_usage_error("experiment --epochs 100001", "--epochs must be 1..100000");
-    expect_usage_error("experiment --size 100000x100000", "--size must hold 1 .. 2^28 elements");
-    expect_usage_error("experiment extra", "unexpected argument 'extra'");
-    assert_int_equal(run("experiment --epochs 1 --size 8x8 --error-budget 1 --seed 0"), 0);
+    expect_bench_usage_error("experiment --seed -1", "--seed must be an unsigned integer, got '-1'");
+    expect_bench_usage_error("experiment --epochs 100001", "--epochs must be 1..100000");
+    expect_bench_usage_error("experiment --size 100000x100000", "--size must hold 1 .. 2^28 elements");
+    expect_bench_usage_error("experiment extra", "unexpected argument 'extra'");
+    assert_int_equal(run_bench("experiment --epochs 1 --size 8x8 --error-budget 1 --seed 0"), 0);
 }
 
 static void test_lossless_round_trip_arbitrary_bytes(void **state)
@@ -184,7 +200,7 @@ static void test_input_errors_are_reported(void **state)
 static void test_experiment_json(void **state)
 {
     (void)state;
-    assert_int_equal(run("experiment --epochs 3 --size 50x40 --deterministic --json r.json"), 0);
+    assert_int_equal(run_bench("experiment --epochs 3 --size 50x40 --deterministic --json r.json"), 0);
     assert_true(file_contains("out.txt", "mean"));
     char *s = slurp("r.json", NULL);
     assert_non_null(s);
@@ -197,8 +213,8 @@ static void test_experiment_json(void **state)
     for (const char *p = s; (p = strstr(p, "\"epoch\":")) != NULL; p++) count++;
     assert_int_equal(count, 3);
     free(s);
-    assert_int_equal(run("experiment --epochs 0"), 2);
-    assert_int_equal(run("experiment --size 0x5"), 2);
+    assert_int_equal(run_bench("experiment --epochs 0"), 2);
+    assert_int_equal(run_bench("experiment --size 0x5"), 2);
 }
 
 /* The smaller things a first user meets: output files readable by others (umask

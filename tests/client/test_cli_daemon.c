@@ -101,7 +101,7 @@ static void test_experiment_through_daemon(void **state)
     snprintf(args, sizeof args,
              "experiment --socket '%s' --stream exp/a --epochs 4 --size 40x50 --json r.json",
              g_sock);
-    assert_int_equal(run(args), 0);
+    assert_int_equal(run_bench(args), 0);
     assert_true(file_contains("out.txt", "through alcmd"));
     assert_true(file_contains("r.json", "\"mean_caq_gain_pct\""));
     snprintf(args, sizeof args, "stats --socket '%s' --json", g_sock);

@@ -1,7 +1,7 @@
 /* test_concurrency.c - 8 concurrent clients with mixed tensor sizes against one alcmd:
  * no errors, every blob decodes within its error budget, streams stay separate, and the
  * daemon's memory stays under its caps. (The full 8 x 500 requests of 1 KiB - 16 MiB run is
- * `alcm bench-daemon --load`; this is its light version.) */
+ * `alcm-bench bench-daemon --load`; this is its light version.) */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* cmd_bench_core.c - `alcm bench-core`: single-thread speed, ratio and peak memory of the
+/* cmd_bench_core.c - `alcm-bench bench-core`: single-thread speed, ratio and peak memory of the
  * gradient encoder, the lossless mode and the zlib-6 baseline, side by side in one run. */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "alcm_tools.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 typedef struct {
     const char *name;
@@ -50,7 +50,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm bench-core [options]\n"
+            "usage: alcm-bench bench-core [options]\n"
             "\n"
             "Compresses one tensor (default: a 64 MiB synthetic gradient, 4096x4096 f32) with\n"
             "the zlib-6 baseline, the gradient encoder (learned and measured entropy, each\n"
