@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "convert.h"
 #include "log.h"
 #include "report.h"
 #include "session.h"
@@ -151,7 +152,7 @@ static int start_compress(alcmd_request *req)
     alcmd_server *srv = req->srv;
     alcmd_stream *st = req->stream;
     int reconfigured = 0;
-    if (st->st && !alcmd_stream_config_equal(&st->cfg, &req->scfg)) {
+    if (st->st && !alcm_stream_config_equal(&st->cfg, &req->scfg)) {
         alcmd_streams_detach(&srv->streams, st);
         reconfigured = 1;
     }
@@ -248,26 +249,10 @@ static void compress_done(uv_work_t *work, int status)
         double caq = alcm_caq(req->info.ratio, req->cpu_seconds);
         alcmd_counters_compress(&st->counters, req->info.raw_bytes, req->out_len, caq);
         alcmd_counters_compress(&srv->total, req->info.raw_bytes, req->out_len, caq);
-        Alcmwire__SchedState ss = ALCMWIRE__SCHED_STATE__INIT;
-        ss.steps = req->sched.steps;
-        ss.aggressiveness = req->sched.aggressiveness;
-        ss.prune_ratio = req->sched.prune_ratio;
-        ss.last_ratio = req->sched.last_ratio;
-        ss.last_cpu_seconds = req->sched.last_cpu_seconds;
-        ss.last_caq = req->sched.last_caq;
-        ss.last_rel_l2_error = req->sched.last_rel_l2_error;
-        ss.window_trend = req->sched.window_trend;
-        ss.last_action = req->sched.last_action;
+        Alcmwire__SchedState ss;
+        alcm_wire_sched_fill(&ss, &req->sched);
         Alcmwire__CompressReply c = ALCMWIRE__COMPRESS_REPLY__INIT;
-        c.raw_bytes = req->info.raw_bytes;
-        c.blob_bytes = req->info.blob_bytes;
-        c.ratio = req->info.ratio;
-        c.rel_l2_error = req->info.rel_l2_error;
-        c.mean_bits = req->info.mean_bits;
-        c.pruned_fraction = req->info.pruned_fraction;
-        c.n_channels = req->info.n_channels;
-        c.backend = (uint32_t)req->info.backend;
-        c.exact = req->info.exact;
+        alcm_wire_info_fill(&c, &req->info);
         c.cpu_seconds = req->cpu_seconds;
         c.sched = &ss;
         c.stream_event = req->event;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
+
 struct alcmd_report {
     Alcmwire__Stats stats;
     size_t n;                          /* StreamStats entries: total + streams */
@@ -39,20 +41,6 @@ void alcmd_memory_usage(alcmd_memory *m)
     fclose(f);
 }
 
-static void fill_sched(Alcmwire__SchedState *w, const alcm_sched_state *s)
-{
-    alcmwire__sched_state__init(w);
-    w->steps = s->steps;
-    w->aggressiveness = s->aggressiveness;
-    w->prune_ratio = s->prune_ratio;
-    w->last_ratio = s->last_ratio;
-    w->last_cpu_seconds = s->last_cpu_seconds;
-    w->last_caq = s->last_caq;
-    w->last_rel_l2_error = s->last_rel_l2_error;
-    w->window_trend = s->window_trend;
-    w->last_action = s->last_action;
-}
-
 /* Fills entry i of the report from counters. */
 static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid, int live,
                        uint64_t memory, const alcm_sched_state *sched,
@@ -75,7 +63,7 @@ static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid
     w->evictions = c->evictions;
     w->memory_bytes = memory;
     if (sched) {
-        fill_sched(&r->scheds[i], sched);
+        alcm_wire_sched_fill(&r->scheds[i], sched);
         w->sched = &r->scheds[i];
     }
     Alcmwire__ErrorCount *counts = &r->counts[i * ALCMD_N_ERROR_CODES];
