@@ -10,6 +10,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "ops.h"
 #include "options.h"
 #include "prom.h"
 #include "server.h"
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         return 1;
     }
     alcmd_server srv;
-    if (alcmd_server_init(&srv, &loop, &cfg, &opts) != 0) {
+    if (alcmd_server_init(&srv, &loop, &cfg, &opts, alcmd_ops_dispatch) != 0) {
         alcmd_log(ALCMD_LOG_ERR, "out of memory");
         return 1;
     }

@@ -120,13 +120,10 @@ alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter,
     w->live_streams = (uint32_t)srv->streams.n_live;
     w->stream_memory_bytes = srv->streams.memory;
     w->memory_cap_bytes = srv->cfg.memory_cap;
-    w->inflight_bytes = srv->inflight;
+    w->inflight_bytes = alcmd_requests_inflight_bytes(srv, asking);
     w->inflight_cap_bytes = srv->cfg.inflight_cap;
     w->requests_in_flight = srv->requests_in_flight;
-    if (asking) {
-        w->inflight_bytes -= asking->reserved <= w->inflight_bytes ? asking->reserved : 0;
-        if (w->requests_in_flight > 0) w->requests_in_flight--;
-    }
+    if (asking && w->requests_in_flight > 0) w->requests_in_flight--;
     alcmd_memory mem;
     alcmd_memory_usage(&mem);
     if (mem.anon > srv->peak_anon) srv->peak_anon = mem.anon;
