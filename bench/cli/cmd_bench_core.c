@@ -267,14 +267,11 @@ int cmd_bench_core(int argc, char **argv)
     size_t n, row;
     if (cli_synth_extent(cmd, &shape, 30, &n, &row)) return 2;
     size_t bytes = n * sizeof(float);
-    float *x = malloc(bytes);
+    float *x = cli_synth_tensor(family, n, row, 42);
     if (!x) {
         cli_error(cmd, "cannot allocate %zu bytes", bytes);
         return 1;
     }
-    alcm_rng rng;
-    alcm_rng_seed(&rng, 42);
-    alcm_synth_fill(&rng, family, x, n, row);
 
     result res[N_CONFIGS];
     int ok[N_CONFIGS];

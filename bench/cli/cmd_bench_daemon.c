@@ -146,12 +146,7 @@ static void bench_config(alcm_stream_config *cfg)
 
 static float *make_tensor(size_t n, uint64_t seed)
 {
-    float *x = malloc(n * sizeof *x);
-    if (!x) return NULL;
-    alcm_rng rng;
-    alcm_rng_seed(&rng, seed);
-    alcm_synth_fill(&rng, ALCM_SYNTH_GRADIENT, x, n, 4096);
-    return x;
+    return cli_synth_tensor(ALCM_SYNTH_GRADIENT, n, 4096, seed);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "alcm.h"
+#include "alcm_tools.h"
 
 /* Every subcommand: argv[0] is the subcommand name. Returns the process exit code:
  * 0 success, 1 failure of the operation, 2 usage error. */
@@ -95,6 +96,10 @@ int cli_opt_shape(const char *cmd, const char *name, const char *text, alcm_shap
  * hold 1 .. 2^<max_log2> elements" and returns -1 when it is empty or larger. */
 int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2, size_t *n,
                      size_t *row);
+
+/* n floats of a synthetic family (rows of row elements) from a generator seeded with seed,
+ * in a malloc'ed buffer; NULL when out of memory. */
+float *cli_synth_tensor(alcm_synth_family family, size_t n, size_t row, uint64_t seed);
 
 /* Names on the command line <-> enums. Each parser returns 0, or -1 for an unknown name. */
 int cli_parse_profile(const char *text, alcm_profile *out);

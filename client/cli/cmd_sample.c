@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alcm_tools.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -57,14 +56,11 @@ int cmd_sample(int argc, char **argv)
     }
     size_t n, row;
     if (cli_synth_extent(cmd, &shape, 28, &n, &row)) return 2;
-    float *x = malloc(n * sizeof *x);
+    float *x = cli_synth_tensor(ALCM_SYNTH_GRADIENT, n, row, seed);
     if (!x) {
         cli_error(cmd, "out of memory");
         return 1;
     }
-    alcm_rng rng;
-    alcm_rng_seed(&rng, seed);
-    alcm_synth_fill(&rng, ALCM_SYNTH_GRADIENT, x, n, row);
     int rc = 0;
     if (cli_write_file(out_path, x, n * sizeof *x)) {
         cli_error(cmd, "cannot write '%s': %s", out_path, strerror(errno));

@@ -204,6 +204,16 @@ int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2
     return 0;
 }
 
+float *cli_synth_tensor(alcm_synth_family family, size_t n, size_t row, uint64_t seed)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x) return NULL;
+    alcm_rng rng;
+    alcm_rng_seed(&rng, seed);
+    alcm_synth_fill(&rng, family, x, n, row);
+    return x;
+}
+
 int cli_parse_shape(const char *text, alcm_shape *shape)
 {
     memset(shape, 0, sizeof *shape);
