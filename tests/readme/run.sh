@@ -3,7 +3,7 @@
 #   tests/readme/run.sh README.md BUILD_DIR
 # Every ```sh / ```bash block of README.md is appended, in order, to one script (one shell
 # session, as a reader types them), run with `set -eu` in a scratch directory whose build/ is
-# BUILD_DIR. Left out: a block preceded (blank lines allowed) by the line
+# BUILD_DIR (for the unprivileged run, a copy of BUILD_DIR/bin). Left out: a block preceded (blank lines allowed) by the line
 #   <!-- not-run-in-tests -->
 # and every block from a line `<!-- not-run-in-tests: section -->` before a heading up to
 # the next heading of the same or a higher level. As root the script runs twice: as root and
@@ -57,7 +57,13 @@ run_as() {   # run_as LABEL [setpriv args...]
   local label="$1"; shift
   local dir
   dir="$(mktemp -d /tmp/alcm-readme-run.XXXXXX)"
-  ln -s "$build" "$dir/build"
+  if [ $# -gt 0 ]; then
+    # The user may not reach the build tree (under /root, say): a copy of its programs.
+    mkdir -p "$dir/build"
+    cp -r "$build/bin" "$dir/build/bin"
+  else
+    ln -s "$build" "$dir/build"
+  fi
   cp "$script" "$dir/readme.sh"
   [ $# -gt 0 ] && chown -R 65534:65534 "$dir"
   echo "== README blocks as $label in $dir"
