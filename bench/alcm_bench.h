@@ -1,5 +1,5 @@
 /*
- * alcm_bench.h - the benchmark library behind `alcm bench` and `alcm leaderboard`: bundle
+ * alcm_bench.h - the benchmark library behind `alcm-bench bench` and `alcm-bench leaderboard`: bundle
  * manifests, the codec registry (built-ins and plugins), the measuring harness, the results
  * JSON and the leaderboard writers. Definitions of every metric: docs/BENCHMARKS.md.
  *
@@ -129,7 +129,7 @@ void alcm_bench_plugin_close(alcm_bench_plugin *plugin);
 void alcm_bench_codec_free(alcm_codec *codec);
 
 /* ------------------------------------------------------------------------------------------
- * Results and submissions (the JSON of `alcm bench --json`, docs/BENCHMARKS.md)
+ * Results and submissions (the JSON of `alcm-bench bench --json`, docs/BENCHMARKS.md)
  * ---------------------------------------------------------------------------------------- */
 /* Per-run CPU seconds kept in a result (and its JSON) for the first runs. */
 #define ALCM_BENCH_KEPT_RUNS 32

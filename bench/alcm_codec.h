@@ -1,7 +1,7 @@
 /*
- * alcm_codec.h - the codec interface of `alcm bench` (ABI version 1): one small vtable that
+ * alcm_codec.h - the codec interface of `alcm-bench bench` (ABI version 1): one small vtable that
  * every benchmarked codec implements, whether built in or loaded from a shared library with
- * `alcm bench --codec-plugin ./libmycodec.so`.
+ * `alcm-bench bench --codec-plugin ./libmycodec.so`.
  *
  * A plugin is a shared library exporting one C function,
  *

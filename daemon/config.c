@@ -37,6 +37,7 @@ void alcmd_config_default(alcmd_config *cfg)
     cfg->idle_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 30000;
     cfg->log_level = ALCMD_LOG_INFO;
+    cfg->log_format = ALCMD_LOG_FORMAT_AUTO;
     cfg->deterministic = 0;
     cfg->prometheus_interval_ms = 15000;
 }
@@ -178,6 +179,13 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         if (level < 0)
             return fail(err, cap, "log_level: '%s' is not err|warning|notice|info|debug", value);
         cfg->log_level = level;
+        return 0;
+    }
+    if (!strcmp(key, "log_format")) {
+        int format = alcmd_log_parse_format(value);
+        if (format < 0)
+            return fail(err, cap, "log_format: '%s' is not auto|journal|plain", value);
+        cfg->log_format = format;
         return 0;
     }
     if (!strcmp(key, "deterministic")) {

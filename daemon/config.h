@@ -24,6 +24,7 @@ typedef struct {
     uint32_t n_uids, uids[ALCMD_MAX_IDS];   /* allowed peer uids */
     uint32_t n_gids, gids[ALCMD_MAX_IDS];   /* allowed peer gids (primary or supplementary) */
     int log_level;                 /* ALCMD_LOG_* */
+    int log_format;                /* ALCMD_LOG_FORMAT_* */
     int deterministic;             /* default scheduler mode of streams */
     char prometheus_file[ALCMD_PATH_MAX];   /* "" = no textfile */
     uint32_t prometheus_interval_ms;

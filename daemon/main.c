@@ -10,6 +10,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "ops.h"
 #include "options.h"
 #include "prom.h"
 #include "server.h"
@@ -27,8 +28,7 @@ int main(int argc, char **argv)
         printf("alcmd %s (protocol %d)\n", ALCM_VERSION_STRING, ALCM_WIRE_VERSION);
         return 0;
     case ALCMD_OPTIONS_ERROR:
-        fprintf(stderr, "alcmd: %s\n\n", err);
-        alcmd_options_usage(stderr);
+        fprintf(stderr, "alcmd: %s\n(alcmd --help lists the options)\n", err);
         return 2;
     case ALCMD_OPTIONS_RUN:
         break;
@@ -39,6 +39,7 @@ int main(int argc, char **argv)
         return 2;
     }
     alcmd_log_set_level(cfg.log_level);
+    alcmd_log_set_format(cfg.log_format);
     if (opts.check_only) {
         printf("alcmd: configuration OK\n");
         return 0;
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         return 1;
     }
     alcmd_server srv;
-    if (alcmd_server_init(&srv, &loop, &cfg, &opts) != 0) {
+    if (alcmd_server_init(&srv, &loop, &cfg, &opts, alcmd_ops_dispatch) != 0) {
         alcmd_log(ALCMD_LOG_ERR, "out of memory");
         return 1;
     }

@@ -7,59 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "convert.h"
 #include "log.h"
 #include "report.h"
-#include "session.h"
 #include "work.h"
-
-static void request_free(alcmd_request *req)
-{
-    alcm_wire_request_free(req->hdr);
-    if (req->shm) {
-        alcmd_shm_unref(req->shm);   /* payload and out pointed into it */
-    } else {
-        alcmd_server_give_buffer(req->srv, req->payload, req->payload_cap);
-        alcmd_server_give_buffer(req->srv, req->out, req->out_cap);
-    }
-    if (req->fd >= 0) close(req->fd);
-    free(req);
-}
-
-void alcmd_request_discard(alcmd_request *req)
-{
-    alcmd_server_release(req->srv, req->reserved);
-    request_free(req);
-}
-
-/* Answers req with a reply header and payload (a buffer of cap bytes, ownership taken),
- * counts it, frees req. */
-static void finish(alcmd_request *req, const ProtobufCMessage *header, uint8_t *payload,
-                   size_t len, size_t cap)
-{
-    alcmd_server *srv = req->srv;
-    uint64_t latency = alcmd_now_ns() - req->t0;
-    /* Bytes out: the reply payload, or the blob left in the shared region. */
-    uint64_t out = len ? len : req->shm ? req->out_len : 0;
-    alcmd_counters_request(&srv->total, req->payload_len, out, latency);
-    if (req->stream)
-        alcmd_counters_request(&req->stream->counters, req->payload_len, out, latency);
-    srv->requests_in_flight--;
-    /* The reply's bytes stay reserved until written; the rest is returned now. */
-    uint64_t hold = len < req->reserved ? len : req->reserved;
-    alcmd_server_release(srv, req->reserved - hold);
-    req->reserved = 0;
-    alcmd_session *s = req->session;
-    if (s) {
-        alcmd_session_request_done(s, req);
-        alcmd_session_send(s, header, payload, len, cap, hold);
-        alcmd_session_update(s);
-    } else {
-        alcmd_server_release(srv, hold);
-        alcmd_server_give_buffer(srv, payload, cap);
-    }
-    request_free(req);
-    alcmd_server_check_drained(srv);
-}
 
 static void fail(alcmd_request *req, alcm_wire_error code, alcm_status status,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -82,7 +33,7 @@ static void fail(alcmd_request *req, alcm_wire_error code, alcm_status status,
     r.error = code;
     r.message = msg;
     r.alcm_status = status;
-    finish(req, &r.base, NULL, 0, 0);
+    alcmd_request_reply(req, &r.base, NULL, 0, 0);
 }
 
 static void do_hello(alcmd_request *req)
@@ -106,13 +57,13 @@ static void do_hello(alcmd_request *req)
     r.op = ALCMWIRE__OP__OP_HELLO;
     r.request_id = req->id;
     r.hello = &h;
-    finish(req, &r.base, NULL, 0, 0);
+    alcmd_request_reply(req, &r.base, NULL, 0, 0);
 }
 
 static void do_stats(alcmd_request *req)
 {
     const char *filter = req->hdr->stream && req->hdr->stream[0] ? req->hdr->stream : NULL;
-    alcmd_report *rep = alcmd_report_build(req->srv, filter);
+    alcmd_report *rep = alcmd_report_build(req->srv, filter, req);
     uint8_t *buf = NULL;
     size_t len = 0;
     if (rep) {
@@ -128,7 +79,7 @@ static void do_stats(alcmd_request *req)
     Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
     r.op = ALCMWIRE__OP__OP_STATS;
     r.request_id = req->id;
-    finish(req, &r.base, buf, len, len);
+    alcmd_request_reply(req, &r.base, buf, len, len);
 }
 
 static void reply_reset(alcmd_request *req, int existed)
@@ -139,7 +90,7 @@ static void reply_reset(alcmd_request *req, int existed)
     r.op = ALCMWIRE__OP__OP_RESET_STREAM;
     r.request_id = req->id;
     r.reset = &rr;
-    finish(req, &r.base, NULL, 0, 0);
+    alcmd_request_reply(req, &r.base, NULL, 0, 0);
 }
 
 static void compress_done(uv_work_t *work, int status);
@@ -151,7 +102,7 @@ static int start_compress(alcmd_request *req)
     alcmd_server *srv = req->srv;
     alcmd_stream *st = req->stream;
     int reconfigured = 0;
-    if (st->st && !alcmd_stream_config_equal(&st->cfg, &req->scfg)) {
+    if (st->st && !alcm_stream_config_equal(&st->cfg, &req->scfg)) {
         alcmd_streams_detach(&srv->streams, st);
         reconfigured = 1;
     }
@@ -175,9 +126,7 @@ static int start_compress(alcmd_request *req)
         st->evicted = 0;
     }
     req->state = st->st;
-    if (!req->shm)
-        req->out = alcmd_server_take_buffer(srv, alcm_compress_bound(req->payload_len),
-                                            &req->out_cap);
+    if (!req->shm) alcmd_request_take_output(req, alcm_compress_bound(req->payload_len));
     if (!req->out) {
         fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for the blob");
         return -1;
@@ -230,13 +179,7 @@ static void compress_done(uv_work_t *work, int status)
     alcmd_request *req = work->data;
     alcmd_server *srv = req->srv;
     alcmd_stream *st = req->stream;
-    if (!req->shm) {
-        uint64_t in = req->payload_len < req->reserved ? req->payload_len : req->reserved;
-        req->reserved -= in;
-        alcmd_server_release(srv, in);
-        alcmd_server_give_buffer(srv, req->payload, req->payload_cap);
-        req->payload = NULL;
-    }
+    alcmd_request_input_done(req);
     alcmd_streams_set_memory(&srv->streams, st, req->stream_memory);
     st->sched = req->sched;
 
@@ -248,26 +191,10 @@ static void compress_done(uv_work_t *work, int status)
         double caq = alcm_caq(req->info.ratio, req->cpu_seconds);
         alcmd_counters_compress(&st->counters, req->info.raw_bytes, req->out_len, caq);
         alcmd_counters_compress(&srv->total, req->info.raw_bytes, req->out_len, caq);
-        Alcmwire__SchedState ss = ALCMWIRE__SCHED_STATE__INIT;
-        ss.steps = req->sched.steps;
-        ss.aggressiveness = req->sched.aggressiveness;
-        ss.prune_ratio = req->sched.prune_ratio;
-        ss.last_ratio = req->sched.last_ratio;
-        ss.last_cpu_seconds = req->sched.last_cpu_seconds;
-        ss.last_caq = req->sched.last_caq;
-        ss.last_rel_l2_error = req->sched.last_rel_l2_error;
-        ss.window_trend = req->sched.window_trend;
-        ss.last_action = req->sched.last_action;
+        Alcmwire__SchedState ss;
+        alcm_wire_sched_fill(&ss, &req->sched);
         Alcmwire__CompressReply c = ALCMWIRE__COMPRESS_REPLY__INIT;
-        c.raw_bytes = req->info.raw_bytes;
-        c.blob_bytes = req->info.blob_bytes;
-        c.ratio = req->info.ratio;
-        c.rel_l2_error = req->info.rel_l2_error;
-        c.mean_bits = req->info.mean_bits;
-        c.pruned_fraction = req->info.pruned_fraction;
-        c.n_channels = req->info.n_channels;
-        c.backend = (uint32_t)req->info.backend;
-        c.exact = req->info.exact;
+        alcm_wire_info_fill(&c, &req->info);
         c.cpu_seconds = req->cpu_seconds;
         c.sched = &ss;
         c.stream_event = req->event;
@@ -277,11 +204,11 @@ static void compress_done(uv_work_t *work, int status)
         r.request_id = req->id;
         r.compress = &c;
         if (req->shm) {
-            finish(req, &r.base, NULL, 0, 0);   /* the blob is in the client's region */
+            alcmd_request_reply(req, &r.base, NULL, 0, 0);   /* the blob is in the client's region */
         } else {
             uint8_t *blob = req->out;
             req->out = NULL;
-            finish(req, &r.base, blob, req->out_len, req->out_cap);
+            alcmd_request_reply(req, &r.base, blob, req->out_len, req->out_cap);
         }
     }
     st->busy = 0;
@@ -296,12 +223,7 @@ static void decompress_done(uv_work_t *work, int status)
 {
     (void)status;
     alcmd_request *req = work->data;
-    alcmd_server *srv = req->srv;
-    uint64_t in = req->payload_len < req->reserved ? req->payload_len : req->reserved;
-    req->reserved -= in;
-    alcmd_server_release(srv, in);
-    alcmd_server_give_buffer(srv, req->payload, req->payload_cap);
-    req->payload = NULL;
+    alcmd_request_input_done(req);
     if (req->error != ALCMWIRE__ERROR_CODE__ERR_NONE) {
         if (req->error == ALCMWIRE__ERROR_CODE__ERR_TOO_LARGE)
             fail(req, req->error, req->status, "decoded size %llu exceeds max_message_bytes %llu",
@@ -312,8 +234,7 @@ static void decompress_done(uv_work_t *work, int status)
                  alcm_strerror(req->status));
         return;
     }
-    alcmd_server_force_reserve(srv, req->out_len);
-    req->reserved += req->out_len;
+    alcmd_request_output_grow(req, req->out_len);
     Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
     uint64_t dims[ALCM_MAX_RANK];
     alcm_wire_tensor_fill(&t, req->out_header.dtype, &req->out_header.shape, dims);
@@ -325,14 +246,14 @@ static void decompress_done(uv_work_t *work, int status)
     r.decompress = &d;
     uint8_t *out = req->out;
     req->out = NULL;
-    finish(req, &r.base, out, req->out_len, req->out_cap);
+    alcmd_request_reply(req, &r.base, out, req->out_len, req->out_cap);
 }
 
 /* Points a shared-memory compress at its ranges of the connection's region. 0, or -1
  * when the request has been answered with an error. */
 static int attach_spans(alcmd_request *req)
 {
-    alcmd_shm *shm = req->session ? req->session->shm : NULL;
+    alcmd_shm *shm = alcmd_request_conn_shm(req);
     const Alcmwire__ShmSpan *in = req->hdr->shm_input, *out = req->hdr->shm_output;
     if (!shm) {
         fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
@@ -362,7 +283,7 @@ static int attach_spans(alcmd_request *req)
 
 static void do_attach(alcmd_request *req)
 {
-    alcmd_session *s = req->session;
+    alcmd_shm *current = alcmd_request_conn_shm(req);
     char msg[ALCM_WIRE_MAX_MESSAGE_TEXT];
     int fd = req->fd;
     req->fd = -1;
@@ -377,7 +298,7 @@ static void do_attach(alcmd_request *req)
              "shared memory is turned off (shm_max_bytes = 0)");
         return;
     }
-    if (s->shm && s->shm->refs > 1) {
+    if (current && current->refs > 1) {
         close(fd);
         fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
              "the current shared region is still in use by running requests");
@@ -389,14 +310,13 @@ static void do_attach(alcmd_request *req)
         fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK, "%s", msg);
         return;
     }
-    alcmd_shm_unref(s->shm);
-    s->shm = shm;
     alcmd_log(ALCMD_LOG_DEBUG, "connection %llu attached a %llu-byte shared region",
-              (unsigned long long)s->serial, (unsigned long long)shm->size);
+              (unsigned long long)alcmd_request_conn_serial(req), (unsigned long long)shm->size);
+    alcmd_request_set_conn_shm(req, shm);
     Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
     r.op = ALCMWIRE__OP__OP_ATTACH_SHM;
     r.request_id = req->id;
-    finish(req, &r.base, NULL, 0, 0);
+    alcmd_request_reply(req, &r.base, NULL, 0, 0);
 }
 
 static void do_compress(alcmd_request *req)

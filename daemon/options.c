@@ -26,6 +26,7 @@ static const struct {
     {"allow-uid", "allowed_uids", NULL},
     {"allow-gid", "allowed_gids", NULL},
     {"log-level", "log_level", NULL},
+    {"log-format", "log_format", NULL},
     {"deterministic", "deterministic", "yes"},
     {"prometheus-file", "prometheus_file", NULL},
     {"prometheus-interval-ms", "prometheus_interval_ms", NULL},
@@ -57,6 +58,8 @@ void alcmd_options_usage(FILE *f)
         "  --allow-uid LIST            allowed peer uids/users (default: the daemon's uid)\n"
         "  --allow-gid LIST            allowed peer gids/groups (primary or supplementary)\n"
         "  --log-level LEVEL           err, warning, notice, info (default), debug\n"
+        "  --log-format F              auto (default: <N> syslog prefixes when stderr is\n"
+        "                              the journal, else 'alcmd: info: ...'), journal, plain\n"
         "  --deterministic             streams default to the deterministic scheduler\n"
         "  --prometheus-file PATH      write a Prometheus textfile-collector file\n"
         "  --prometheus-interval-ms MS how often (default 15000)\n"
@@ -100,7 +103,12 @@ alcmd_options_result alcmd_options_parse(int argc, char **argv, alcmd_options *o
             const char *value = k_settings[index].fixed ? k_settings[index].fixed : optarg;
             char why[256];
             if (alcmd_config_set(&scratch, key, value, why, sizeof why) != 0) {
-                snprintf(err, err_cap, "--%s: %s", k_settings[index].option, why);
+                /* The reason names the config key ("threads: ..."); the option replaces it. */
+                size_t klen = strlen(key);
+                const char *reason = why;
+                if (!strncmp(why, key, klen) && !strncmp(why + klen, ": ", 2))
+                    reason = why + klen + 2;
+                snprintf(err, err_cap, "--%s: %s", k_settings[index].option, reason);
                 return ALCMD_OPTIONS_ERROR;
             }
             if (opts->n_overrides == ALCMD_MAX_OVERRIDES) {

@@ -167,7 +167,7 @@ int alcmd_prom_write(const char *path, const Alcmwire__Stats *stats)
 static void write_now(alcmd_server *srv)
 {
     if (!srv->cfg.prometheus_file[0]) return;
-    alcmd_report *r = alcmd_report_build(srv, NULL);
+    alcmd_report *r = alcmd_report_build(srv, NULL, NULL);
     if (!r) return;
     if (alcmd_prom_write(srv->cfg.prometheus_file, alcmd_report_stats(r)) != 0)
         alcmd_log(ALCMD_LOG_WARNING, "cannot write %s: %s", srv->cfg.prometheus_file,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
+
 struct alcmd_report {
     Alcmwire__Stats stats;
     size_t n;                          /* StreamStats entries: total + streams */
@@ -39,20 +41,6 @@ void alcmd_memory_usage(alcmd_memory *m)
     fclose(f);
 }
 
-static void fill_sched(Alcmwire__SchedState *w, const alcm_sched_state *s)
-{
-    alcmwire__sched_state__init(w);
-    w->steps = s->steps;
-    w->aggressiveness = s->aggressiveness;
-    w->prune_ratio = s->prune_ratio;
-    w->last_ratio = s->last_ratio;
-    w->last_cpu_seconds = s->last_cpu_seconds;
-    w->last_caq = s->last_caq;
-    w->last_rel_l2_error = s->last_rel_l2_error;
-    w->window_trend = s->window_trend;
-    w->last_action = s->last_action;
-}
-
 /* Fills entry i of the report from counters. */
 static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid, int live,
                        uint64_t memory, const alcm_sched_state *sched,
@@ -75,7 +63,7 @@ static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid
     w->evictions = c->evictions;
     w->memory_bytes = memory;
     if (sched) {
-        fill_sched(&r->scheds[i], sched);
+        alcm_wire_sched_fill(&r->scheds[i], sched);
         w->sched = &r->scheds[i];
     }
     Alcmwire__ErrorCount *counts = &r->counts[i * ALCMD_N_ERROR_CODES];
@@ -93,7 +81,8 @@ static void fill_entry(alcmd_report *r, size_t i, const char *name, uint32_t uid
     w->errors_by_code = n ? ptrs : NULL;
 }
 
-alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter)
+alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter,
+                                 const alcmd_request *asking)
 {
     size_t n_streams = 0;
     for (alcmd_stream *s = srv->streams.lru_head; s; s = s->lru_next)
@@ -131,9 +120,10 @@ alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter)
     w->live_streams = (uint32_t)srv->streams.n_live;
     w->stream_memory_bytes = srv->streams.memory;
     w->memory_cap_bytes = srv->cfg.memory_cap;
-    w->inflight_bytes = srv->inflight;
+    w->inflight_bytes = alcmd_requests_inflight_bytes(srv, asking);
     w->inflight_cap_bytes = srv->cfg.inflight_cap;
     w->requests_in_flight = srv->requests_in_flight;
+    if (asking && w->requests_in_flight > 0) w->requests_in_flight--;
     alcmd_memory mem;
     alcmd_memory_usage(&mem);
     if (mem.anon > srv->peak_anon) srv->peak_anon = mem.anon;

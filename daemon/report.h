@@ -8,9 +8,11 @@
 typedef struct alcmd_report alcmd_report;
 
 /* Snapshot of the server's totals and streams (only streams named filter, of any uid,
- * when filter is non-NULL). NULL when out of memory. Valid until the loop runs again (it
- * points at stream names). */
-alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter);
+ * when filter is non-NULL). asking, when non-NULL, is the stats request being answered:
+ * it is left out of the requests and bytes in flight. NULL when out of memory. Valid until
+ * the loop runs again (it points at stream names). */
+alcmd_report *alcmd_report_build(alcmd_server *srv, const char *filter,
+                                 const alcmd_request *asking);
 
 /* The message inside a report. */
 const Alcmwire__Stats *alcmd_report_stats(const alcmd_report *r);

@@ -1,4 +1,4 @@
-/* server.c - the daemon's shared state: setup, in-flight memory, drain and reload. */
+/* server.c - the daemon's shared state: setup, drain and reload. */
 #include "server.h"
 
 #include <stdlib.h>
@@ -27,12 +27,14 @@ static void on_mem_sample(uv_timer_t *t)
 }
 
 int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cfg,
-                      const alcmd_options *opts)
+                      const alcmd_options *opts, void (*dispatch)(alcmd_request *req))
 {
     memset(srv, 0, sizeof *srv);
     srv->loop = loop;
     srv->cfg = *cfg;
     srv->opts = opts;
+    srv->dispatch = dispatch;
+    alcmd_requests_init(srv);
     srv->listener.lock_fd = -1;
     srv->self_uid = (uint32_t)geteuid();
     srv->start_ns = alcmd_now_ns();
@@ -53,84 +55,8 @@ int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cf
 void alcmd_server_free(alcmd_server *srv)
 {
     alcmd_streams_free(&srv->streams);
-    alcmd_bufpool_free(&srv->pool);
+    alcmd_requests_free(srv);
     alcmd_listener_release(srv);
-}
-
-/* Frees idle buffers so that in-flight bytes plus pooled bytes stay within the cap. */
-static void make_pool_room(alcmd_server *srv)
-{
-    uint64_t cap = srv->cfg.inflight_cap;
-    alcmd_bufpool_shrink(&srv->pool, srv->inflight < cap ? cap - srv->inflight : 0);
-}
-
-uint64_t alcmd_request_need(const alcmd_request *req)
-{
-    return req->payload_len +
-           (req->op == ALCMWIRE__OP__OP_COMPRESS ? alcm_compress_bound(req->payload_len) : 0);
-}
-
-int alcmd_server_reserve(alcmd_server *srv, uint64_t bytes)
-{
-    if (srv->inflight != 0 && srv->inflight + bytes > srv->cfg.inflight_cap) return -1;
-    srv->inflight += bytes;
-    make_pool_room(srv);
-    return 0;
-}
-
-void alcmd_server_force_reserve(alcmd_server *srv, uint64_t bytes)
-{
-    srv->inflight += bytes;
-    make_pool_room(srv);
-}
-
-uint8_t *alcmd_server_take_buffer(alcmd_server *srv, size_t size, size_t *cap)
-{
-    return alcmd_bufpool_take(&srv->pool, size, cap);
-}
-
-void alcmd_server_give_buffer(alcmd_server *srv, uint8_t *ptr, size_t cap)
-{
-    uint64_t limit = srv->cfg.inflight_cap;
-    alcmd_bufpool_give(&srv->pool, ptr, cap, srv->inflight < limit ? limit - srv->inflight : 0);
-}
-
-void alcmd_server_release(alcmd_server *srv, uint64_t bytes)
-{
-    srv->inflight -= bytes < srv->inflight ? bytes : srv->inflight;
-    /* First come, first served: a large request at the head is not overtaken. */
-    while (srv->mem_wait_head) {
-        alcmd_session *s = srv->mem_wait_head;
-        uint64_t need = alcmd_request_need(s->cur);
-        if (alcmd_server_reserve(srv, need) != 0) break;
-        srv->mem_wait_head = s->mem_next;
-        if (!srv->mem_wait_head) srv->mem_wait_tail = NULL;
-        s->mem_next = NULL;
-        alcmd_session_memory_ready(s);
-    }
-}
-
-void alcmd_server_wait_memory(alcmd_server *srv, alcmd_session *s)
-{
-    alcmd_log(ALCMD_LOG_DEBUG, "connection %llu waits for %llu bytes of in-flight memory",
-              (unsigned long long)s->serial, (unsigned long long)alcmd_request_need(s->cur));
-    s->mem_next = NULL;
-    if (srv->mem_wait_tail) srv->mem_wait_tail->mem_next = s;
-    else srv->mem_wait_head = s;
-    srv->mem_wait_tail = s;
-}
-
-void alcmd_server_unwait_memory(alcmd_server *srv, alcmd_session *s)
-{
-    alcmd_session **pp = &srv->mem_wait_head, *prev = NULL;
-    while (*pp && *pp != s) {
-        prev = *pp;
-        pp = &(*pp)->mem_next;
-    }
-    if (!*pp) return;
-    *pp = s->mem_next;
-    if (srv->mem_wait_tail == s) srv->mem_wait_tail = prev;
-    s->mem_next = NULL;
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -201,6 +127,7 @@ void alcmd_server_reload(alcmd_server *srv)
     fresh.threads = srv->cfg.threads;
     srv->cfg = fresh;
     alcmd_log_set_level(fresh.log_level);
+    alcmd_log_set_format(fresh.log_format);
     alcmd_prom_start(srv);
     /* Connections whose peer the new allow-list refuses are closed. */
     alcmd_session *s = srv->sessions;

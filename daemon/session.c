@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include "log.h"
-#include "ops.h"
 
 #define SKIP_BUF_SIZE 65536
 #define SOCKET_BUFFER (4 << 20)
@@ -50,7 +49,7 @@ void alcmd_session_close(alcmd_session *s)
     if (s->reading) uv_read_stop((uv_stream_t *)&s->pipe);
     s->reading = 0;
     uv_timer_stop(&s->timer);
-    if (s->state == ALCMD_RD_WAIT_MEMORY) alcmd_server_unwait_memory(srv, s);
+    if (s->state == ALCMD_RD_WAIT_MEMORY) alcmd_request_unadmit(s->cur);
     if (s->cur) {
         alcmd_request_discard(s->cur);
         s->cur = NULL;
@@ -75,8 +74,7 @@ static void on_write(uv_write_t *w, int status)
     out_write *o = w->data;
     alcmd_session *s = o->s;
     free(o->frame);
-    alcmd_server_release(s->srv, o->hold);
-    alcmd_server_give_buffer(s->srv, o->payload, o->payload_cap);
+    alcmd_reply_done(s->srv, o->payload, o->payload_cap, o->hold);
     free(o);
     s->writes--;
     if (s->closing) return;
@@ -117,8 +115,7 @@ void alcmd_session_send(alcmd_session *s, const ProtobufCMessage *header, uint8_
         if (bufs != local) free(bufs);
         free(o);
         free(frame);
-        alcmd_server_release(s->srv, hold);
-        alcmd_server_give_buffer(s->srv, payload, payload_cap);
+        alcmd_reply_done(s->srv, payload, payload_cap, hold);
         return;
     }
     o->s = s;
@@ -227,20 +224,17 @@ static void frame_done(alcmd_session *s)
     req->fd = take_fds(s, req->op == ALCMWIRE__OP__OP_ATTACH_SHM);
     s->state = ALCMD_RD_PREFIX;
     s->got = 0;
-    req->t0 = alcmd_now_ns();
     req->s_next = s->reqs;
     if (s->reqs) s->reqs->s_prev = req;
     s->reqs = req;
     s->pending++;
-    s->srv->requests_in_flight++;
-    alcmd_ops_dispatch(req);
+    alcmd_request_start(req);
 }
 
 static void start_payload(alcmd_session *s)
 {
     alcmd_request *req = s->cur;
-    req->payload = alcmd_server_take_buffer(s->srv, req->payload_len, &req->payload_cap);
-    if (!req->payload) {
+    if (alcmd_request_take_payload(req) != 0) {
         uint64_t id = req->id;
         alcmd_request_discard(req);
         s->cur = NULL;
@@ -259,7 +253,6 @@ static void on_idle_timeout(uv_timer_t *t);
 
 void alcmd_session_memory_ready(alcmd_session *s)
 {
-    s->cur->reserved = alcmd_request_need(s->cur);
     start_payload(s);
     /* Reading resumes mid-frame: the sender has idle_timeout_ms to go on. */
     uv_timer_start(&s->timer, on_idle_timeout, s->srv->cfg.idle_timeout_ms, 0);
@@ -287,32 +280,22 @@ static void header_done(alcmd_session *s)
         s->skip_left = s->pf.payload_len;
         return;
     }
-    alcmd_request *req = calloc(1, sizeof *req);
+    alcmd_request *req = alcmd_request_create(s->srv, s, r, id, s->peer.uid,
+                                              (size_t)s->pf.payload_len);
     if (!req) {
         alcm_wire_request_free(r);
         frame_error(s, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, "no memory for a request");
         return;
     }
-    req->srv = s->srv;
-    req->session = s;
-    req->fd = -1;
-    req->hdr = r;
-    req->id = id;
-    req->op = r->op;
-    req->uid = s->peer.uid;
-    req->payload_len = (size_t)s->pf.payload_len;
     s->cur = req;
     if (req->payload_len == 0) {
         frame_done(s);
         return;
     }
-    uint64_t need = alcmd_request_need(req);
-    if (alcmd_server_reserve(s->srv, need) != 0) {
+    if (alcmd_request_admit(req) != 0) {
         s->state = ALCMD_RD_WAIT_MEMORY;
-        alcmd_server_wait_memory(s->srv, s);
         return;
     }
-    req->reserved = need;
     start_payload(s);
 }
 

@@ -23,7 +23,6 @@ struct alcmd_session {
     uv_timer_t timer;
     alcmd_server *srv;
     alcmd_session *prev, *next;     /* the server's connections */
-    alcmd_session *mem_next;        /* the server's memory wait queue */
     alcmd_peer peer;
     uint64_t serial;
     int state;
@@ -49,8 +48,8 @@ struct alcmd_session {
 void alcmd_session_accept(alcmd_server *srv, uv_stream_t *listener);
 
 /* Sends a reply frame: header then payload_len bytes of payload. Takes ownership of
- * payload (a buffer of payload_cap bytes, given back to the pool once written) and of
- * `hold` in-flight bytes (released then). */
+ * payload (a buffer of payload_cap bytes) and of `hold` in-flight bytes: both go to
+ * alcmd_reply_done once written (or dropped). */
 void alcmd_session_send(alcmd_session *s, const ProtobufCMessage *header, uint8_t *payload,
                         size_t payload_len, size_t payload_cap, uint64_t hold);
 
@@ -62,7 +61,8 @@ void alcmd_session_error(alcmd_session *s, uint64_t id, alcm_wire_error code,
  * connection during a drain. */
 void alcmd_session_update(alcmd_session *s);
 
-/* In-flight memory was granted to the request this connection waits with. */
+/* In-flight memory was reserved for the request this connection waits with (called by
+ * the request module). */
 void alcmd_session_memory_ready(alcmd_session *s);
 
 /* A request of this connection was answered (or dropped): unlinks it. */

@@ -223,17 +223,3 @@ void alcmd_streams_set_memory(alcmd_streams *t, alcmd_stream *s, size_t bytes)
     t->memory = t->memory - s->memory + bytes;
     s->memory = bytes;
 }
-
-int alcmd_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b)
-{
-    const alcm_params *p = &a->params, *q = &b->params;
-    const alcm_sched_config *s = &a->sched, *r = &b->sched;
-    return p->profile == q->profile && p->dtype == q->dtype && p->backend == q->backend &&
-           p->entropy_mode == q->entropy_mode && p->error_budget == q->error_budget &&
-           p->aggressiveness == q->aggressiveness && p->prune_ratio == q->prune_ratio &&
-           p->block_size == q->block_size && p->level == q->level &&
-           s->error_budget == r->error_budget && s->window == r->window &&
-           s->deterministic == r->deterministic && s->step_up == r->step_up &&
-           s->back_off == r->back_off && s->prune_max == r->prune_max &&
-           a->error_feedback == b->error_feedback && a->adaptive == b->adaptive;
-}

@@ -81,7 +81,5 @@ void alcmd_streams_set_memory(alcmd_streams *t, alcmd_stream *s, size_t bytes);
 /* Marks the entry most recently used. */
 void alcmd_streams_touch(alcmd_streams *t, alcmd_stream *s);
 
-/* 1 when two stream configs are equal field by field. */
-int alcmd_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b);
 
 #endif

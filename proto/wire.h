@@ -55,8 +55,9 @@ void alcm_wire_tensor_fill(Alcmwire__Tensor *t, alcm_dtype dtype, const alcm_sha
 
 /* Builds the alcm_stream_config a request describes: c NULL means
  * alcm_stream_config_default(); sched_mode SCHED_DEFAULT takes default_deterministic.
- * params.dtype is dtype. Validates with libalcm's own checks (alcm_params_check and the
- * scheduler's); ERR_BAD_REQUEST with a reason in msg (if non-NULL) when invalid. */
+ * params.dtype is dtype. Validates with libalcm's own checks (alcm_sched_config_check,
+ * alcm_stream_config_check: nothing is allocated); ERR_BAD_REQUEST with a reason in msg (if
+ * non-NULL) when invalid. */
 alcm_wire_error alcm_wire_config_read(const Alcmwire__StreamConfig *c, alcm_dtype dtype,
                                       int default_deterministic, alcm_stream_config *out,
                                       char *msg, size_t msg_cap);

@@ -1,4 +1,4 @@
-/* shuffle_zstd.c - example codec plugin for `alcm bench --codec-plugin`: "shuffle-zstd"
+/* shuffle_zstd.c - example codec plugin for `alcm-bench bench --codec-plugin`: "shuffle-zstd"
  * splits float32 tensors into four byte planes (sign/exponent bytes together, mantissa bytes
  * together) before zstd level 1, and compresses bytes items with zstd level 1 as they are.
  * Build: part of the CMake build (build/lib/libalcm_codec_shuffle.so); by hand:

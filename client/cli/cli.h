@@ -1,5 +1,6 @@
-/* cli.h - shared pieces of the `alcm` command line tool: the subcommand table entries and
- * small helpers (files, shapes, JSON output). Internal to client/cli. */
+/* cli.h - shared pieces of the ALCM command line programs (`alcm`, and `alcm-bench` in
+ * bench/cli): the subcommand table and dispatcher, and small helpers (files, shapes, JSON
+ * output). Internal to the programs (library alcm_cli_common). */
 #ifndef ALCM_CLI_H
 #define ALCM_CLI_H
 
@@ -8,19 +9,31 @@
 #include <stdio.h>
 
 #include "alcm.h"
+#include "alcm_tools.h"
 
 /* Every subcommand: argv[0] is the subcommand name. Returns the process exit code:
  * 0 success, 1 failure of the operation, 2 usage error. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    int takes_stream;   /* uses the global --stream (given to any other: a usage error) */
+} cli_command;
+
+/* A program's main: global options (--socket, --stream), --help, --version, then the
+ * subcommand named by the first operand. prog names the program in messages. Returns the
+ * exit code. */
+int cli_dispatch(const char *prog, const cli_command *cmds, size_t n, int argc, char **argv);
+
+/* The subcommands of `alcm` (client/cli/cmd_<name>.c). */
 int cmd_compress(int argc, char **argv);
 int cmd_decompress(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_experiment(int argc, char **argv);
-int cmd_bench_core(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_leaderboard(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
-int cmd_bench_daemon(int argc, char **argv);
+
+/* The program name messages start with ("alcm"; set by cli_dispatch). */
+void cli_set_program(const char *prog);
 
 /* Options given before the subcommand (`alcm --socket S --stream N <cmd> ...`): the
  * daemon socket and stream name a subcommand uses when it has no --socket/--stream of its
@@ -37,7 +50,7 @@ struct alcmc_conn *cli_connect(const char *cmd, const char *socket_path);
 /* Prints a failed daemon call's status (an alcmc_status) with the daemon's message. */
 void cli_daemon_error(const char *cmd, struct alcmc_conn *conn, int status);
 
-/* Prints "alcm <cmd>: <message>" to stderr (printf-style). */
+/* Prints "<program> <cmd>: <message>" to stderr (printf-style). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reads a whole file (or stdin for "-") into a malloc'ed buffer. Returns 0, or -1 with
@@ -83,6 +96,10 @@ int cli_opt_shape(const char *cmd, const char *name, const char *text, alcm_shap
  * hold 1 .. 2^<max_log2> elements" and returns -1 when it is empty or larger. */
 int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2, size_t *n,
                      size_t *row);
+
+/* n floats of a synthetic family (rows of row elements) from a generator seeded with seed,
+ * in a malloc'ed buffer; NULL when out of memory. */
+float *cli_synth_tensor(alcm_synth_family family, size_t n, size_t row, uint64_t seed);
 
 /* Names on the command line <-> enums. Each parser returns 0, or -1 for an unknown name. */
 int cli_parse_profile(const char *text, alcm_profile *out);

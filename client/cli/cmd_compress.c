@@ -16,7 +16,8 @@ static void usage(FILE *f)
             "ALCM blob written to OUT ('-' for stdout).\n"
             "\n"
             "  --profile P         gradient (lossy f32, default), lossless, baseline (zlib-6)\n"
-            "  --dtype T           f32 (default), f16, bf16, bytes\n"
+            "  --dtype T           f32, f16, bf16, bytes (default: f32 for gradient, bytes\n"
+            "                      for lossless and baseline; the summary names it)\n"
             "  --shape DIMS        e.g. 100x100, 16x1x3x3, 4096 (default: 1-D of the file)\n"
             "  --error-budget E    gradient: max relative L2 error, (0, 1] (default 0.01)\n"
             "  --aggressiveness A  gradient: share of the budget spent, [0, 1] (default 1)\n"
@@ -32,6 +33,13 @@ static void usage(FILE *f)
             "  -o, --output OUT    output file (required)\n"
             "  -q, --quiet         do not print the summary line to stderr\n"
             "  -h, --help          this help\n");
+}
+
+/* NaN or infinity in a "gradient": most often the input is not float32 data at all. */
+static void nonfinite_hint(const char *cmd)
+{
+    cli_error(cmd, "the gradient profile takes finite float32 values; for other data (text, "
+                   "random bytes, archives) use --profile lossless");
 }
 
 int cmd_compress(int argc, char **argv)
@@ -157,8 +165,10 @@ int cmd_compress(int argc, char **argv)
     }
     size_t esize = alcm_dtype_size(dtype);
     if (in_len % esize) {
-        cli_error(cmd, "'%s' is %zu bytes, not a whole number of %s elements", in_path, in_len,
-                  alcm_dtype_name(dtype));
+        cli_error(cmd, "'%s' is %zu bytes, not a whole number of %s elements%s", in_path, in_len,
+                  alcm_dtype_name(dtype),
+                  profile == ALCM_PROFILE_GRADIENT ? " (for data other than float32 tensors "
+                                                     "use --profile lossless)" : "");
         free(in);
         return 1;
     }
@@ -200,6 +210,8 @@ int cmd_compress(int argc, char **argv)
                                           in_len, blob, cap, &blob_len, &res);
         if (cst != ALCMC_OK) {
             cli_daemon_error(cmd, conn, cst);
+            if (cst == ALCMC_E_CODEC && alcmc_last_alcm_status(conn) == ALCM_E_NONFINITE)
+                nonfinite_hint(cmd);
             goto done;
         }
         info = res.info;
@@ -213,6 +225,7 @@ int cmd_compress(int argc, char **argv)
                                        &blob_len, &info);
         if (st != ALCM_OK) {
             cli_error(cmd, "%s: %s (%s)", in_path, alcm_strerror(st), alcm_status_name(st));
+            if (st == ALCM_E_NONFINITE) nonfinite_hint(cmd);
             goto done;
         }
     }
@@ -221,9 +234,10 @@ int cmd_compress(int argc, char **argv)
         goto done;
     }
     if (!quiet)
-        fprintf(stderr, "%s: %zu -> %zu bytes, ratio %.3f, profile %s, backend %s%s",
+        fprintf(stderr, "%s: %zu -> %zu bytes, ratio %.3f, profile %s, dtype %s, backend %s%s",
                 in_path, in_len, blob_len, info.ratio, cli_profile_name(profile),
-                cli_backend_name(info.backend), info.exact ? ", exact" : "");
+                alcm_dtype_name(dtype), cli_backend_name(info.backend),
+                info.exact ? ", exact" : "");
     if (!quiet && !info.exact)
         fprintf(stderr, ", rel L2 error %.5f, %.2f bits/value", info.rel_l2_error,
                 info.mean_bits);

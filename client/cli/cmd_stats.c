@@ -166,14 +166,10 @@ int cmd_stats(int argc, char **argv)
         cli_error(cmd, "no socket: give --socket PATH or set ALCM_SOCKET");
         return 2;
     }
-    alcmc_conn *conn;
-    alcmc_status st = alcmc_connect(socket_path, NULL, &conn);
-    if (st != ALCMC_OK) {
-        cli_error(cmd, "cannot reach alcmd at %s: %s", socket_path, alcmc_strerror(st));
-        return 1;
-    }
+    alcmc_conn *conn = cli_connect(cmd, socket_path);
+    if (!conn) return 1;
     alcmc_stats_report *r;
-    st = alcmc_stats(conn, stream, &r);
+    alcmc_status st = alcmc_stats(conn, stream, &r);
     if (st != ALCMC_OK) {
         cli_error(cmd, "%s: %s", alcmc_strerror(st), alcmc_last_message(conn));
         alcmc_close(conn);

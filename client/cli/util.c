@@ -1,4 +1,5 @@
-/* util.c - helpers shared by the `alcm` subcommands: files, argument parsing, JSON. */
+/* util.c - helpers shared by the subcommands of `alcm` and `alcm-bench`: files, argument
+ * parsing, JSON. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -6,12 +7,18 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 /* The tool's only process-wide state: what main() parsed before the subcommand. */
-static const char *g_socket, *g_stream;
+static const char *g_socket, *g_stream, *g_program = "alcm";
+
+void cli_set_program(const char *prog)
+{
+    g_program = prog;
+}
 
 const char *cli_global_socket(void)
 {
@@ -32,7 +39,7 @@ void cli_set_global(const char *socket_path, const char *stream)
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "alcm %s: ", cmd);
+    fprintf(stderr, "%s %s: ", g_program, cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -82,6 +89,10 @@ int cli_write_file(const char *path, const void *data, size_t len)
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) { free(tmp); return -1; }
+    /* mkstemp creates 0600; an output file gets the mode open(O_CREAT, 0666) would give. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) goto fail;
     const uint8_t *p = data;
     size_t left = len;
     while (left > 0) {
@@ -191,6 +202,16 @@ int cli_synth_extent(const char *cmd, const alcm_shape *shape, unsigned max_log2
     *n = (size_t)numel;
     *row = shape->rank >= 2 ? (size_t)(numel / shape->dims[0]) : *n;
     return 0;
+}
+
+float *cli_synth_tensor(alcm_synth_family family, size_t n, size_t row, uint64_t seed)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x) return NULL;
+    alcm_rng rng;
+    alcm_rng_seed(&rng, seed);
+    alcm_synth_fill(&rng, family, x, n, row);
+    return x;
 }
 
 int cli_parse_shape(const char *text, alcm_shape *shape)

@@ -1,41 +1,18 @@
 /* ops.c - libalcmc operations on a daemon connection: compress, decompress, reset-stream. */
 #include <string.h>
 
+#include "convert.h"
 #include "internal.h"
 
 /* Tensors from this size on go through the shared region when there is one. */
 #define ALCMC_SHM_MIN ((size_t)256 << 10)
 
-static void sched_from_wire(const Alcmwire__SchedState *w, alcm_sched_state *s)
-{
-    memset(s, 0, sizeof *s);
-    if (!w) return;
-    s->steps = w->steps;
-    s->aggressiveness = w->aggressiveness;
-    s->prune_ratio = w->prune_ratio;
-    s->last_ratio = w->last_ratio;
-    s->last_cpu_seconds = w->last_cpu_seconds;
-    s->last_caq = w->last_caq;
-    s->last_rel_l2_error = w->last_rel_l2_error;
-    s->window_trend = w->window_trend;
-    s->last_action = w->last_action;
-}
-
 static void result_from_wire(const Alcmwire__CompressReply *w, alcmc_compress_result *out)
 {
     memset(out, 0, sizeof *out);
-    alcm_info *i = &out->info;
-    i->raw_bytes = w->raw_bytes;
-    i->blob_bytes = w->blob_bytes;
-    i->ratio = w->ratio;
-    i->rel_l2_error = w->rel_l2_error;
-    i->mean_bits = w->mean_bits;
-    i->pruned_fraction = w->pruned_fraction;
-    i->n_channels = w->n_channels;
-    i->backend = (alcm_backend)w->backend;
-    i->exact = w->exact ? 1 : 0;
+    alcm_wire_info_read(w, &out->info);
     out->cpu_seconds = w->cpu_seconds;
-    sched_from_wire(w->sched, &out->sched);
+    alcm_wire_sched_read(w->sched, &out->sched);
     out->event = (alcmc_stream_event)w->stream_event;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "internal.h"
 
 static void stream_from_wire(const Alcmwire__StreamStats *w, alcmc_stream_stats *s)
@@ -23,17 +24,7 @@ static void stream_from_wire(const Alcmwire__StreamStats *w, alcmc_stream_stats 
     s->latency_p99_s = w->latency_p99_s;
     s->evictions = w->evictions;
     s->memory_bytes = w->memory_bytes;
-    if (w->sched) {
-        s->sched.steps = w->sched->steps;
-        s->sched.aggressiveness = w->sched->aggressiveness;
-        s->sched.prune_ratio = w->sched->prune_ratio;
-        s->sched.last_ratio = w->sched->last_ratio;
-        s->sched.last_cpu_seconds = w->sched->last_cpu_seconds;
-        s->sched.last_caq = w->sched->last_caq;
-        s->sched.last_rel_l2_error = w->sched->last_rel_l2_error;
-        s->sched.window_trend = w->sched->window_trend;
-        s->sched.last_action = w->sched->last_action;
-    }
+    alcm_wire_sched_read(w->sched, &s->sched);
     for (size_t i = 0; i < w->n_errors_by_code && s->n_errors < ALCMC_MAX_ERROR_CODES; i++) {
         const Alcmwire__ErrorCount *e = w->errors_by_code[i];
         if (!e) continue;

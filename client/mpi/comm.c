@@ -170,27 +170,13 @@ int mpi_comm_ctx_get(MPI_Comm comm, mpi_comm_ctx **out)
     return MPI_SUCCESS;
 }
 
-static int same_config(const alcm_stream_config *a, const alcm_stream_config *b)
-{
-    const alcm_params *p = &a->params, *q = &b->params;
-    const alcm_sched_config *s = &a->sched, *t = &b->sched;
-    return p->profile == q->profile && p->dtype == q->dtype && p->backend == q->backend &&
-           p->entropy_mode == q->entropy_mode && p->error_budget == q->error_budget &&
-           p->aggressiveness == q->aggressiveness && p->prune_ratio == q->prune_ratio &&
-           p->block_size == q->block_size && p->level == q->level &&
-           s->error_budget == t->error_budget && s->window == t->window &&
-           s->deterministic == t->deterministic && s->step_up == t->step_up &&
-           s->back_off == t->back_off && s->prune_max == t->prune_max &&
-           a->error_feedback == b->error_feedback && a->adaptive == b->adaptive;
-}
-
 mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg,
                        uint32_t part, const alcm_stream_config *cfg)
 {
     for (size_t i = 0; i < ctx->n_slots; i++) {
         mpi_slot *s = &ctx->slots[i];
         if (s->tag != tag || s->count != count || s->seg != seg || s->part != part) continue;
-        if (!same_config(&s->cfg, cfg)) {
+        if (!alcm_stream_config_equal(&s->cfg, cfg)) {
             /* New options: fresh state, as the daemon does on a changed config. */
             alcm_stream_free(s->local);
             s->local = NULL;

@@ -255,6 +255,10 @@ typedef struct {
 
 typedef struct alcm_sched alcm_sched;
 
+/* ALCM_OK when cfg is a valid scheduler config (budget in (0, 1], window 2..64, step_up
+ * and back_off in (0, 1], prune_max in [0, 0.25]), else ALCM_E_ARG. Allocates nothing. */
+alcm_status alcm_sched_config_check(const alcm_sched_config *cfg);
+
 /* Creates a scheduler; cfg NULL means defaults. NULL on bad config or out of memory. */
 alcm_sched *alcm_sched_create(const alcm_sched_config *cfg);
 void alcm_sched_free(alcm_sched *sched);
@@ -293,6 +297,15 @@ typedef struct {
 
 /* Defaults: gradient profile, error feedback on, adaptive on, scheduler defaults. */
 void alcm_stream_config_default(alcm_stream_config *cfg);
+
+/* What alcm_stream_create checks, without allocating: the params (with the scheduler's
+ * budget for the gradient profile) by alcm_params_check, then alcm_sched_config_check.
+ * ALCM_OK or the first failing check's status. */
+alcm_status alcm_stream_config_check(const alcm_stream_config *cfg);
+
+/* 1 when a and b configure the same stream (every field equal), else 0. A stream whose
+ * config changes starts afresh (the daemon and the MPI hook compare with this). */
+int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b);
 
 alcm_stream *alcm_stream_create(const alcm_stream_config *cfg);
 void alcm_stream_free(alcm_stream *stream);

@@ -43,12 +43,13 @@ void alcm_sched_config_default(alcm_sched_config *cfg)
     cfg->prune_max = 0.25;
 }
 
-static int config_ok(const alcm_sched_config *c)
+alcm_status alcm_sched_config_check(const alcm_sched_config *c)
 {
-    return c->error_budget > 0.0 && c->error_budget <= 1.0 && c->window >= 2 &&
-           c->window <= SCHED_MAX_WINDOW && c->step_up > 0.0 && c->step_up <= 1.0 &&
-           c->back_off > 0.0 && c->back_off <= 1.0 && c->prune_max >= 0.0 &&
-           c->prune_max <= 0.25;
+    int ok = c && c->error_budget > 0.0 && c->error_budget <= 1.0 && c->window >= 2 &&
+             c->window <= SCHED_MAX_WINDOW && c->step_up > 0.0 && c->step_up <= 1.0 &&
+             c->back_off > 0.0 && c->back_off <= 1.0 && c->prune_max >= 0.0 &&
+             c->prune_max <= 0.25;
+    return ok ? ALCM_OK : ALCM_E_ARG;
 }
 
 alcm_sched *alcm_sched_create(const alcm_sched_config *cfg)
@@ -58,7 +59,7 @@ alcm_sched *alcm_sched_create(const alcm_sched_config *cfg)
         alcm_sched_config_default(&def);
         cfg = &def;
     }
-    if (!config_ok(cfg)) return NULL;
+    if (alcm_sched_config_check(cfg) != ALCM_OK) return NULL;
     alcm_sched *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cfg = *cfg;

@@ -22,6 +22,29 @@ void alcm_stream_config_default(alcm_stream_config *cfg)
     cfg->adaptive = 1;
 }
 
+alcm_status alcm_stream_config_check(const alcm_stream_config *cfg)
+{
+    if (!cfg) return ALCM_E_ARG;
+    alcm_params probe = cfg->params;
+    if (cfg->params.profile == ALCM_PROFILE_GRADIENT) probe.error_budget = cfg->sched.error_budget;
+    alcm_status st = alcm_params_check(&probe);
+    return st != ALCM_OK ? st : alcm_sched_config_check(&cfg->sched);
+}
+
+int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b)
+{
+    const alcm_params *p = &a->params, *q = &b->params;
+    const alcm_sched_config *s = &a->sched, *r = &b->sched;
+    return p->profile == q->profile && p->dtype == q->dtype && p->backend == q->backend &&
+           p->entropy_mode == q->entropy_mode && p->error_budget == q->error_budget &&
+           p->aggressiveness == q->aggressiveness && p->prune_ratio == q->prune_ratio &&
+           p->block_size == q->block_size && p->level == q->level &&
+           s->error_budget == r->error_budget && s->window == r->window &&
+           s->deterministic == r->deterministic && s->step_up == r->step_up &&
+           s->back_off == r->back_off && s->prune_max == r->prune_max &&
+           a->error_feedback == b->error_feedback && a->adaptive == b->adaptive;
+}
+
 alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
 {
     alcm_stream_config def;
@@ -29,9 +52,7 @@ alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
         alcm_stream_config_default(&def);
         cfg = &def;
     }
-    alcm_params probe = cfg->params;
-    if (cfg->params.profile == ALCM_PROFILE_GRADIENT) probe.error_budget = cfg->sched.error_budget;
-    if (alcm_params_check(&probe) != ALCM_OK) return NULL;
+    if (alcm_stream_config_check(cfg) != ALCM_OK) return NULL;
 
     alcm_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;

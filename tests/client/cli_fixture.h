@@ -27,14 +27,28 @@ static int cli_fixture_rmdir(void)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Runs `alcm <args>` in the scratch directory; returns the exit code (-1 if killed). */
-static int run(const char *args)
+/* Runs `<bin> <args>` in the scratch directory; returns the exit code (-1 if killed). */
+static int run_program(const char *bin, const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, ALCM_BIN, args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir, bin, args);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+/* Runs `alcm <args>` (the user tool). */
+static inline int run(const char *args)
+{
+    return run_program(ALCM_BIN, args);
+}
+
+#ifdef ALCM_BENCH_BIN
+/* Runs `alcm-bench <args>` (the experiment and the benchmark programs). */
+static inline int run_bench(const char *args)
+{
+    return run_program(ALCM_BENCH_BIN, args);
+}
+#endif
 
 /* Reads a scratch file whole (NUL-terminated); NULL if it does not exist. */
 static char *slurp(const char *name, size_t *len)

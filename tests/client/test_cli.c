@@ -22,24 +22,40 @@ static void test_help_and_usage_errors(void **state)
     (void)state;
     assert_int_equal(run("--help"), 0);
     assert_true(file_contains("out.txt", "compress"));
+    /* The user tool has the user's commands; the benchmarks are alcm-bench's. */
+    assert_false(file_contains("out.txt", "bench"));
+    assert_false(file_contains("out.txt", "experiment"));
+    assert_int_equal(run_bench("--help"), 0);
+    assert_true(file_contains("out.txt", "experiment"));
+    assert_true(file_contains("out.txt", "bench-core"));
     assert_int_equal(run("no-such-command"), 2);
     assert_true(file_contains("err.txt", "unknown command"));
     assert_int_equal(run("compress --help"), 0);
     assert_int_equal(run("decompress --help"), 0);
     assert_int_equal(run("inspect --help"), 0);
-    assert_int_equal(run("experiment --help"), 0);
+    assert_int_equal(run_bench("experiment --help"), 0);
     assert_int_equal(run("compress"), 2);
     assert_int_equal(run("compress --profile nope x -o y"), 2);
     assert_int_equal(run("compress --error-budget 2 x -o y"), 2);
     assert_int_equal(run("compress --shape 3xx4 x -o y"), 2);
 }
 
-/* `alcm <args>` is a usage error (exit code 2) whose message contains needle. */
+/* `<bin> <args>` is a usage error (exit code 2) whose message contains needle. */
+static void expect_program_usage_error(const char *bin, const char *args, const char *needle)
+{
+    assert_int_equal(run_program(bin, args), 2);
+    if (!file_contains("err.txt", needle))
+        fail_msg("%s %s: no '%s' in its message", bin, args, needle);
+}
+
 static void expect_usage_error(const char *args, const char *needle)
 {
-    assert_int_equal(run(args), 2);
-    if (!file_contains("err.txt", needle))
-        fail_msg("alcm %s: no '%s' in its message", args, needle);
+    expect_program_usage_error(ALCM_BIN, args, needle);
+}
+
+static void expect_bench_usage_error(const char *args, const char *needle)
+{
+    expect_program_usage_error(ALCM_BENCH_BIN, args, needle);
 }
 
 /* Option values outside their range are usage errors naming the option, the range and the
@@ -52,11 +68,11 @@ static void test_option_ranges_are_reported(void **state)
     expect_usage_error("compress --prune 0.3 x -o y", "--prune must be in [0, 0.25], got '0.3'");
     expect_usage_error("compress --level 23 x -o y", "--level must be 0..22, got '23'");
     expect_usage_error("compress --shape 3xx4 x -o y", "bad --shape '3xx4'");
-    expect_usage_error("experiment --seed -1", "--seed must be an unsigned integer, got '-1'");
-    expect_usage_error("experiment --epochs 100001", "--epochs must be 1..100000");
-    expect_usage_error("experiment --size 100000x100000", "--size must hold 1 .. 2^28 elements");
-    expect_usage_error("experiment extra", "unexpected argument 'extra'");
-    assert_int_equal(run("experiment --epochs 1 --size 8x8 --error-budget 1 --seed 0"), 0);
+    expect_bench_usage_error("experiment --seed -1", "--seed must be an unsigned integer, got '-1'");
+    expect_bench_usage_error("experiment --epochs 100001", "--epochs must be 1..100000");
+    expect_bench_usage_error("experiment --size 100000x100000", "--size must hold 1 .. 2^28 elements");
+    expect_bench_usage_error("experiment extra", "unexpected argument 'extra'");
+    assert_int_equal(run_bench("experiment --epochs 1 --size 8x8 --error-budget 1 --seed 0"), 0);
 }
 
 static void test_lossless_round_trip_arbitrary_bytes(void **state)
@@ -184,7 +200,7 @@ static void test_input_errors_are_reported(void **state)
 static void test_experiment_json(void **state)
 {
     (void)state;
-    assert_int_equal(run("experiment --epochs 3 --size 50x40 --deterministic --json r.json"), 0);
+    assert_int_equal(run_bench("experiment --epochs 3 --size 50x40 --deterministic --json r.json"), 0);
     assert_true(file_contains("out.txt", "mean"));
     char *s = slurp("r.json", NULL);
     assert_non_null(s);
@@ -197,8 +213,48 @@ static void test_experiment_json(void **state)
     for (const char *p = s; (p = strstr(p, "\"epoch\":")) != NULL; p++) count++;
     assert_int_equal(count, 3);
     free(s);
-    assert_int_equal(run("experiment --epochs 0"), 2);
-    assert_int_equal(run("experiment --size 0x5"), 2);
+    assert_int_equal(run_bench("experiment --epochs 0"), 2);
+    assert_int_equal(run_bench("experiment --size 0x5"), 2);
+}
+
+/* The smaller things a first user meets: output files readable by others (umask
+ * permitting), the dtype a lossless blob records named in the summary, non-float input to
+ * the gradient profile answered with the profile to use. */
+static void test_first_use_messages_and_modes(void **state)
+{
+    (void)state;
+    uint8_t bytes[4001];
+    alcm_rng rng;
+    alcm_rng_seed(&rng, 7);
+    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (uint8_t)alcm_rng_next(&rng);
+    spit("odd.bin", bytes, sizeof bytes);
+    mode_t old = umask(022);
+    assert_int_equal(run("compress --profile lossless odd.bin -o odd.alcm"), 0);
+    umask(old);
+    assert_true(file_contains("err.txt", "profile lossless, dtype bytes"));
+    char path[512];
+    snprintf(path, sizeof path, "%s/odd.alcm", g_dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0644);
+    /* Explicit f32 on a length that is no whole number of floats is refused. */
+    assert_int_equal(run("compress --profile lossless --dtype f32 odd.bin -o f.alcm"), 1);
+    assert_true(file_contains("err.txt", "not a whole number of f32 elements"));
+    assert_int_equal(run("compress odd.bin -o g.alcm"), 1);
+    assert_true(file_contains("err.txt", "use --profile lossless"));
+    /* Random bytes of a float length: NaN patterns, and the same hint. */
+    spit("rand.bin", bytes, 4000);
+    assert_int_equal(run("compress rand.bin -o r.alcm"), 1);
+    assert_true(file_contains("err.txt", "ALCM_E_NONFINITE"));
+    assert_true(file_contains("err.txt", "use --profile lossless"));
+    /* alcm sample makes an input the gradient profile takes. */
+    assert_int_equal(run("sample --shape 20x30 --seed 3 -o s.f32"), 0);
+    size_t m = 0;
+    free(slurp("s.f32", &m));
+    assert_int_equal(m, 20 * 30 * 4);
+    assert_int_equal(run("compress --shape 20x30 s.f32 -o s.alcm"), 0);
+    expect_usage_error("sample", "missing -o OUT");
+    expect_usage_error("sample --shape 0x3 -o z.f32", "must hold 1 .. 2^28 elements");
 }
 
 int main(void)
@@ -212,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_any_changed_byte_is_detected),
         cmocka_unit_test(test_input_errors_are_reported),
         cmocka_unit_test(test_experiment_json),
+        cmocka_unit_test(test_first_use_messages_and_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -82,6 +82,13 @@ static void test_compress_decompress_through_daemon(void **state)
     snprintf(args, sizeof args, "--socket '%s' stats", g_sock);
     assert_int_equal(run(args), 0);
     assert_true(file_contains("out.txt", "rank0/fc1"));
+    /* Nothing else is running: the stats request does not count itself as in flight. */
+    assert_true(file_contains("out.txt", "in flight: 0 request(s), 0 B"));
+    /* --stream names a compress stream; decompress has none and says so. */
+    snprintf(args, sizeof args, "--socket '%s' --stream rank0/fc1 decompress g.alcm -o g.x",
+             g_sock);
+    assert_int_equal(run(args), 2);
+    assert_true(file_contains("err.txt", "decompress takes none"));
     free(y2);
     free(y);
     free(x);
@@ -94,7 +101,7 @@ static void test_experiment_through_daemon(void **state)
     snprintf(args, sizeof args,
              "experiment --socket '%s' --stream exp/a --epochs 4 --size 40x50 --json r.json",
              g_sock);
-    assert_int_equal(run(args), 0);
+    assert_int_equal(run_bench(args), 0);
     assert_true(file_contains("out.txt", "through alcmd"));
     assert_true(file_contains("r.json", "\"mean_caq_gain_pct\""));
     snprintf(args, sizeof args, "stats --socket '%s' --json", g_sock);
@@ -111,6 +118,12 @@ static void test_missing_daemon_is_a_clear_error(void **state)
     snprintf(args, sizeof args, "--socket '%s/nope.sock' compress v.f32 -o v.alcm", g_dir);
     assert_int_equal(run(args), 1);
     assert_true(file_contains("err.txt", "ALCMC_E_CONNECT"));
+    assert_true(file_contains("err.txt", "No such file or directory"));
+    /* A path that exists but is no socket says so, for every command that connects. */
+    assert_int_equal(run("--socket /etc/passwd stats"), 1);
+    assert_true(file_contains("err.txt", "'/etc/passwd': not a socket"));
+    assert_int_equal(run("--socket /etc/passwd compress v.f32 -o v.alcm"), 1);
+    assert_true(file_contains("err.txt", "not a socket"));
     /* A codec refusal travels back with libalcm's status. */
     v[2] = NAN;
     spit("nan.f32", v, sizeof v);

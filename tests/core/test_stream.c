@@ -257,10 +257,39 @@ static void test_lossless_stream_is_exact(void **state)
     alcm_stream_free(s);
 }
 
+static void test_config_equal(void **state)
+{
+    (void)state;
+    alcm_stream_config a, b;
+    alcm_stream_config_default(&a);
+    alcm_stream_config_default(&b);
+    assert_true(alcm_stream_config_equal(&a, &b));
+    b.sched.deterministic = 1;
+    assert_false(alcm_stream_config_equal(&a, &b));
+    b = a;
+    b.params.block_size = 1024;
+    assert_false(alcm_stream_config_equal(&a, &b));
+    b = a;
+    b.error_feedback = 0;
+    assert_false(alcm_stream_config_equal(&a, &b));
+    /* The allocation-free check agrees with alcm_stream_create. */
+    assert_int_equal(alcm_stream_config_check(&a), ALCM_OK);
+    b = a;
+    b.sched.window = 1;
+    assert_int_equal(alcm_stream_config_check(&b), ALCM_E_ARG);
+    assert_int_equal(alcm_sched_config_check(&b.sched), ALCM_E_ARG);
+    assert_null(alcm_stream_create(&b));
+    b = a;
+    b.sched.error_budget = 0;
+    assert_int_not_equal(alcm_stream_config_check(&b), ALCM_OK);
+    assert_null(alcm_stream_create(&b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_equal),
         cmocka_unit_test(test_deterministic_replay),
         cmocka_unit_test(test_first_step_matches_one_shot),
         cmocka_unit_test(test_error_feedback_tracks_sum),

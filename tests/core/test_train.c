@@ -129,7 +129,7 @@ static void test_training_is_deterministic(void **state)
 }
 
 /* A small real corpus (synthetic channels of three families, features and measured
- * entropy) trains to a held-out MSE below 0.01, the bar `alcm train` applies. */
+ * entropy) trains to a held-out MSE below 0.01, the bar `alcm-bench train` applies. */
 static void test_small_corpus_reaches_the_bar(void **state)
 {
     (void)state;

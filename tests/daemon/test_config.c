@@ -150,6 +150,10 @@ static void test_file_and_overrides(void **state)
     char *bad1[] = {"alcmd", "--threads", "many", NULL};
     assert_int_equal(alcmd_options_parse(3, bad1, &o, err, sizeof err), ALCMD_OPTIONS_ERROR);
     assert_non_null(strstr(err, "--threads"));
+    /* The option names the setting once: "--threads: 'zero' is not ...". */
+    char *bad_zero[] = {"alcmd", "--threads", "zero", NULL};
+    assert_int_equal(alcmd_options_parse(3, bad_zero, &o, err, sizeof err), ALCMD_OPTIONS_ERROR);
+    assert_string_equal(err, "--threads: 'zero' is not a non-negative integer");
     char *bad2[] = {"alcmd", "--no-such-option", NULL};
     assert_int_equal(alcmd_options_parse(2, bad2, &o, err, sizeof err), ALCMD_OPTIONS_ERROR);
     char *bad3[] = {"alcmd", "stray", NULL};

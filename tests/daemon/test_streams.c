@@ -96,30 +96,12 @@ static void test_bounded_entries(void **state)
     alcmd_streams_free(&t);
 }
 
-static void test_config_equal(void **state)
-{
-    (void)state;
-    alcm_stream_config a, b;
-    alcm_stream_config_default(&a);
-    alcm_stream_config_default(&b);
-    assert_true(alcmd_stream_config_equal(&a, &b));
-    b.sched.deterministic = 1;
-    assert_false(alcmd_stream_config_equal(&a, &b));
-    b = a;
-    b.params.block_size = 1024;
-    assert_false(alcmd_stream_config_equal(&a, &b));
-    b = a;
-    b.error_feedback = 0;
-    assert_false(alcmd_stream_config_equal(&a, &b));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_evict_lru_idle),
         cmocka_unit_test(test_bounded_entries),
-        cmocka_unit_test(test_config_equal),
     };
     return cmocka_run_group_tests_name("daemon streams", tests, NULL, NULL);
 }

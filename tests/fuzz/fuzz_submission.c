@@ -1,4 +1,4 @@
-/* fuzz_submission.c - fuzz target for the results JSON parser of `alcm leaderboard`
+/* fuzz_submission.c - fuzz target for the results JSON parser of `alcm-bench leaderboard`
  * (alcm_bench_submission_parse); accepted inputs also go through both leaderboard writers. */
 #include <stdint.h>
 #include <stdio.h>

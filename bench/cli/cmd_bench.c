@@ -1,4 +1,4 @@
-/* cmd_bench.c - `alcm bench`: runs codecs over the benchmark bundles (alcm_bench harness),
+/* cmd_bench.c - `alcm-bench bench`: runs codecs over the benchmark bundles (alcm_bench harness),
  * prints the figures and writes them as results JSON for the leaderboard. */
 #include <errno.h>
 #include <getopt.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "alcm_bench.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 #define MAX_PLUGINS 16
 #define MAX_CODECS 64
@@ -21,11 +21,11 @@ static const char *const k_all_bundles[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm bench --bundle NAME[,NAME...|all] [--codec NAME[,NAME...]|all]\n"
+            "usage: alcm-bench bench --bundle NAME[,NAME...|all] [--codec NAME[,NAME...]|all]\n"
             "                  [--bundles DIR] [--runs N] [--repeat K] [--warmup N]\n"
             "                  [--json FILE]"
             " [--codec-plugin PATH]... [--label TEXT] [--error-budget X]\n"
-            "       alcm bench --list-codecs [--codec-plugin PATH]...\n\n"
+            "       alcm-bench bench --list-codecs [--codec-plugin PATH]...\n\n"
             "Compresses every file of each bundle with each codec, decompresses and verifies\n"
             "every blob, and reports per codec and bundle: ratio, CPU seconds (thread CPU time\n"
             "of compress), CAQ = ratio / (cpu_seconds + 1), compress and decompress MB/s,\n"

@@ -1,4 +1,4 @@
-/* cmd_bench_daemon.c - `alcm bench-daemon`: what going through alcmd costs. In one run:
+/* cmd_bench_daemon.c - `alcm-bench bench-daemon`: what going through alcmd costs. In one run:
  * in-process stream encode vs the daemon round trip for each tensor size (MB/s, overhead
  * %), aggregate throughput with 1/2/4/8 concurrent clients; or, with --load, many clients
  * with mixed sizes checked for errors, error budgets and the daemon's memory. */
@@ -17,7 +17,7 @@
 
 #include "alcm_tools.h"
 #include "alcmc.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 #define MIB (1024.0 * 1024.0)
 #define MAX_LEVELS 8
@@ -26,7 +26,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm bench-daemon [options]\n"
+            "usage: alcm-bench bench-daemon [options]\n"
             "\n"
             "Measures the cost of encoding through alcmd against encoding in-process, on the\n"
             "same synthetic gradients and stream configuration (gradient profile, error\n"
@@ -97,7 +97,7 @@ static int daemon_start(daemon_proc *d, const char *alcmd, const char *const *ex
     if (d->pid == 0) {
         unsetenv("NOTIFY_SOCKET");
         execvp(alcmd, (char *const *)argv);
-        fprintf(stderr, "alcm bench-daemon: cannot run %s: %s\n", alcmd, strerror(errno));
+        fprintf(stderr, "alcm-bench bench-daemon: cannot run %s: %s\n", alcmd, strerror(errno));
         _exit(127);
     }
     if (d->pid < 0) return -1;
@@ -146,12 +146,7 @@ static void bench_config(alcm_stream_config *cfg)
 
 static float *make_tensor(size_t n, uint64_t seed)
 {
-    float *x = malloc(n * sizeof *x);
-    if (!x) return NULL;
-    alcm_rng rng;
-    alcm_rng_seed(&rng, seed);
-    alcm_synth_fill(&rng, ALCM_SYNTH_GRADIENT, x, n, 4096);
-    return x;
+    return cli_synth_tensor(ALCM_SYNTH_GRADIENT, n, 4096, seed);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -199,7 +194,7 @@ static int daemon_step(alcmc_conn *conn, const char *name, const alcm_stream_con
     alcmc_status st = alcmc_compress(conn, name, cfg, shape, x, bytes, b, cap, len, NULL);
     *seconds = cli_wall_seconds() - t0;
     if (st != ALCMC_OK)
-        fprintf(stderr, "alcm bench-daemon: %s: %s\n", alcmc_strerror(st),
+        fprintf(stderr, "alcm-bench bench-daemon: %s: %s\n", alcmc_strerror(st),
                 alcmc_last_message(conn));
     return st == ALCMC_OK ? 0 : -1;
 }

@@ -1,4 +1,4 @@
-/* cmd_bench_core.c - `alcm bench-core`: single-thread speed, ratio and peak memory of the
+/* cmd_bench_core.c - `alcm-bench bench-core`: single-thread speed, ratio and peak memory of the
  * gradient encoder, the lossless mode and the zlib-6 baseline, side by side in one run. */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "alcm_tools.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 typedef struct {
     const char *name;
@@ -50,7 +50,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm bench-core [options]\n"
+            "usage: alcm-bench bench-core [options]\n"
             "\n"
             "Compresses one tensor (default: a 64 MiB synthetic gradient, 4096x4096 f32) with\n"
             "the zlib-6 baseline, the gradient encoder (learned and measured entropy, each\n"
@@ -267,14 +267,11 @@ int cmd_bench_core(int argc, char **argv)
     size_t n, row;
     if (cli_synth_extent(cmd, &shape, 30, &n, &row)) return 2;
     size_t bytes = n * sizeof(float);
-    float *x = malloc(bytes);
+    float *x = cli_synth_tensor(family, n, row, 42);
     if (!x) {
         cli_error(cmd, "cannot allocate %zu bytes", bytes);
         return 1;
     }
-    alcm_rng rng;
-    alcm_rng_seed(&rng, 42);
-    alcm_synth_fill(&rng, family, x, n, row);
 
     result res[N_CONFIGS];
     int ok[N_CONFIGS];

@@ -1,4 +1,4 @@
-/* train_corpus.h - the deterministic corpus `alcm train` fits the entropy predictor on:
+/* train_corpus.h - the deterministic corpus `alcm-bench train` fits the entropy predictor on:
  * (features, measured entropy) per channel of synthetic and Fashion-MNIST tensors.
  * Internal to client/cli. */
 #ifndef ALCM_TRAIN_CORPUS_H

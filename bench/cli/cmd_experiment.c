@@ -1,4 +1,4 @@
-/* cmd_experiment.c - `alcm experiment`: synthetic gradients through one adaptive stream,
+/* cmd_experiment.c - `alcm-bench experiment`: synthetic gradients through one adaptive stream,
  * epoch by epoch, against the zlib-6 baseline (the original run_adaptive_train). */
 #include <errno.h>
 #include <getopt.h>
@@ -7,7 +7,7 @@
 
 #include "alcm_tools.h"
 #include "alcmc.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 typedef struct {
     unsigned epoch;
@@ -19,7 +19,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm experiment [options]\n"
+            "usage: alcm-bench experiment [options]\n"
             "\n"
             "Generates one synthetic gradient per epoch (seeded), compresses it with the zlib-6\n"
             "baseline and through one adaptive ALCM stream, decodes both, and prints per epoch:\n"

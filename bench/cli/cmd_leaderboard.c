@@ -1,4 +1,4 @@
-/* cmd_leaderboard.c - `alcm leaderboard`: validates results JSON files and writes the
+/* cmd_leaderboard.c - `alcm-bench leaderboard`: validates results JSON files and writes the
  * markdown leaderboard and its SVG chart. */
 #include <errno.h>
 #include <stdlib.h>
@@ -6,15 +6,15 @@
 #include <sys/stat.h>
 
 #include "alcm_bench.h"
-#include "cli.h"
+#include "bench_cli.h"
 
 #define MAX_INPUTS 256
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: alcm leaderboard --input FILE.json [FILE.json...] --out DIR\n\n"
-            "Validates each results file written by `alcm bench --json` (structure, finite\n"
+            "usage: alcm-bench leaderboard --input FILE.json [FILE.json...] --out DIR\n\n"
+            "Validates each results file written by `alcm-bench bench --json` (structure, finite\n"
             "figures, consistency, a baseline per bundle, every result verified) and writes\n"
             "DIR/leaderboard.md (per bundle, results ranked by CAQ) and DIR/leaderboard.svg\n"
             "(compression ratio against compress MB/s, one panel per bundle). If any file is\n"

@@ -1,0 +1,43 @@
+# Settings every ALCM build shares: included by the top-level CMakeLists.txt and by
+# core/CMakeLists.txt when the library is built alone (cmake -S core -B build-core).
+
+# Release by default; the sanitizer build is -DALCM_SANITIZE=ON (ASan + UBSan).
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+
+set(CMAKE_C_STANDARD 11)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+set(CMAKE_LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+set(CMAKE_ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+
+option(ALCM_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(ALCM_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+
+# -ffp-contract=off: no fused multiply-add contraction, so floating-point results
+# (predictor training, decoding, rank-order sums) are bit-identical across builds.
+add_compile_options(-Wall -Wextra -Werror -ffp-contract=off)
+add_compile_definitions(_POSIX_C_SOURCE=200809L)
+
+# The libFuzzer build instruments every library (coverage feedback inside libalcm, not just
+# in the fuzz entry points); tests/fuzz links the fuzz_* targets with the libFuzzer main.
+# Build only those targets in such a tree (tests/fuzz/run-bounded does).
+if(ALCM_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+if(ALCM_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+include(GNUInstallDirs)

@@ -1,0 +1,54 @@
+/* inflight.h - the daemon's in-flight memory: bytes reserved by requests and replies
+ * against inflight_cap, the connections waiting for memory (first come, first served), and
+ * the pool of idle buffers (in-flight plus pooled bytes stay within the cap). One release
+ * path: alcmd_inflight_release. Only the request module (request.c) calls these; loop
+ * thread only. */
+#ifndef ALCMD_INFLIGHT_H
+#define ALCMD_INFLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bufpool.h"
+
+/* Someone waiting for `need` bytes: ready() runs once they are reserved for it. */
+typedef struct alcmd_inflight_waiter {
+    struct alcmd_inflight_waiter *next;
+    uint64_t need;
+    void (*ready)(struct alcmd_inflight_waiter *w);
+} alcmd_inflight_waiter;
+
+typedef struct {
+    uint64_t bytes;                 /* reserved by requests and replies */
+    const uint64_t *cap;            /* the configured cap (read live: reloads change it) */
+    alcmd_bufpool pool;             /* idle buffers; bytes + pool.bytes <= *cap */
+    alcmd_inflight_waiter *head, *tail;
+} alcmd_inflight;
+
+void alcmd_inflight_init(alcmd_inflight *m, const uint64_t *cap);
+void alcmd_inflight_free(alcmd_inflight *m);
+
+/* Reserves bytes: granted when nothing is reserved or the cap allows. 0 when granted,
+ * -1 otherwise. */
+int alcmd_inflight_reserve(alcmd_inflight *m, uint64_t bytes);
+
+/* Reserves without checking the cap (output whose size is only known once decoded). */
+void alcmd_inflight_force(alcmd_inflight *m, uint64_t bytes);
+
+/* Returns bytes, then grants waiters in arrival order while their need fits. */
+void alcmd_inflight_release(alcmd_inflight *m, uint64_t bytes);
+
+/* Queues w (w->need and w->ready set) until its bytes can be reserved. */
+void alcmd_inflight_wait(alcmd_inflight *m, alcmd_inflight_waiter *w);
+
+/* Takes w out of the queue (no-op when it is not queued). */
+void alcmd_inflight_unwait(alcmd_inflight *m, alcmd_inflight_waiter *w);
+
+/* A buffer of at least size bytes (capacity in *cap), an idle one when possible. NULL
+ * when out of memory. */
+uint8_t *alcmd_inflight_take_buffer(alcmd_inflight *m, size_t size, size_t *cap);
+
+/* Gives a buffer back: kept for reuse while the cap leaves room, else freed. NULL: no-op. */
+void alcmd_inflight_give_buffer(alcmd_inflight *m, uint8_t *ptr, size_t cap);
+
+#endif
