@@ -50,6 +50,16 @@ size_t alcm_compress_bound(size_t src_bytes)
     return src_bytes + extra;
 }
 
+size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments)
+{
+    /* Each inner blob stays within its own alcm_compress_bound; the outer header and
+     * CRC are within the 1024 of the whole tensor's bound. */
+    size_t base = alcm_compress_bound(src_bytes);
+    size_t extra = (size_t)n_segments * 1024u;
+    if (base == 0 || base > SIZE_MAX - extra) return 0;
+    return base + extra;
+}
+
 /* Resolves AUTO, the level and the zlib strategy of an encode (docs/DESIGN.md, "Backends":
  * every default below was picked by measurement). */
 static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
@@ -90,6 +100,7 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
     size_t es = alcm_dtype_size(params->dtype);
     if (numel > SIZE_MAX / es || numel * es != src_bytes) return ALCM_E_SHAPE;
     if (residual && params->profile != ALCM_PROFILE_GRADIENT) return ALCM_E_ARG;
+    if (params->n_segments && (st = alcm_segmented_check(params, numel)) != ALCM_OK) return st;
     if (!dst) return ALCM_E_DST_TOO_SMALL;
 
     alcm_enc_job job = {.params = params, .shape = shape, .numel = numel};
@@ -110,7 +121,10 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
             memcpy(copy, src, src_bytes);
             x = copy;
         }
-        st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        if (params->n_segments)
+            st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        else
+            st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
         free(copy);
         break;
     }

@@ -324,6 +324,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
 
     double energy;
     if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
+    if (job->energy_out) *job->energy_out = energy;
 
     /* Budget split: total squared error E, of which pruning may take half. */
     double f = p->error_budget * (0.5 + 0.5 * p->aggressiveness);
