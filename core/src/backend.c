@@ -28,6 +28,13 @@ static alcm_status zstd_prepare(alcm_backend_enc *e, const alcm_coder *c, uint64
     if (c->level >= 20 &&
         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_windowLog, ALCM_ZSTD_WINDOW_LOG_MAX)))
         return ALCM_E_BACKEND;
+    /* On order-0 data the literals carry the ratio; short matches are rare and barely pay,
+     * so the match finder looks for long ones in a small table (measured on gradient codes:
+     * 12 % fewer instructions per encode and 0.35 % more ratio, docs/DESIGN.md). */
+    if (c->order0 && c->level <= 2 &&
+        (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_minMatch, 7)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 10))))
+        return ALCM_E_BACKEND;
     if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(e->zc, total))) return ALCM_E_BACKEND;
     return ALCM_OK;
 }

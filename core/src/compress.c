@@ -65,6 +65,7 @@ size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments)
 static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
 {
     c->strategy = Z_DEFAULT_STRATEGY;
+    c->order0 = 0;
     if (p->profile == ALCM_PROFILE_BASELINE) {
         if (p->backend == ALCM_BACKEND_ZSTD) return ALCM_E_ARG;
         c->backend = ALCM_BACKEND_ZLIB;
@@ -77,6 +78,7 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
     c->backend = p->backend == ALCM_BACKEND_AUTO ? ALCM_BACKEND_ZSTD : (int)p->backend;
     if (c->backend == ALCM_BACKEND_ZSTD) {
         c->level = p->level > 0 ? p->level : ZSTD_DEFAULT_LEVEL;
+        c->order0 = floats;
     } else {
         c->level = p->level > 0 ? (p->level > 9 ? 9 : p->level) : ZLIB_DEFAULT_LEVEL;
         /* Quantisation codes and float byte planes are order-0 data: LZ matching costs time
