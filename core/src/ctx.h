@@ -21,6 +21,7 @@ struct alcm_cctx {
     alcm_buf esc;      /* gradient: escaped codes */
     alcm_buf params;   /* gradient: parameter stream */
     alcm_buf select;   /* pruning: candidate keys */
+    alcm_buf codes;    /* gradient: codes of the block being packed */
 };
 
 struct alcm_dctx {

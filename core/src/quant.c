@@ -161,3 +161,32 @@ void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, 
         r[i] = y - alcm_quantise(y, inv, thr) * step;
     }
 }
+
+uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
+                             float thr, uint16_t *zz)
+{
+    const v4f vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
+    v4i mz = splati(0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f y = load4(x + i) + load4(r + i);
+        v4f qf = vquant(y, vinv, vthr);
+        store4(r + i, y - qf * vstep);
+        v4i q = __builtin_convertvector(qf, v4i);
+        v4i z = (v4i)(((v4u)q << 1) ^ (v4u)(q >> 31));
+        mz = (v4i)select4(z > mz, (v4f)z, (v4f)mz);
+        v4h h = __builtin_convertvector(z, v4h);
+        memcpy(zz + i, &h, sizeof h);
+    }
+    uint32_t maxz = 0;
+    for (int j = 0; j < 4; j++) maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
+    for (; i < n; i++) {
+        float y = x[i] + r[i];
+        float q = alcm_quantise(y, inv, thr);
+        r[i] = y - q * step;
+        uint32_t z = alcm_zigzag((int32_t)q);
+        zz[i] = (uint16_t)z;
+        maxz = z > maxz ? z : maxz;
+    }
+    return maxz;
+}
