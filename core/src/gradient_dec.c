@@ -84,8 +84,31 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
             p = tmp;
         }
         const uint32_t mask = (1u << k->bits) - 1u;
-        size_t b = 0;
-        for (size_t i = 0; i < n; i++) {
+        size_t b = 0, i = 0;
+        if (k->nb == 0) { /* byte-aligned: whole bytes of 4 or 2 codes */
+            if (k->bits == 2) {
+                size_t whole = n / 4;
+                for (size_t t = 0; t < whole; t++) {
+                    uint32_t v = p[t];
+                    zz[4 * t] = v & 3u;
+                    zz[4 * t + 1] = (v >> 2) & 3u;
+                    zz[4 * t + 2] = (v >> 4) & 3u;
+                    zz[4 * t + 3] = v >> 6;
+                }
+                b = whole;
+                i = 4 * whole;
+            } else {
+                size_t whole = n / 2;
+                for (size_t t = 0; t < whole; t++) {
+                    uint32_t v = p[t];
+                    zz[2 * t] = v & 15u;
+                    zz[2 * t + 1] = v >> 4;
+                }
+                b = whole;
+                i = 2 * whole;
+            }
+        }
+        for (; i < n; i++) {
             if (k->nb < k->bits) {
                 k->acc |= (uint64_t)p[b++] << k->nb;
                 k->nb += 8;
@@ -95,16 +118,25 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
             k->nb -= k->bits;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        if (zz[i] == k->escv) {
-            uint32_t z;
-            if ((st = next_escape(e, &z)) != ALCM_OK) return st;
-            bad |= z < k->escv;
-            zz[i] = z;
+    /* Branch-free scan first (vectorised); escapes are rare. */
+    /* Codes are below 2^16, so signed compares (vectorised without SSE4) are exact. */
+    const int32_t escv = (int32_t)k->escv, lim = (int32_t)limit;
+    const int32_t *sz = (const int32_t *)(const void *)zz;
+    int32_t any = 0;
+    for (size_t i = 0; i < n; i++) any |= sz[i] == escv;
+    if (any) {
+        for (size_t i = 0; i < n; i++) {
+            if (zz[i] == (uint32_t)escv) {
+                uint32_t z;
+                if ((st = next_escape(e, &z)) != ALCM_OK) return st;
+                bad |= z < (uint32_t)escv;
+                zz[i] = z;
+            }
         }
-        bad |= zz[i] > limit;
     }
-    return bad ? ALCM_E_CORRUPT : ALCM_OK;
+    int32_t over = 0;
+    for (size_t i = 0; i < n; i++) over |= sz[i] > lim;
+    return bad || over ? ALCM_E_CORRUPT : ALCM_OK;
 }
 
 /* The parameter stream, read piecewise so that inspecting a blob never holds it whole. */
