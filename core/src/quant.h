@@ -1,4 +1,4 @@
-/* quant.h - the gradient encoder's quantisation kernels (measure, codes, residual), 4-wide
+/* quant.h - the gradient encoder's quantisation kernels (measure, codes, residual), 8-wide
  * vector code that agrees element for element with alcm_quantise (internal). */
 #ifndef ALCM_QUANT_H
 #define ALCM_QUANT_H
