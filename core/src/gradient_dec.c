@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "gradient.h"
+#include "simd.h"
 
 #define BLOCK 4096
 #define ESC_BUF 4096
@@ -46,7 +47,7 @@ typedef struct {
 
 /* Decodes n codes of one channel into zz, resolving escapes, and checks them against
  * limit = 2L. */
-static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
+ALCM_KERNEL static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
                               uint32_t limit, uint32_t *zz)
 {
     alcm_status st;
@@ -137,6 +138,12 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
     int32_t over = 0;
     for (size_t i = 0; i < n; i++) over |= sz[i] > lim;
     return bad || over ? ALCM_E_CORRUPT : ALCM_OK;
+}
+
+/* out[j] = q_j · Δ in binary32, q_j the unzigzag of zz[j]. */
+ALCM_KERNEL static void dequantise(const uint32_t *zz, size_t m, float step, float *out)
+{
+    for (size_t j = 0; j < m; j++) out[j] = (float)alcm_unzigzag(zz[j]) * step;
 }
 
 /* The parameter stream, read piecewise so that inspecting a blob never holds it whole. */
@@ -261,8 +268,7 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
             for (uint64_t i = 0; i < n; i += BLOCK) {
                 size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
                 if ((st = read_codes(&k, e, tmp, m, limit, zz)) != ALCM_OK) break;
-                float *out = dst + off + i;
-                for (size_t j = 0; j < m; j++) out[j] = (float)alcm_unzigzag(zz[j]) * step;
+                dequantise(zz, m, step, dst + off + i);
             }
         }
         if (st == ALCM_OK && k.acc != 0) st = ALCM_E_CORRUPT; /* padding bits must be zero */

@@ -15,14 +15,7 @@
 #include "bytes.h"
 #include "gradient.h"
 
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones) && !defined(ALCM_NO_CLONES)
-#define ALCM_KERNEL __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef ALCM_KERNEL
-#define ALCM_KERNEL
-#endif
+#include "simd.h"
 
 typedef float vf __attribute__((vector_size(32)));
 typedef int32_t vi __attribute__((vector_size(32)));

@@ -1,6 +1,7 @@
 /* stats.c - per-channel statistics (two-pass moments, sparsity, max|x|, sum of squares) and
  * the cutting of a tensor shape into channels. */
 #include "alcm_tools.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -218,12 +219,7 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
 
 /* Also built for AVX2 on x86-64 (the same operations in the same order: identical
  * results), picked at load time. */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones) && !defined(ALCM_NO_CLONES)
-__attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
+ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
 {
     if (!out) return;
     memset(out, 0, sizeof *out);
