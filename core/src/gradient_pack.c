@@ -7,6 +7,7 @@
 #include "gradient.h"
 #include "gradient_enc.h"
 #include "quant.h"
+#include "simd.h"
 
 static alcm_status push_escape(alcm_genc *E, uint32_t z)
 {
@@ -23,7 +24,7 @@ static alcm_status push_escape(alcm_genc *E, uint32_t z)
 
 /* Packs every channel of width wc into out (W16: low plane at out, high plane at
  * out + n16). Returns the bytes of the (first) plane in *made. */
-static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *out, uint64_t n16,
+ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *out, uint64_t n16,
                               uint64_t *made)
 {
     uint16_t *zz = E->zz;
@@ -53,47 +54,37 @@ static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *out, uint64_t 
                     hi[j] = (uint8_t)(zz[j] >> 8);
                 }
                 len += m;
-            } else if (wc == ALCM_W8) {
-                uint8_t *o = out + len;
-                if (maxz < escv) {
-                    for (size_t j = 0; j < m; j++) o[j] = (uint8_t)zz[j];
-                } else {
-                    for (size_t j = 0; j < m; j++) {
-                        uint32_t z = zz[j];
-                        if (z >= escv) {
-                            if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                            z = escv;
-                        }
-                        o[j] = (uint8_t)z;
+                continue;
+            }
+            if (maxz >= escv) { /* escapes to the u16 stream, the escape code in their place */
+                for (size_t j = 0; j < m; j++)
+                    if (zz[j] >= escv) {
+                        if ((st = push_escape(E, zz[j])) != ALCM_OK) return st;
+                        zz[j] = (uint16_t)escv;
                     }
-                }
+            }
+            size_t j = 0;
+            uint8_t *o = out + len;
+            if (wc == ALCM_W8) {
+                for (; j < m; j++) o[j] = (uint8_t)zz[j];
                 len += m;
-            } else {
-                size_t j = 0;
-                if (nb == 0 && maxz < escv) { /* byte-aligned, no escapes: whole bytes */
-                    uint8_t *o = out + len;
-                    if (bits == 2) {
-                        size_t k = m / 4;
-                        for (size_t t = 0; t < k; t++)
-                            o[t] = (uint8_t)(zz[4 * t] | zz[4 * t + 1] << 2 |
-                                             zz[4 * t + 2] << 4 | zz[4 * t + 3] << 6);
-                        j = 4 * k;
-                        len += k;
-                    } else {
-                        size_t k = m / 2;
-                        for (size_t t = 0; t < k; t++)
-                            o[t] = (uint8_t)(zz[2 * t] | zz[2 * t + 1] << 4);
-                        j = 2 * k;
-                        len += k;
-                    }
+            } else if (nb == 0) { /* byte-aligned: whole bytes */
+                size_t k;
+                if (bits == 2) {
+                    k = m / 4;
+                    for (size_t t = 0; t < k; t++)
+                        o[t] = (uint8_t)(zz[4 * t] | zz[4 * t + 1] << 2 | zz[4 * t + 2] << 4 |
+                                         zz[4 * t + 3] << 6);
+                } else {
+                    k = m / 2;
+                    for (size_t t = 0; t < k; t++) o[t] = (uint8_t)(zz[2 * t] | zz[2 * t + 1] << 4);
                 }
+                j = k * (8 / bits);
+                len += k;
+            }
+            if (wc != ALCM_W8) {
                 for (; j < m; j++) {
-                    uint32_t z = zz[j];
-                    if (z >= escv) {
-                        if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                        z = escv;
-                    }
-                    acc |= (uint64_t)z << nb;
+                    acc |= (uint64_t)zz[j] << nb;
                     nb += bits;
                     if (nb >= 32) {
                         for (int b = 0; b < 4; b++) out[len++] = (uint8_t)(acc >> (8 * b));
