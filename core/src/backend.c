@@ -132,6 +132,18 @@ alcm_status alcm_backend_compress(alcm_backend_enc *e, const alcm_coder *c, cons
 {
     alcm_senc s;
     *out = 0;
+    if (c->backend == ALCM_BACKEND_ZSTD) { /* one shot: zstd reads src in place, no copy */
+        alcm_status st = zstd_prepare(e, c, n);
+        if (st != ALCM_OK) return st;
+        size_t r = ZSTD_compress2(e->zc, dst, cap, src, n);
+        if (ZSTD_isError(r)) {
+            if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) return ALCM_E_DST_TOO_SMALL;
+            if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation) return ALCM_E_NOMEM;
+            return ALCM_E_BACKEND;
+        }
+        *out = r;
+        return ALCM_OK;
+    }
     alcm_status st = alcm_senc_begin(&s, e, c, n, dst, cap);
     if (st == ALCM_OK) st = alcm_senc_feed(&s, src, n);
     if (st == ALCM_OK) st = alcm_senc_end(&s, out);
