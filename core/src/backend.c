@@ -1,5 +1,6 @@
 /* backend.c - zlib (raw DEFLATE) and zstd (one frame) compression and exact-length
  * decompression of blob streams. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include "backend.h"
 
 #include <limits.h>
@@ -333,11 +334,36 @@ alcm_status alcm_reader_close(alcm_reader *r)
     return ALCM_OK;
 }
 
+/* A whole zstd stream in one call, straight into dst, with the checks of the streaming
+ * reader: one frame, window at most 2^ALCM_ZSTD_WINDOW_LOG_MAX, exactly ref->decoded bytes,
+ * no bytes after the frame. */
+static alcm_status zstd_decode_whole(ZSTD_DCtx *zd, const alcm_stream_ref *ref, uint8_t *dst)
+{
+    ZSTD_frameHeader fh;
+    if (ZSTD_getFrameHeader(&fh, ref->data, ref->size) != 0) return ALCM_E_BACKEND;
+    if (fh.frameType != ZSTD_frame ||
+        fh.windowSize > ((unsigned long long)1 << ALCM_ZSTD_WINDOW_LOG_MAX))
+        return ALCM_E_BACKEND;
+    size_t fsize = ZSTD_findFrameCompressedSize(ref->data, ref->size);
+    if (ZSTD_isError(fsize)) return ALCM_E_BACKEND;
+    if (fsize != ref->size) return ALCM_E_CORRUPT; /* the frame ends early */
+    size_t got = ZSTD_decompressDCtx(zd, dst, (size_t)ref->decoded, ref->data, ref->size);
+    if (ZSTD_isError(got)) {
+        ZSTD_ErrorCode ec = ZSTD_getErrorCode(got);
+        if (ec == ZSTD_error_memory_allocation) return ALCM_E_NOMEM;
+        if (ec == ZSTD_error_dstSize_tooSmall) return ALCM_E_CORRUPT; /* more than declared */
+        return ALCM_E_BACKEND;
+    }
+    return got == ref->decoded ? ALCM_OK : ALCM_E_CORRUPT;
+}
+
 alcm_status alcm_stream_decode(alcm_backend_dec *d, int backend, const alcm_stream_ref *ref,
                                uint8_t *dst)
 {
     alcm_reader r;
     alcm_status st = alcm_reader_open(&r, d, 0, backend, ref);
+    if (st == ALCM_OK && backend == ALCM_BACKEND_ZSTD && ref->method == ALCM_STREAM_CODED)
+        return zstd_decode_whole(r.zd, ref, dst);
     if (st == ALCM_OK) st = alcm_reader_read(&r, dst, (size_t)ref->decoded);
     if (st == ALCM_OK) st = alcm_reader_close(&r);
     return st;

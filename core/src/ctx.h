@@ -30,6 +30,7 @@ struct alcm_dctx {
     alcm_buf chan;     /* gradient: per-channel parameters */
     alcm_buf codes;    /* gradient: packed codes of one block */
     alcm_buf planes;   /* lossless: one segment's planes */
+    alcm_buf classes;  /* gradient: the decoded code streams of one width class */
 };
 
 /* Codec encoders: write a whole blob into dst[0..cap), its length into *len. The caller has

@@ -21,6 +21,7 @@ void alcm_dctx_free(alcm_dctx *dx)
     alcm_buf_free(&dx->chan);
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
+    alcm_buf_free(&dx->classes);
     free(dx);
 }
 

@@ -257,6 +257,28 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
         k.escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
         int planes = wc == ALCM_W16 ? 2 : 1;
         int first = wc == ALCM_W16 ? 3 : (int)wc;
+        /* zstd streams of the class are decoded whole, in one call each, and then read in
+         * place like stored ones. */
+        size_t coded_bytes = 0;
+        for (int pl = 0; pl < planes; pl++)
+            if (refs[first + pl].method == ALCM_STREAM_CODED) coded_bytes += (size_t)bytes[first + pl];
+        if (f->backend == ALCM_BACKEND_ZSTD && coded_bytes) {
+            if (alcm_buf_reserve(&dx->classes, coded_bytes)) {
+                st = ALCM_E_NOMEM;
+                break;
+            }
+            uint8_t *buf = dx->classes.p;
+            for (int pl = 0; pl < planes && st == ALCM_OK; pl++) {
+                alcm_stream_ref *ref = &refs[first + pl];
+                if (ref->method != ALCM_STREAM_CODED) continue;
+                st = alcm_stream_decode(&dx->bdec, f->backend, ref, buf);
+                ref->method = ALCM_STREAM_STORED;
+                ref->data = buf;
+                ref->size = (size_t)ref->decoded;
+                buf += ref->size;
+            }
+            if (st != ALCM_OK) break;
+        }
         for (int pl = 0; pl < planes && st == ALCM_OK; pl++)
             st = alcm_reader_open(&k.rd[pl], &dx->bdec, pl, f->backend, &refs[first + pl]);
         for (uint32_t c = 0; c < g->n_channels && st == ALCM_OK; c++) {
