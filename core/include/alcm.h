@@ -121,6 +121,18 @@ typedef struct {
     double prune_ratio;      /* gradient: [0, 0.25], fraction of smallest magnitudes dropped */
     uint32_t block_size;     /* gradient: channel length for rank <= 1 tensors; 0 = 4096 */
     int level;               /* backend level; 0 = the profile's default */
+    /* Gradient: per-segment budgets for a tensor that concatenates several (a bucket of
+     * layers). NULL / 0 (what alcm_params_default and zero-initialisation give): one
+     * budget for the whole tensor. Otherwise n_segments boundaries, element offsets into
+     * the flat (row-major) tensor, non-decreasing and <= numel: segment k spans
+     * [segments[k-1], segments[k]) with an implicit 0 before the first boundary and numel
+     * after the last, so boundaries {a, b} cut the tensor into [0,a), [a,b), [b,numel).
+     * Empty segments are allowed and skipped. Each segment is held to error_budget on its
+     * own (||x_k - x_k'|| / ||x_k|| <= error_budget, or stored losslessly), so a layer of
+     * small scale cannot be starved by a large one. The result is one blob (docs/FORMAT.md,
+     * codec 5). The array is read during the call only (alcm_stream_create copies it). */
+    const uint64_t *segments;
+    uint32_t n_segments;
 } alcm_params;
 
 /* Fills *params with the defaults of a profile: dtype f32 (bytes for nothing), backend
@@ -128,7 +140,9 @@ typedef struct {
 void alcm_params_default(alcm_params *params, alcm_profile profile);
 
 /* Checks every field of *params against its documented range; ALCM_E_ARG or ALCM_E_DTYPE
- * if one is out of range or the dtype does not fit the profile. */
+ * if one is out of range or the dtype does not fit the profile. Segment boundaries must be
+ * non-decreasing (their upper bound, numel, is checked by alcm_compress) and are accepted
+ * by the gradient profile only. */
 alcm_status alcm_params_check(const alcm_params *params);
 
 /* ------------------------------------------------------------------------------------------
@@ -140,12 +154,16 @@ typedef struct {
     uint64_t raw_bytes;        /* input bytes */
     uint64_t blob_bytes;       /* output blob bytes, header and checksum included */
     double ratio;              /* raw_bytes / blob_bytes (0 when raw_bytes is 0) */
-    double rel_l2_error;       /* achieved ||x - decode(blob)|| / ||x||; 0 when lossless */
+    double rel_l2_error;       /* achieved ||x - decode(blob)|| / ||x||; 0 when lossless.
+                                * With segments: over the whole tensor (each segment's own
+                                * error is <= the budget; the largest is in the header) */
     double mean_bits;          /* mean code bits per element chosen by the allocator */
     double pruned_fraction;    /* fraction of elements dropped by pruning */
     uint32_t n_channels;       /* channels the tensor was cut into */
     alcm_backend backend;      /* backend actually used */
     int exact;                 /* 1 when the blob decodes to the exact input bytes */
+    uint32_t n_segments;       /* non-empty segments encoded (0 without segments) */
+    double max_segment_error;  /* largest per-segment relative L2 error (segments only) */
 } alcm_info;
 
 typedef struct alcm_cctx alcm_cctx;
@@ -162,6 +180,10 @@ size_t alcm_cctx_memory(const alcm_cctx *cctx);
 /* Upper bound on the blob size for src_bytes of input under any params and shape of rank
  * <= ALCM_MAX_RANK. A dst of this capacity never yields ALCM_E_DST_TOO_SMALL. */
 size_t alcm_compress_bound(size_t src_bytes);
+
+/* The same bound for params with n_segments segment boundaries (each non-empty segment is
+ * an inner blob with its own header): alcm_compress_bound(src_bytes) + 1024 n_segments. */
+size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments);
 
 /* Compresses src (src_bytes bytes of params->dtype laid out as shape) into dst.
  * residual: NULL, or for the gradient profile an error-feedback buffer of numel floats:
@@ -188,9 +210,11 @@ typedef struct {
     alcm_shape shape;
     uint64_t raw_bytes;        /* decoded size in bytes */
     uint64_t blob_bytes;       /* total blob size */
-    uint32_t n_channels;       /* gradient profile; 0 otherwise */
+    uint32_t n_channels;       /* gradient profile; 0 otherwise (segmented: 0, see below) */
     double error_budget;       /* gradient profile: budget it was encoded under */
-    double rel_l2_error;       /* gradient profile: error measured at encode time */
+    double rel_l2_error;       /* gradient profile: error measured at encode time
+                                * (segmented: the largest per-segment error) */
+    uint32_t n_segments;       /* segmented gradient blob: segments it holds; 0 otherwise */
 } alcm_header;
 
 /* Parses and validates the header of blob (checksum included) without decoding the payload.

@@ -12,7 +12,7 @@ alcm_status alcm_baseline_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dt
     size_t raw = (size_t)job->numel * alcm_dtype_size(dtype);
     size_t prefix = alcm_frame_prefix_size(job->shape->rank, ALCM_CODEC_BASELINE);
     if (cap < prefix + ALCM_CRC_SIZE) return ALCM_E_DST_TOO_SMALL;
-    const alcm_coder c = {ALCM_BACKEND_ZLIB, ALCM_BASELINE_LEVEL, Z_DEFAULT_STRATEGY};
+    const alcm_coder c = {ALCM_BACKEND_ZLIB, ALCM_BASELINE_LEVEL, Z_DEFAULT_STRATEGY, 0};
     static const uint8_t empty = 0;
     size_t made;
     alcm_status st = alcm_backend_compress(&cx->benc, &c, raw ? src : &empty, raw, dst + prefix,

@@ -27,6 +27,7 @@ void alcm_cctx_free(alcm_cctx *cx)
     alcm_buf_free(&cx->esc);
     alcm_buf_free(&cx->params);
     alcm_buf_free(&cx->select);
+    alcm_buf_free(&cx->codes);
     free(cx);
 }
 
@@ -34,7 +35,7 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
 {
     if (!cx) return 0;
     size_t n = sizeof *cx + cx->chan.cap + cx->alloc.cap + cx->steps.cap + cx->order.cap +
-               cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap;
+               cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap + cx->codes.cap;
     if (cx->benc.zc) n += ZSTD_sizeof_CCtx(cx->benc.zc);
     if (cx->benc.zs_ready) n += (size_t)1 << 18; /* deflate state at memLevel 8, window 15 */
     return n;
@@ -50,11 +51,22 @@ size_t alcm_compress_bound(size_t src_bytes)
     return src_bytes + extra;
 }
 
+size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments)
+{
+    /* Each inner blob stays within its own alcm_compress_bound; the outer header and
+     * CRC are within the 1024 of the whole tensor's bound. */
+    size_t base = alcm_compress_bound(src_bytes);
+    size_t extra = (size_t)n_segments * 1024u;
+    if (base == 0 || base > SIZE_MAX - extra) return 0;
+    return base + extra;
+}
+
 /* Resolves AUTO, the level and the zlib strategy of an encode (docs/DESIGN.md, "Backends":
  * every default below was picked by measurement). */
 static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
 {
     c->strategy = Z_DEFAULT_STRATEGY;
+    c->order0 = 0;
     if (p->profile == ALCM_PROFILE_BASELINE) {
         if (p->backend == ALCM_BACKEND_ZSTD) return ALCM_E_ARG;
         c->backend = ALCM_BACKEND_ZLIB;
@@ -67,6 +79,7 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
     c->backend = p->backend == ALCM_BACKEND_AUTO ? ALCM_BACKEND_ZSTD : (int)p->backend;
     if (c->backend == ALCM_BACKEND_ZSTD) {
         c->level = p->level > 0 ? p->level : ZSTD_DEFAULT_LEVEL;
+        c->order0 = floats;
     } else {
         c->level = p->level > 0 ? (p->level > 9 ? 9 : p->level) : ZLIB_DEFAULT_LEVEL;
         /* Quantisation codes and float byte planes are order-0 data: LZ matching costs time
@@ -90,6 +103,7 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
     size_t es = alcm_dtype_size(params->dtype);
     if (numel > SIZE_MAX / es || numel * es != src_bytes) return ALCM_E_SHAPE;
     if (residual && params->profile != ALCM_PROFILE_GRADIENT) return ALCM_E_ARG;
+    if (params->n_segments && (st = alcm_segmented_check(params, numel)) != ALCM_OK) return st;
     if (!dst) return ALCM_E_DST_TOO_SMALL;
 
     alcm_enc_job job = {.params = params, .shape = shape, .numel = numel};
@@ -110,7 +124,10 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
             memcpy(copy, src, src_bytes);
             x = copy;
         }
-        st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        if (params->n_segments)
+            st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        else
+            st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
         free(copy);
         break;
     }

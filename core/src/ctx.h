@@ -21,6 +21,7 @@ struct alcm_cctx {
     alcm_buf esc;      /* gradient: escaped codes */
     alcm_buf params;   /* gradient: parameter stream */
     alcm_buf select;   /* pruning: candidate keys */
+    alcm_buf codes;    /* gradient: codes of the block being packed */
 };
 
 struct alcm_dctx {
@@ -29,6 +30,7 @@ struct alcm_dctx {
     alcm_buf chan;     /* gradient: per-channel parameters */
     alcm_buf codes;    /* gradient: packed codes of one block */
     alcm_buf planes;   /* lossless: one segment's planes */
+    alcm_buf classes;  /* gradient: the decoded code streams of one width class */
 };
 
 /* Codec encoders: write a whole blob into dst[0..cap), its length into *len. The caller has
@@ -38,6 +40,7 @@ typedef struct {
     const alcm_shape *shape;
     uint64_t numel;
     alcm_coder coder;          /* resolved backend and level */
+    double *energy_out;        /* gradient: if non-NULL, gets Σ (x + residual)² */
 } alcm_enc_job;
 
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
@@ -64,6 +67,20 @@ alcm_status alcm_lossless_bytes_decode(alcm_dctx *dx, const uint8_t *blob, const
                                        uint8_t *dst);
 alcm_status alcm_baseline_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
                                  uint8_t *dst);
+
+/* Segmented gradient (codec 5). alcm_segmented_check: the boundaries of p fit numel.
+ * alcm_segmented_encode: one inner blob per non-empty segment, fills the segment fields of
+ * info. alcm_segmented_next: validates the inner blob at blob[*pos] of a parsed segmented
+ * frame f (its elements start at *off), parses it into *inner and advances *pos and *off.
+ * alcm_segmented_decode: decodes every inner blob into dst. */
+alcm_status alcm_segmented_check(const alcm_params *p, uint64_t numel);
+alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                  float *residual, uint8_t *dst, size_t cap, size_t *len,
+                                  alcm_info *info);
+alcm_status alcm_segmented_next(const uint8_t *blob, const alcm_frame *f, size_t *pos,
+                                uint64_t *off, alcm_frame *inner);
+alcm_status alcm_segmented_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
+                                  float *dst);
 
 /* Reads and checks the parameter stream of a parsed gradient frame starting at blob[*pos]
  * (advanced past it): channel parameters into ch (n_channels entries) when ch is non-NULL,

@@ -21,6 +21,7 @@ void alcm_dctx_free(alcm_dctx *dx)
     alcm_buf_free(&dx->chan);
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
+    alcm_buf_free(&dx->classes);
     free(dx);
 }
 
@@ -43,6 +44,10 @@ static void fill_header(const alcm_frame *f, alcm_header *h)
         h->n_channels = f->grad.n_channels;
         h->error_budget = f->grad.budget;
         h->rel_l2_error = f->grad.achieved;
+    } else if (f->codec == ALCM_CODEC_SEGMENTED) {
+        h->error_budget = f->seg.budget;
+        h->rel_l2_error = f->seg.max_error;
+        h->n_segments = f->seg.count;
     }
 }
 
@@ -65,12 +70,31 @@ alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bit
     alcm_frame f;
     alcm_status st = alcm_frame_parse(blob, blob_len, &f);
     if (st != ALCM_OK) return st;
-    if (f.codec != ALCM_CODEC_GRADIENT) return ALCM_OK; /* no channels */
+    if (f.codec != ALCM_CODEC_GRADIENT && f.codec != ALCM_CODEC_SEGMENTED)
+        return ALCM_OK; /* no channels */
     alcm_dctx *dx = alcm_dctx_create();
     if (!dx) return ALCM_E_NOMEM;
-    size_t pos = f.payload_off;
-    st = alcm_gradient_read_params(dx, blob, &f, &pos, NULL, bits, cap);
-    if (st == ALCM_OK) *n_channels = f.grad.n_channels;
+    if (f.codec == ALCM_CODEC_GRADIENT) {
+        size_t pos = f.payload_off;
+        st = alcm_gradient_read_params(dx, blob, &f, &pos, NULL, bits, cap);
+        if (st == ALCM_OK) *n_channels = f.grad.n_channels;
+    } else { /* the channels of every gradient segment, in element order */
+        size_t pos = f.payload_off, got = 0;
+        uint64_t off = 0, total = 0;
+        for (uint32_t k = 0; k < f.seg.count && st == ALCM_OK; k++) {
+            size_t at = pos;
+            alcm_frame g;
+            st = alcm_segmented_next(blob, &f, &pos, &off, &g);
+            if (st != ALCM_OK || g.codec != ALCM_CODEC_GRADIENT) continue;
+            size_t ipos = g.payload_off, take = got < cap ? cap - got : 0;
+            st = alcm_gradient_read_params(dx, (const uint8_t *)blob + at, &g, &ipos, NULL,
+                                           bits ? bits + got : NULL, take);
+            got += take < g.grad.n_channels ? take : g.grad.n_channels;
+            total += g.grad.n_channels;
+        }
+        if (st == ALCM_OK && total > UINT32_MAX) st = ALCM_E_CORRUPT;
+        if (st == ALCM_OK) *n_channels = (uint32_t)total;
+    }
     alcm_dctx_free(dx);
     return st;
 }
@@ -89,16 +113,20 @@ alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len, 
     uint8_t *out = dst;
     switch (f.codec) {
     case ALCM_CODEC_GRADIENT:
+    case ALCM_CODEC_SEGMENTED: {
+        alcm_status (*dec)(alcm_dctx *, const uint8_t *, const alcm_frame *, float *) =
+            f.codec == ALCM_CODEC_GRADIENT ? alcm_gradient_decode : alcm_segmented_decode;
         if ((uintptr_t)dst % sizeof(float)) { /* decode aligned, then copy */
             float *tmp = malloc(raw ? raw : 1);
             if (!tmp) return ALCM_E_NOMEM;
-            st = alcm_gradient_decode(dctx, blob, &f, tmp);
+            st = dec(dctx, blob, &f, tmp);
             if (st == ALCM_OK) memcpy(dst, tmp, raw);
             free(tmp);
         } else {
-            st = alcm_gradient_decode(dctx, blob, &f, (float *)dst);
+            st = dec(dctx, blob, &f, (float *)dst);
         }
         break;
+    }
     case ALCM_CODEC_LOSSLESS_FLOAT: st = alcm_lossless_float_decode(dctx, blob, &f, out); break;
     case ALCM_CODEC_LOSSLESS_BYTES: st = alcm_lossless_bytes_decode(dctx, blob, &f, out); break;
     case ALCM_CODEC_BASELINE: st = alcm_baseline_decode(dctx, blob, &f, out); break;

@@ -16,6 +16,7 @@ size_t alcm_frame_section_size(int codec)
     case ALCM_CODEC_GRADIENT: return ALCM_SECTION_GRADIENT;
     case ALCM_CODEC_LOSSLESS_FLOAT:
     case ALCM_CODEC_LOSSLESS_BYTES: return ALCM_SECTION_LOSSLESS;
+    case ALCM_CODEC_SEGMENTED: return ALCM_SECTION_SEGMENTED;
     default: return 0;
     }
 }
@@ -28,7 +29,8 @@ size_t alcm_frame_prefix_size(uint32_t rank, int codec)
 alcm_profile alcm_codec_profile(int codec)
 {
     switch (codec) {
-    case ALCM_CODEC_GRADIENT: return ALCM_PROFILE_GRADIENT;
+    case ALCM_CODEC_GRADIENT:
+    case ALCM_CODEC_SEGMENTED: return ALCM_PROFILE_GRADIENT;
     case ALCM_CODEC_BASELINE: return ALCM_PROFILE_BASELINE;
     default: return ALCM_PROFILE_LOSSLESS;
     }
@@ -67,6 +69,12 @@ void alcm_frame_write(uint8_t *dst, const alcm_frame *f)
         alcm_put_u32(p, f->unit);
         alcm_put_u32(p + 4, 0);
         break;
+    case ALCM_CODEC_SEGMENTED:
+        alcm_put_f64(p, f->seg.budget);
+        alcm_put_f64(p + 8, f->seg.max_error);
+        alcm_put_u32(p + 16, f->seg.count);
+        alcm_put_u32(p + 20, 0);
+        break;
     default: break;
     }
 }
@@ -93,7 +101,8 @@ void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *
 static int dtype_allowed(int codec, int dtype)
 {
     switch (codec) {
-    case ALCM_CODEC_GRADIENT: return dtype == ALCM_DTYPE_F32;
+    case ALCM_CODEC_GRADIENT:
+    case ALCM_CODEC_SEGMENTED: return dtype == ALCM_DTYPE_F32;
     case ALCM_CODEC_LOSSLESS_FLOAT:
         return dtype == ALCM_DTYPE_F32 || dtype == ALCM_DTYPE_F16 || dtype == ALCM_DTYPE_BF16;
     case ALCM_CODEC_LOSSLESS_BYTES: return dtype == ALCM_DTYPE_BYTES;
@@ -129,6 +138,19 @@ static alcm_status parse_gradient_section(const uint8_t *p, alcm_frame *f)
     return ALCM_OK;
 }
 
+static alcm_status parse_segmented_section(const uint8_t *p, alcm_frame *f)
+{
+    alcm_seg_section *g = &f->seg;
+    g->budget = alcm_get_f64(p);
+    g->max_error = alcm_get_f64(p + 8);
+    g->count = alcm_get_u32(p + 16);
+    if (!(g->budget > 0.0 && g->budget <= 1.0)) return ALCM_E_CORRUPT;
+    if (!(g->max_error >= 0.0 && g->max_error <= g->budget)) return ALCM_E_CORRUPT;
+    if (alcm_get_u32(p + 20) != 0) return ALCM_E_CORRUPT;
+    if ((f->numel == 0) != (g->count == 0) || g->count > f->numel) return ALCM_E_CORRUPT;
+    return ALCM_OK;
+}
+
 alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
 {
     const uint8_t *b = blob;
@@ -148,7 +170,7 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     f->dtype = b[6];
     f->backend = b[7];
     f->blob_size = blob_size;
-    if (f->codec < ALCM_CODEC_GRADIENT || f->codec > ALCM_CODEC_BASELINE) return ALCM_E_CODEC;
+    if (f->codec < ALCM_CODEC_GRADIENT || f->codec > ALCM_CODEC_SEGMENTED) return ALCM_E_CODEC;
     if (f->backend != ALCM_BACKEND_ZLIB && f->backend != ALCM_BACKEND_ZSTD) return ALCM_E_CODEC;
     if (!dtype_allowed(f->codec, f->dtype)) return ALCM_E_CORRUPT;
     if (f->codec == ALCM_CODEC_BASELINE && f->backend != ALCM_BACKEND_ZLIB) return ALCM_E_CORRUPT;
@@ -170,6 +192,7 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     const uint8_t *sec = b + ALCM_HEADER_FIXED + 8 * (size_t)rank;
     switch (f->codec) {
     case ALCM_CODEC_GRADIENT: return parse_gradient_section(sec, f);
+    case ALCM_CODEC_SEGMENTED: return parse_segmented_section(sec, f);
     case ALCM_CODEC_LOSSLESS_FLOAT:
         f->unit = alcm_get_u32(sec);
         f->transform = sec[4];

@@ -14,13 +14,15 @@ typedef enum {
     ALCM_CODEC_GRADIENT = 1,
     ALCM_CODEC_LOSSLESS_FLOAT = 2,
     ALCM_CODEC_LOSSLESS_BYTES = 3,
-    ALCM_CODEC_BASELINE = 4
+    ALCM_CODEC_BASELINE = 4,
+    ALCM_CODEC_SEGMENTED = 5
 } alcm_codec;
 
 #define ALCM_HEADER_FIXED 28      /* header bytes before the dims */
 #define ALCM_CRC_SIZE 4
 #define ALCM_SECTION_GRADIENT 48
 #define ALCM_SECTION_LOSSLESS 8   /* lossless-float and lossless-bytes */
+#define ALCM_SECTION_SEGMENTED 24
 #define ALCM_STREAM_HEADER 9      /* method u8 + size u64 */
 #define ALCM_BLOB_MIN (ALCM_HEADER_FIXED + ALCM_CRC_SIZE)
 
@@ -44,6 +46,13 @@ typedef struct {
     uint64_t param_bytes;
 } alcm_grad_section;
 
+/* Segmented gradient codec section. */
+typedef struct {
+    double budget;
+    double max_error;         /* largest achieved error of a segment */
+    uint32_t count;           /* segments (inner blobs) */
+} alcm_seg_section;
+
 /* A blob's header and section, as written or as parsed and validated. */
 typedef struct {
     uint8_t codec;            /* alcm_codec */
@@ -56,6 +65,7 @@ typedef struct {
     size_t payload_off;       /* first payload byte (header + section) */
     size_t payload_end;       /* blob_size - 4: first CRC byte */
     alcm_grad_section grad;   /* codec 1 */
+    alcm_seg_section seg;     /* codec 5 */
     uint32_t unit;            /* codec 2: segment elements; codec 3: chunk bytes */
     uint8_t transform;        /* codec 2 */
 } alcm_frame;

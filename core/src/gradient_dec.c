@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "gradient.h"
+#include "simd.h"
 
 #define BLOCK 4096
 #define ESC_BUF 4096
@@ -46,7 +47,7 @@ typedef struct {
 
 /* Decodes n codes of one channel into zz, resolving escapes, and checks them against
  * limit = 2L. */
-static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
+ALCM_KERNEL static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
                               uint32_t limit, uint32_t *zz)
 {
     alcm_status st;
@@ -84,8 +85,31 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
             p = tmp;
         }
         const uint32_t mask = (1u << k->bits) - 1u;
-        size_t b = 0;
-        for (size_t i = 0; i < n; i++) {
+        size_t b = 0, i = 0;
+        if (k->nb == 0) { /* byte-aligned: whole bytes of 4 or 2 codes */
+            if (k->bits == 2) {
+                size_t whole = n / 4;
+                for (size_t t = 0; t < whole; t++) {
+                    uint32_t v = p[t];
+                    zz[4 * t] = v & 3u;
+                    zz[4 * t + 1] = (v >> 2) & 3u;
+                    zz[4 * t + 2] = (v >> 4) & 3u;
+                    zz[4 * t + 3] = v >> 6;
+                }
+                b = whole;
+                i = 4 * whole;
+            } else {
+                size_t whole = n / 2;
+                for (size_t t = 0; t < whole; t++) {
+                    uint32_t v = p[t];
+                    zz[2 * t] = v & 15u;
+                    zz[2 * t + 1] = v >> 4;
+                }
+                b = whole;
+                i = 2 * whole;
+            }
+        }
+        for (; i < n; i++) {
             if (k->nb < k->bits) {
                 k->acc |= (uint64_t)p[b++] << k->nb;
                 k->nb += 8;
@@ -95,16 +119,31 @@ static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size
             k->nb -= k->bits;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        if (zz[i] == k->escv) {
-            uint32_t z;
-            if ((st = next_escape(e, &z)) != ALCM_OK) return st;
-            bad |= z < k->escv;
-            zz[i] = z;
+    /* Branch-free scan first (vectorised); escapes are rare. */
+    /* Codes are below 2^16, so signed compares (vectorised without SSE4) are exact. */
+    const int32_t escv = (int32_t)k->escv, lim = (int32_t)limit;
+    const int32_t *sz = (const int32_t *)(const void *)zz;
+    int32_t any = 0;
+    for (size_t i = 0; i < n; i++) any |= sz[i] == escv;
+    if (any) {
+        for (size_t i = 0; i < n; i++) {
+            if (zz[i] == (uint32_t)escv) {
+                uint32_t z;
+                if ((st = next_escape(e, &z)) != ALCM_OK) return st;
+                bad |= z < (uint32_t)escv;
+                zz[i] = z;
+            }
         }
-        bad |= zz[i] > limit;
     }
-    return bad ? ALCM_E_CORRUPT : ALCM_OK;
+    int32_t over = 0;
+    for (size_t i = 0; i < n; i++) over |= sz[i] > lim;
+    return bad || over ? ALCM_E_CORRUPT : ALCM_OK;
+}
+
+/* out[j] = q_j · Δ in binary32, q_j the unzigzag of zz[j]. */
+ALCM_KERNEL static void dequantise(const uint32_t *zz, size_t m, float step, float *out)
+{
+    for (size_t j = 0; j < m; j++) out[j] = (float)alcm_unzigzag(zz[j]) * step;
 }
 
 /* The parameter stream, read piecewise so that inspecting a blob never holds it whole. */
@@ -218,6 +257,28 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
         k.escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
         int planes = wc == ALCM_W16 ? 2 : 1;
         int first = wc == ALCM_W16 ? 3 : (int)wc;
+        /* zstd streams of the class are decoded whole, in one call each, and then read in
+         * place like stored ones. */
+        size_t coded_bytes = 0;
+        for (int pl = 0; pl < planes; pl++)
+            if (refs[first + pl].method == ALCM_STREAM_CODED) coded_bytes += (size_t)bytes[first + pl];
+        if (f->backend == ALCM_BACKEND_ZSTD && coded_bytes) {
+            if (alcm_buf_reserve(&dx->classes, coded_bytes)) {
+                st = ALCM_E_NOMEM;
+                break;
+            }
+            uint8_t *buf = dx->classes.p;
+            for (int pl = 0; pl < planes && st == ALCM_OK; pl++) {
+                alcm_stream_ref *ref = &refs[first + pl];
+                if (ref->method != ALCM_STREAM_CODED) continue;
+                st = alcm_stream_decode(&dx->bdec, f->backend, ref, buf);
+                ref->method = ALCM_STREAM_STORED;
+                ref->data = buf;
+                ref->size = (size_t)ref->decoded;
+                buf += ref->size;
+            }
+            if (st != ALCM_OK) break;
+        }
         for (int pl = 0; pl < planes && st == ALCM_OK; pl++)
             st = alcm_reader_open(&k.rd[pl], &dx->bdec, pl, f->backend, &refs[first + pl]);
         for (uint32_t c = 0; c < g->n_channels && st == ALCM_OK; c++) {
@@ -229,8 +290,7 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
             for (uint64_t i = 0; i < n; i += BLOCK) {
                 size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
                 if ((st = read_codes(&k, e, tmp, m, limit, zz)) != ALCM_OK) break;
-                float *out = dst + off + i;
-                for (size_t j = 0; j < m; j++) out[j] = (float)alcm_unzigzag(zz[j]) * step;
+                dequantise(zz, m, step, dst + off + i);
             }
         }
         if (st == ALCM_OK && k.acc != 0) st = ALCM_E_CORRUPT; /* padding bits must be zero */

@@ -210,7 +210,7 @@ static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
         alcm_buf_reserve(&cx->steps, c * sizeof(uint16_t)) ||
         alcm_buf_reserve(&cx->order, c * sizeof(order_item)) ||
         alcm_buf_reserve(&cx->params, c * 6) ||
-        alcm_buf_reserve(&cx->stage, ALCM_GENC_STAGE_BYTES + ALCM_GENC_BLOCK * sizeof(uint16_t)))
+        alcm_buf_reserve(&cx->codes, ALCM_GENC_BLOCK * sizeof(uint16_t)))
         return ALCM_E_NOMEM;
     return ALCM_OK;
 }
@@ -220,7 +220,7 @@ static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
  * ---------------------------------------------------------------------------------------- */
 
 static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budget, double achieved,
-                              uint8_t *dst, size_t cap, size_t *len)
+                              float *residual, uint8_t *dst, size_t cap, size_t *len)
 {
     alcm_cctx *cx = E->cx;
     alcm_chan_param *cp = cx->alloc.p; /* the allocator input is no longer needed */
@@ -245,9 +245,15 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     }
     uint64_t elems[ALCM_NWIDTH], bytes[5];
     alcm_class_sizes(cp, E->C, E->numel, E->len, elems, bytes);
+    /* When every stream fits even stored, nothing can fail once the residual changes, so
+     * it is updated while the codes are packed (the residual is untouched on error). */
+    uint64_t worst = escapes ? ALCM_STREAM_HEADER + 2 * escapes : 0;
+    for (int k = 0; k < 5; k++) worst += bytes[k] ? ALCM_STREAM_HEADER + bytes[k] : 0;
+    E->update_r = residual && worst <= end - pos ? residual : NULL;
     E->n_esc = 0;
-    for (int k = 0; k < 5; k++) {
-        st = alcm_genc_write_stream(E, &job->coder, k, bytes[k], dst + pos, end - pos, &used);
+    E->zz = cx->codes.p;
+    for (unsigned wc = 0; wc < ALCM_NWIDTH; wc++) {
+        st = alcm_genc_write_class(E, &job->coder, wc, bytes, dst + pos, end - pos, &used);
         if (st != ALCM_OK) return st;
         pos += used;
     }
@@ -276,10 +282,12 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     return ALCM_OK;
 }
 
-static void update_residual(const alcm_genc *E, float *r)
+/* The residual after decoding: of every channel, or (packed) of the zeroed ones only. */
+static void update_residual(const alcm_genc *E, float *r, int packed)
 {
     for (uint32_t c = 0; c < E->C; c++) {
         const alcm_genc_chan *ch = &E->ch[c];
+        if (packed && ch->maxq) continue;
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         if (ch->maxq == 0) {
@@ -324,6 +332,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
 
     double energy;
     if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
+    if (job->energy_out) *job->energy_out = energy;
 
     /* Budget split: total squared error E, of which pruning may take half. */
     double f = p->error_budget * (0.5 + 0.5 * p->aggressiveness);
@@ -362,9 +371,9 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     }
     double achieved = energy > 0.0 ? sqrt(d / energy) : 0.0;
     if (achieved > p->error_budget) achieved = p->error_budget;
-    if ((st = write_blob(&E, job, p->error_budget, achieved, dst, cap, len)) != ALCM_OK)
+    if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK)
         return st;
-    if (residual) update_residual(&E, residual);
+    if (residual) update_residual(&E, residual, E.update_r != NULL);
 
     info->rel_l2_error = achieved;
     info->mean_bits = E.numel ? bits / (double)E.numel : 0.0;

@@ -9,7 +9,6 @@
 #include "ctx.h"
 
 #define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
-#define ALCM_GENC_STAGE_BYTES (1u << 16)   /* packed bytes handed to the backend at a time */
 
 /* Per-channel encoder state. */
 typedef struct {
@@ -36,13 +35,18 @@ typedef struct {
     alcm_genc_chan *ch;
     uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
     uint64_t n_esc;
+    uint16_t *zz;       /* ALCM_GENC_BLOCK codes of the block being packed */
+    float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */
 } alcm_genc;
 
-/* Writes code stream `which` (0 W2, 1 W4, 2 W8, 3 W16-low, 4 W16-high) of `raw` decoded
- * bytes at dst[0..cap): the channels of that width quantised again, packed and coded when
- * that is smaller, stored otherwise; escapes are appended to the encode's escape buffer.
- * *used = bytes written. Needs cx->stage of ALCM_GENC_STAGE_BYTES + 2 ALCM_GENC_BLOCK. */
-alcm_status alcm_genc_write_stream(alcm_genc *E, const alcm_coder *coder, int which,
-                                   uint64_t raw, uint8_t *dst, size_t cap, size_t *used);
+/* Writes the code streams of width class wc (W2, W4, W8: one stream; W16: low and high
+ * planes) at dst[0..cap), their decoded sizes in bytes[] (alcm_class_sizes): the channels
+ * of that width quantised once into E->zz blocks, packed into cx->stage, each stream coded
+ * when that is smaller, stored otherwise; escapes are appended to the encode's escape
+ * buffer. With E->update_r the residual of those channels is updated in the same pass.
+ * *used = bytes written. */
+alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigned wc,
+                                  const uint64_t bytes[5], uint8_t *dst, size_t cap,
+                                  size_t *used);
 
 #endif /* ALCM_GRADIENT_ENC_H */

@@ -1,26 +1,13 @@
-/* gradient_pack.c - the gradient encoder's code streams: channels of one width quantised
- * again, zigzag codes packed 4/2/1 per byte or as two planes with u16 escapes, streamed
- * through the backend into the blob (stored when coding does not shrink them). */
+/* gradient_pack.c - the gradient encoder's code streams: the channels of one width
+ * quantised once, zigzag codes packed 4/2/1 per byte or as two planes with u16 escapes into
+ * scratch memory, then written through the backend into the blob (stored when coding does
+ * not shrink them). With a residual, the error-feedback update happens in the same pass. */
 #include <string.h>
 
 #include "gradient.h"
 #include "gradient_enc.h"
 #include "quant.h"
-
-typedef struct {
-    int coded;
-    alcm_senc senc;
-    uint8_t *raw;       /* stored: destination */
-    size_t raw_pos;
-} sink;
-
-static alcm_status sink_put(sink *k, const uint8_t *p, size_t n)
-{
-    if (k->coded) return alcm_senc_feed(&k->senc, p, n);
-    memcpy(k->raw + k->raw_pos, p, n);
-    k->raw_pos += n;
-    return ALCM_OK;
-}
+#include "simd.h"
 
 static alcm_status push_escape(alcm_genc *E, uint32_t z)
 {
@@ -35,17 +22,16 @@ static alcm_status push_escape(alcm_genc *E, uint32_t z)
     return ALCM_OK;
 }
 
-/* Packs every channel of width wc (for W16: byte `plane` of each code) into k. Returns
- * the bytes produced in *made. */
-static alcm_status pack_class(alcm_genc *E, unsigned wc, int plane, sink *k, uint64_t *made)
+/* Packs every channel of width wc into out (W16: low plane at out, high plane at
+ * out + n16). Returns the bytes of the (first) plane in *made. */
+ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *out, uint64_t n16,
+                              uint64_t *made)
 {
-    alcm_cctx *cx = E->cx;
-    uint8_t *stage = cx->stage.p;
-    uint16_t *zz = (uint16_t *)(void *)(stage + ALCM_GENC_STAGE_BYTES);
+    uint16_t *zz = E->zz;
     const unsigned bits = alcm_width_bits(wc);
     const uint32_t escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
     size_t len = 0;
-    uint64_t acc = 0, total = 0;
+    uint64_t acc = 0;
     unsigned nb = 0;
     alcm_status st;
     for (uint32_t c = 0; c < E->C; c++) {
@@ -53,105 +39,94 @@ static alcm_status pack_class(alcm_genc *E, unsigned wc, int plane, sink *k, uin
         if (ch->maxq == 0 || ch->width != wc) continue;
         uint64_t off = (uint64_t)c * E->len;
         uint64_t n = alcm_chan_len(E->numel, E->len, c, E->C);
-        float inv = 1.0f / alcm_step((uint32_t)ch->s);
+        float step = alcm_step((uint32_t)ch->s), inv = 1.0f / step;
         for (uint64_t i = 0; i < n; i += ALCM_GENC_BLOCK) {
             size_t m = (size_t)(n - i < ALCM_GENC_BLOCK ? n - i : ALCM_GENC_BLOCK);
-            uint32_t maxz = alcm_q_codes(E->x + off + i, E->r ? E->r + off + i : NULL, m, inv,
-                                         E->thr, zz);
+            const float *xb = E->x + off + i;
+            uint32_t maxz =
+                E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step, inv,
+                                                  E->thr, zz)
+                            : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv, E->thr, zz);
             if (wc == ALCM_W16) {
-                const int sh = plane ? 8 : 0;
-                for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)(zz[j] >> sh);
+                uint8_t *lo = out + len, *hi = out + n16 + len;
+                for (size_t j = 0; j < m; j++) {
+                    lo[j] = (uint8_t)zz[j];
+                    hi[j] = (uint8_t)(zz[j] >> 8);
+                }
                 len += m;
-            } else if (wc == ALCM_W8) {
-                if (maxz < escv) {
-                    for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)zz[j];
+                continue;
+            }
+            if (maxz >= escv) { /* escapes to the u16 stream, the escape code in their place */
+                for (size_t j = 0; j < m; j++)
+                    if (zz[j] >= escv) {
+                        if ((st = push_escape(E, zz[j])) != ALCM_OK) return st;
+                        zz[j] = (uint16_t)escv;
+                    }
+            }
+            size_t j = 0;
+            uint8_t *o = out + len;
+            if (wc == ALCM_W8) {
+                for (; j < m; j++) o[j] = (uint8_t)zz[j];
+                len += m;
+            } else if (nb == 0) { /* byte-aligned: whole bytes */
+                size_t k;
+                if (bits == 2) {
+                    k = m / 4;
+                    for (size_t t = 0; t < k; t++)
+                        o[t] = (uint8_t)(zz[4 * t] | zz[4 * t + 1] << 2 | zz[4 * t + 2] << 4 |
+                                         zz[4 * t + 3] << 6);
                 } else {
-                    for (size_t j = 0; j < m; j++) {
-                        uint32_t z = zz[j];
-                        if (z >= escv) {
-                            if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                            z = escv;
-                        }
-                        stage[len + j] = (uint8_t)z;
-                    }
+                    k = m / 2;
+                    for (size_t t = 0; t < k; t++) o[t] = (uint8_t)(zz[2 * t] | zz[2 * t + 1] << 4);
                 }
-                len += m;
-            } else {
-                size_t j = 0;
-                if (nb == 0 && maxz < escv) { /* byte-aligned, no escapes: whole bytes */
-                    const size_t per = 8 / bits;
-                    for (; j + per <= m; j += per) {
-                        uint32_t v = 0;
-                        for (size_t t = 0; t < per; t++) v |= (uint32_t)zz[j + t] << (bits * t);
-                        stage[len++] = (uint8_t)v;
-                    }
-                }
+                j = k * (8 / bits);
+                len += k;
+            }
+            if (wc != ALCM_W8) {
                 for (; j < m; j++) {
-                    uint32_t z = zz[j];
-                    if (z >= escv) {
-                        if ((st = push_escape(E, z)) != ALCM_OK) return st;
-                        z = escv;
-                    }
-                    acc |= (uint64_t)z << nb;
+                    acc |= (uint64_t)zz[j] << nb;
                     nb += bits;
                     if (nb >= 32) {
-                        for (int b = 0; b < 4; b++) stage[len++] = (uint8_t)(acc >> (8 * b));
+                        for (int b = 0; b < 4; b++) out[len++] = (uint8_t)(acc >> (8 * b));
                         acc >>= 32;
                         nb -= 32;
                     }
                 }
             }
-            if (len >= ALCM_GENC_STAGE_BYTES - ALCM_GENC_BLOCK) {
-                if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
-                total += len;
-                len = 0;
-            }
         }
     }
     while (nb > 0) {
-        stage[len++] = (uint8_t)acc;
+        out[len++] = (uint8_t)acc;
         acc >>= 8;
         nb = nb > 8 ? nb - 8 : 0;
     }
-    if ((st = sink_put(k, stage, len)) != ALCM_OK) return st;
-    *made = total + len;
+    *made = len;
     return ALCM_OK;
 }
 
-alcm_status alcm_genc_write_stream(alcm_genc *E, const alcm_coder *coder, int which, uint64_t raw,
-                                     uint8_t *dst, size_t cap, size_t *used)
+alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigned wc,
+                                  const uint64_t bytes[5], uint8_t *dst, size_t cap,
+                                  size_t *used)
 {
     *used = 0;
+    uint64_t raw = bytes[wc];
     if (raw == 0) return ALCM_OK;
-    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
-    unsigned wc = which < 3 ? (unsigned)which : ALCM_W16;
-    int plane = which == 4;
-    uint64_t esc_mark = E->n_esc;
-    size_t room = cap - ALCM_STREAM_HEADER;
+    const int planes = wc == ALCM_W16 ? 2 : 1;
+    if (raw > SIZE_MAX / 2) return ALCM_E_NOMEM;
+    if (alcm_buf_reserve(&E->cx->stage, (size_t)raw * (size_t)planes)) return ALCM_E_NOMEM;
+    uint8_t *out = E->cx->stage.p;
     uint64_t made = 0;
-    alcm_status st = ALCM_E_DST_TOO_SMALL;
-    if (raw > 1) {
-        sink k = {.coded = 1};
-        size_t limit = raw - 1 < room ? (size_t)(raw - 1) : room;
-        st = alcm_senc_begin(&k.senc, &E->cx->benc, coder, raw, dst + ALCM_STREAM_HEADER, limit);
-        if (st == ALCM_OK) st = pack_class(E, wc, plane, &k, &made);
-        size_t out = 0;
-        if (st == ALCM_OK) st = alcm_senc_end(&k.senc, &out);
-        if (st == ALCM_OK) {
-            if (made != raw) return ALCM_E_INTERNAL;
-            alcm_stream_header_put(dst, ALCM_STREAM_CODED, out);
-            *used = ALCM_STREAM_HEADER + out;
-            return ALCM_OK;
-        }
-    }
-    if (st != ALCM_E_DST_TOO_SMALL) return st;
-    if (raw > room) return ALCM_E_DST_TOO_SMALL;
-    E->n_esc = esc_mark;
-    sink k = {.coded = 0, .raw = dst + ALCM_STREAM_HEADER};
-    if ((st = pack_class(E, wc, plane, &k, &made)) != ALCM_OK) return st;
+    alcm_status st = pack_class(E, wc, out, raw, &made);
+    if (st != ALCM_OK) return st;
     if (made != raw) return ALCM_E_INTERNAL;
-    alcm_stream_header_put(dst, ALCM_STREAM_STORED, raw);
-    *used = ALCM_STREAM_HEADER + (size_t)raw;
+    size_t pos = 0;
+    for (int k = 0; k < planes; k++) {
+        size_t u = 0;
+        st = alcm_stream_write(&E->cx->benc, coder, out + (size_t)raw * (size_t)k, (size_t)raw,
+                               dst + pos, cap - pos, &u);
+        if (st != ALCM_OK) return st;
+        pos += u;
+    }
+    *used = pos;
     return ALCM_OK;
 }
-

@@ -11,6 +11,10 @@
 /* Planes whose order-0 entropy is at least this are stored without trying the coder:
  * coding could save at most ~1% and costs a full backend pass. */
 #define LF_STORE_BITS 7.9
+/* The entropy is estimated from every 7th byte (an odd stride, so periodic structure in
+ * the plane is still sampled evenly): a 7x cheaper pass, the same decisions on float
+ * planes, whose entropies sit far from the threshold or at 8 bits. */
+#define LF_SAMPLE_STRIDE 7
 
 /* Splits m elements of es bytes (optionally y = x + addend for f32) into es planes. */
 static void split_planes(const uint8_t *src, const float *addend, size_t m, unsigned es,
@@ -35,8 +39,11 @@ static void split_planes(const uint8_t *src, const float *addend, size_t m, unsi
         }
         return;
     }
-    for (size_t i = 0; i < m; i++)
-        for (unsigned b = 0; b < es; b++) planes[b * m + i] = src[es * i + b];
+    uint8_t *p0 = planes, *p1 = planes + m; /* 16-bit floats */
+    for (size_t i = 0; i < m; i++) {
+        p0[i] = src[2 * i];
+        p1[i] = src[2 * i + 1];
+    }
 }
 
 static void join_planes(const uint8_t *planes, size_t m, unsigned es, uint8_t *dst)
@@ -50,8 +57,11 @@ static void join_planes(const uint8_t *planes, size_t m, unsigned es, uint8_t *d
         }
         return;
     }
-    for (size_t i = 0; i < m; i++)
-        for (unsigned b = 0; b < es; b++) dst[es * i + b] = planes[b * m + i];
+    const uint8_t *p0 = planes, *p1 = planes + m; /* 16-bit floats */
+    for (size_t i = 0; i < m; i++) {
+        dst[2 * i] = p0[i];
+        dst[2 * i + 1] = p1[i];
+    }
 }
 
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
@@ -73,7 +83,7 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
         for (unsigned b = es; b-- > 0;) {
             const uint8_t *pl = planes + (size_t)b * m;
             size_t used;
-            alcm_status st = alcm_order0_bits(pl, m) >= LF_STORE_BITS
+            alcm_status st = alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE) >= LF_STORE_BITS
                                  ? alcm_stream_store(pl, m, dst + pos, end - pos, &used)
                                  : alcm_stream_write(&cx->benc, &job->coder, pl, m, dst + pos,
                                                      end - pos, &used);

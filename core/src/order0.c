@@ -3,6 +3,27 @@
 
 #include "detmath.h"
 
+static double entropy_of(const uint64_t total[256], size_t n)
+{
+    double bits = 0.0, inv = 1.0 / (double)n;
+    for (int v = 0; v < 256; v++) {
+        if (!total[v]) continue;
+        double q = (double)total[v] * inv;
+        bits -= q * alcm_det_log2(q);
+    }
+    return bits < 0.0 ? 0.0 : bits > 8.0 ? 8.0 : bits;
+}
+
+double alcm_order0_bits_strided(const uint8_t *p, size_t n, size_t stride)
+{
+    if (n == 0) return 0.0;
+    if (stride <= 1) return alcm_order0_bits(p, n);
+    uint64_t total[256] = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < n; i += stride, count++) total[p[i]]++;
+    return entropy_of(total, count);
+}
+
 double alcm_order0_bits(const uint8_t *p, size_t n)
 {
     if (n == 0) return 0.0;
@@ -24,11 +45,5 @@ double alcm_order0_bits(const uint8_t *p, size_t n)
             h[0][v] = h[1][v] = h[2][v] = h[3][v] = 0;
         }
     }
-    double bits = 0.0, inv = 1.0 / (double)n;
-    for (int v = 0; v < 256; v++) {
-        if (!total[v]) continue;
-        double q = (double)total[v] * inv;
-        bits -= q * alcm_det_log2(q);
-    }
-    return bits < 0.0 ? 0.0 : bits > 8.0 ? 8.0 : bits;
+    return entropy_of(total, n);
 }

@@ -1,4 +1,4 @@
-/* quant.h - the gradient encoder's quantisation kernels (measure, codes, residual), 4-wide
+/* quant.h - the gradient encoder's quantisation kernels (measure, codes, residual), 8-wide
  * vector code that agrees element for element with alcm_quantise (internal). */
 #ifndef ALCM_QUANT_H
 #define ALCM_QUANT_H
@@ -23,6 +23,11 @@ void alcm_q_measure(const float *x, const float *r, size_t n, float step, float 
 /* Zigzag codes of y = x (+ r) into zz[0..n); returns the largest code. */
 uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
                       uint16_t *zz);
+
+/* alcm_q_codes and alcm_q_residual in one pass: zigzag codes of y = x + r into zz[0..n),
+ * then r <- y - q·step; returns the largest code. */
+uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
+                             float thr, uint16_t *zz);
 
 /* r <- (x + r) - q·step: the error-feedback residual after decoding. */
 void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr);

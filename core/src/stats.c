@@ -1,6 +1,7 @@
 /* stats.c - per-channel statistics (two-pass moments, sparsity, max|x|, sum of squares) and
  * the cutting of a tensor shape into channels. */
 #include "alcm_tools.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,21 +27,21 @@ typedef float v2f __attribute__((vector_size(8)));
 typedef double v2d __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 
-static inline v4f load4f(const float *p)
+static inline __attribute__((always_inline)) v4f load4f(const float *p)
 {
     v4f v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline v2d load2d(const float *p)
+static inline __attribute__((always_inline)) v2d load2d(const float *p)
 {
     v2f v;
     memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, v2d);
 }
 
-static inline v4i load4i(const float *p)
+static inline __attribute__((always_inline)) v4i load4i(const float *p)
 {
     v4i v;
     memcpy(&v, p, sizeof v);
@@ -48,7 +49,7 @@ static inline v4i load4i(const float *p)
 }
 
 /* Lane-wise widening of 4 floats to two pairs of doubles. */
-static inline void widen(v4f v, v2d *lo, v2d *hi)
+static inline __attribute__((always_inline)) void widen(v4f v, v2d *lo, v2d *hi)
 {
     float t[4];
     memcpy(t, &v, sizeof t);
@@ -56,7 +57,7 @@ static inline void widen(v4f v, v2d *lo, v2d *hi)
     *hi = (v2d){t[2], t[3]};
 }
 
-static inline double hsum2(v2d v)
+static inline __attribute__((always_inline)) double hsum2(v2d v)
 {
     return v[0] + v[1];
 }
@@ -78,7 +79,7 @@ static inline int32_t ordered_bits(int32_t b)
     return b ^ ((b >> 31) & 0x7fffffff);
 }
 
-static inline v4i ordered_bits4(v4i b)
+static inline __attribute__((always_inline)) v4i ordered_bits4(v4i b)
 {
     return b ^ ((b >> 31) & 0x7fffffff);
 }
@@ -91,13 +92,13 @@ static inline float from_ordered_bits(int32_t k)
     return f;
 }
 
-static inline v4i vmin4i(v4i a, v4i b)
+static inline __attribute__((always_inline)) v4i vmin4i(v4i a, v4i b)
 {
     v4i m = a < b;
     return (a & m) | (b & ~m);
 }
 
-static inline v4i vmax4i(v4i a, v4i b)
+static inline __attribute__((always_inline)) v4i vmax4i(v4i a, v4i b)
 {
     v4i m = a > b;
     return (a & m) | (b & ~m);
@@ -109,7 +110,8 @@ typedef struct {
     uint64_t small;
 } pass1_result;
 
-static void pass1(const float *x, size_t n, pass1_result *r)
+static inline __attribute__((always_inline)) void pass1(const float *x, size_t n,
+                                                       pass1_result *r)
 {
     const int32_t thr = sparse_threshold_bits();
     const v4i vthr = {thr, thr, thr, thr};
@@ -165,7 +167,8 @@ static void pass1(const float *x, size_t n, pass1_result *r)
 }
 
 /* Sums of d, d², d³, d⁴ with d = x·s - (mhi + mlo), in double. */
-static void pass2(const float *x, size_t n, float s, float mhi, float mlo, double out[4])
+static inline __attribute__((always_inline)) void pass2(const float *x, size_t n, float s,
+                                                       float mhi, float mlo, double out[4])
 {
     const v4f vs = {s, s, s, s}, vh = {mhi, mhi, mhi, mhi}, vl = {mlo, mlo, mlo, mlo};
     v2d acc[4][4];   /* [moment][pair of lanes] */
@@ -214,7 +217,9 @@ static void pass2(const float *x, size_t n, float s, float mhi, float mlo, doubl
     }
 }
 
-void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
+/* Also built for AVX2 on x86-64 (the same operations in the same order: identical
+ * results), picked at load time. */
+ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
 {
     if (!out) return;
     memset(out, 0, sizeof *out);

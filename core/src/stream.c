@@ -10,6 +10,7 @@ struct alcm_stream {
     alcm_sched *sched;
     alcm_cctx *cctx;
     float *residual;        /* numel floats when error feedback is on, else NULL */
+    uint64_t *segments;     /* the stream's own copy of cfg.params.segments */
     uint64_t residual_n;
 };
 
@@ -57,6 +58,16 @@ alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
     alcm_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cfg = *cfg;
+    if (cfg->params.n_segments) {
+        s->segments = malloc((size_t)cfg->params.n_segments * sizeof(uint64_t));
+        if (!s->segments) {
+            free(s);
+            return NULL;
+        }
+        memcpy(s->segments, cfg->params.segments,
+               (size_t)cfg->params.n_segments * sizeof(uint64_t));
+        s->cfg.params.segments = s->segments;
+    }
     s->sched = alcm_sched_create(&cfg->sched);
     s->cctx = alcm_cctx_create();
     if (!s->sched || !s->cctx) {
@@ -72,6 +83,7 @@ void alcm_stream_free(alcm_stream *s)
     alcm_sched_free(s->sched);
     alcm_cctx_free(s->cctx);
     free(s->residual);
+    free(s->segments);
     free(s);
 }
 
@@ -90,7 +102,8 @@ void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)
 
 size_t alcm_stream_memory(const alcm_stream *s)
 {
-    return sizeof *s + (size_t)s->residual_n * sizeof(float) + alcm_cctx_memory(s->cctx) + 256;
+    return sizeof *s + (size_t)s->residual_n * sizeof(float) + alcm_cctx_memory(s->cctx) + 256 +
+           (size_t)s->cfg.params.n_segments * sizeof(uint64_t);
 }
 
 /* Makes sure the residual holds n floats; a new element count starts from zero. */

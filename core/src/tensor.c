@@ -69,6 +69,11 @@ alcm_status alcm_params_check(const alcm_params *p)
         p->backend != ALCM_BACKEND_ZSTD)
         return ALCM_E_ARG;
     if (p->level < 0 || p->level > 22) return ALCM_E_ARG;
+    if (p->n_segments) {
+        if (!p->segments || p->profile != ALCM_PROFILE_GRADIENT) return ALCM_E_ARG;
+        for (uint32_t k = 1; k < p->n_segments; k++)
+            if (p->segments[k] < p->segments[k - 1]) return ALCM_E_ARG;
+    }
     switch (p->profile) {
     case ALCM_PROFILE_GRADIENT:
         if (p->dtype != ALCM_DTYPE_F32) return ALCM_E_DTYPE;

@@ -11,11 +11,12 @@
 #include "backend.h"
 
 static const alcm_coder k_coders[] = {
-    {ALCM_BACKEND_ZLIB, 6, Z_DEFAULT_STRATEGY},
-    {ALCM_BACKEND_ZLIB, 1, Z_HUFFMAN_ONLY},
-    {ALCM_BACKEND_ZLIB, 6, Z_RLE},
-    {ALCM_BACKEND_ZSTD, 1, 0},
-    {ALCM_BACKEND_ZSTD, 19, 0},
+    {ALCM_BACKEND_ZLIB, 6, Z_DEFAULT_STRATEGY, 0},
+    {ALCM_BACKEND_ZLIB, 1, Z_HUFFMAN_ONLY, 0},
+    {ALCM_BACKEND_ZLIB, 6, Z_RLE, 0},
+    {ALCM_BACKEND_ZSTD, 1, 0, 0},
+    {ALCM_BACKEND_ZSTD, 1, 0, 1},
+    {ALCM_BACKEND_ZSTD, 19, 0, 0},
 };
 #define N_CODERS (sizeof k_coders / sizeof k_coders[0])
 
@@ -185,7 +186,7 @@ static void test_reader_pieces_and_view(void **state)
     uint8_t *src = text_like(n), *back = malloc(n);
     alcm_backend_dec d = {0};
     size_t len;
-    const alcm_coder zc = {ALCM_BACKEND_ZSTD, 3, 0};
+    const alcm_coder zc = {ALCM_BACKEND_ZSTD, 3, 0, 0};
     uint8_t *c = coded(&zc, src, n, &len);
     alcm_reader r;
     alcm_stream_ref ref = {ALCM_STREAM_CODED, c, len, n};
