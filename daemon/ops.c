@@ -162,10 +162,16 @@ static int start_compress(alcmd_request *req)
                  "all %u live streams are busy", srv->cfg.max_streams);
             return -1;
         }
-        alcm_stream *a = alcm_stream_create(&req->scfg);
-        if (!a) {
+        alcm_stream *a;
+        alcm_status cst = alcm_stream_create(&req->scfg, &a);
+        if (cst == ALCM_E_NOMEM) {
             fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM,
                  "cannot create the stream's state");
+            return -1;
+        }
+        if (cst != ALCM_OK) {
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, cst, "invalid stream config: %s",
+                 alcm_strerror(cst));
             return -1;
         }
         alcmd_streams_attach(&srv->streams, st, a, &req->scfg);

@@ -165,8 +165,13 @@ alcm_wire_error alcm_wire_config_read(const Alcmwire__StreamConfig *c, alcm_dtyp
             alcm_strerror(st));
         return ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST;
     }
-    alcm_sched *sched = alcm_sched_create(&out->sched);
-    if (!sched) {
+    alcm_sched *sched;
+    st = alcm_sched_create(&out->sched, &sched);
+    if (st == ALCM_E_NOMEM) {
+        say(msg, msg_cap, "out of memory checking the scheduler config");
+        return ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY;
+    }
+    if (st != ALCM_OK) {
         say(msg, msg_cap, "invalid scheduler config (window %u, budget %g, step_up %g, "
             "back_off %g, prune_max %g)", out->sched.window, out->sched.error_budget,
             out->sched.step_up, out->sched.back_off, out->sched.prune_max);

@@ -17,6 +17,7 @@
 void alcmc_options_default(alcmc_options *opts)
 {
     memset(opts, 0, sizeof *opts);
+    opts->struct_size = (uint32_t)sizeof *opts;
     opts->timeout_ms = 60000;
     opts->client_name = NULL;
     opts->shm = 1;
@@ -70,7 +71,7 @@ alcmc_status alcmc_connect(const char *socket_path, const alcmc_options *opts,
         alcmc_options_default(&def);
         opts = &def;
     }
-    if (opts->timeout_ms < 0) return ALCMC_E_ARG;
+    if (opts->struct_size != sizeof *opts || opts->timeout_ms < 0) return ALCMC_E_ARG;
 
     alcmc_conn *c = calloc(1, sizeof *c);
     if (!c) return ALCMC_E_NOMEM;

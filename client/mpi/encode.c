@@ -100,8 +100,8 @@ alcm_status mpi_encode(mpi_comm_ctx *ctx, mpi_slot *slot, const float *src, size
 #endif
     slot->via_daemon = 0;
     if (!slot->local) {
-        slot->local = alcm_stream_create(&slot->cfg);
-        if (!slot->local) return ALCM_E_NOMEM;
+        alcm_status st = alcm_stream_create(&slot->cfg, &slot->local);
+        if (st != ALCM_OK) return st;
     }
     return alcm_stream_compress(slot->local, &shape, src, bytes, ctx->blob, ctx->blob_cap, len,
                                 info, NULL);

@@ -31,6 +31,25 @@ extern "C" {
 #define ALCM_VERSION_MINOR 1
 #define ALCM_VERSION_PATCH 0
 #define ALCM_VERSION_STRING "0.1.0"
+#define ALCM_VERSION_NUMBER \
+    (ALCM_VERSION_MAJOR * 10000 + ALCM_VERSION_MINOR * 100 + ALCM_VERSION_PATCH)
+
+/* Marks the public API. libalcm is built with hidden visibility by default and a version
+ * script (core/libalcm.map), so only what is declared with ALCM_API is exported
+ * (docs/ABI.md lists it; a test compares it with the library). */
+#ifndef ALCM_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ALCM_API __attribute__((visibility("default")))
+#else
+#define ALCM_API
+#endif
+#endif
+
+/* The library's version at run time: ALCM_VERSION_NUMBER and ALCM_VERSION_STRING of the
+ * build that produced the library (they may differ from the header a program was built
+ * with; docs/ABI.md says which differences are compatible). */
+ALCM_API unsigned alcm_version_number(void);
+ALCM_API const char *alcm_version_string(void);
 
 /* Highest tensor rank a blob can describe. */
 #define ALCM_MAX_RANK 8
@@ -58,10 +77,10 @@ typedef enum {
 } alcm_status;
 
 /* One-line message for a status code; never NULL, static storage. */
-const char *alcm_strerror(alcm_status status);
+ALCM_API const char *alcm_strerror(alcm_status status);
 
 /* Symbolic name of a status code ("ALCM_E_CHECKSUM"); never NULL, static storage. */
-const char *alcm_status_name(alcm_status status);
+ALCM_API const char *alcm_status_name(alcm_status status);
 
 /* ------------------------------------------------------------------------------------------
  * Tensor description
@@ -74,10 +93,10 @@ typedef enum {
 } alcm_dtype;
 
 /* Size in bytes of one element of dtype, or 0 for an unknown dtype. */
-size_t alcm_dtype_size(alcm_dtype dtype);
+ALCM_API size_t alcm_dtype_size(alcm_dtype dtype);
 
 /* Short lower-case name ("f32", "f16", "bf16", "bytes"); "?" for an unknown dtype. */
-const char *alcm_dtype_name(alcm_dtype dtype);
+ALCM_API const char *alcm_dtype_name(alcm_dtype dtype);
 
 typedef struct {
     uint32_t rank;                  /* 0 (scalar) .. ALCM_MAX_RANK */
@@ -85,11 +104,11 @@ typedef struct {
 } alcm_shape;
 
 /* Fills *shape with a rank-1 shape of n elements. */
-void alcm_shape_1d(alcm_shape *shape, uint64_t n);
+ALCM_API void alcm_shape_1d(alcm_shape *shape, uint64_t n);
 
 /* Element count of a shape into *numel. ALCM_E_SHAPE if rank > ALCM_MAX_RANK or the
  * product overflows 2^62. A rank-0 shape has one element. */
-alcm_status alcm_shape_numel(const alcm_shape *shape, uint64_t *numel);
+ALCM_API alcm_status alcm_shape_numel(const alcm_shape *shape, uint64_t *numel);
 
 /* ------------------------------------------------------------------------------------------
  * Compression parameters
@@ -112,6 +131,11 @@ typedef enum {
 } alcm_entropy_mode;
 
 typedef struct {
+    /* sizeof(alcm_params) as the caller was compiled, set by alcm_params_default: lets the
+     * struct grow at its end without breaking programs built against an older header
+     * (docs/ABI.md). Functions taking the struct reject a size they do not know with
+     * ALCM_E_ARG. */
+    uint32_t struct_size;
     alcm_profile profile;
     alcm_dtype dtype;
     alcm_backend backend;
@@ -125,11 +149,11 @@ typedef struct {
 
 /* Fills *params with the defaults of a profile: dtype f32 (bytes for nothing), backend
  * AUTO, learned entropy, error budget 0.01, aggressiveness 1, prune ratio 0, block 4096. */
-void alcm_params_default(alcm_params *params, alcm_profile profile);
+ALCM_API void alcm_params_default(alcm_params *params, alcm_profile profile);
 
 /* Checks every field of *params against its documented range; ALCM_E_ARG or ALCM_E_DTYPE
  * if one is out of range or the dtype does not fit the profile. */
-alcm_status alcm_params_check(const alcm_params *params);
+ALCM_API alcm_status alcm_params_check(const alcm_params *params);
 
 /* ------------------------------------------------------------------------------------------
  * One-shot compression
@@ -151,17 +175,17 @@ typedef struct {
 typedef struct alcm_cctx alcm_cctx;
 
 /* Creates a compression context (reusable scratch memory). NULL when out of memory. */
-alcm_cctx *alcm_cctx_create(void);
+ALCM_API alcm_cctx *alcm_cctx_create(void);
 
 /* Frees a context; NULL is a no-op. */
-void alcm_cctx_free(alcm_cctx *cctx);
+ALCM_API void alcm_cctx_free(alcm_cctx *cctx);
 
 /* Bytes of scratch memory the context currently holds between calls. */
-size_t alcm_cctx_memory(const alcm_cctx *cctx);
+ALCM_API size_t alcm_cctx_memory(const alcm_cctx *cctx);
 
 /* Upper bound on the blob size for src_bytes of input under any params and shape of rank
  * <= ALCM_MAX_RANK. A dst of this capacity never yields ALCM_E_DST_TOO_SMALL. */
-size_t alcm_compress_bound(size_t src_bytes);
+ALCM_API size_t alcm_compress_bound(size_t src_bytes);
 
 /* Compresses src (src_bytes bytes of params->dtype laid out as shape) into dst.
  * residual: NULL, or for the gradient profile an error-feedback buffer of numel floats:
@@ -171,7 +195,7 @@ size_t alcm_compress_bound(size_t src_bytes);
  * The gradient profile rejects NaN/Inf with ALCM_E_NONFINITE; the other profiles carry any
  * bit pattern exactly. The error budget is always honoured: if quantisation cannot meet it,
  * the tensor is stored losslessly (info->exact = 1). */
-alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
+ALCM_API alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
                           const void *src, size_t src_bytes, float *residual,
                           void *dst, size_t dst_cap, size_t *dst_len, alcm_info *info);
 
@@ -196,29 +220,29 @@ typedef struct {
 /* Parses and validates the header of blob (checksum included) without decoding the payload.
  * Returns ALCM_E_TRUNCATED, ALCM_E_MAGIC, ALCM_E_VERSION, ALCM_E_CHECKSUM, ALCM_E_CODEC or
  * ALCM_E_CORRUPT for a malformed blob. */
-alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header);
+ALCM_API alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header);
 
 /* Per-channel code bits of a gradient blob: writes min(n_channels, cap) values to bits[]
  * and the channel count to *n_channels. Bits are fractional (log2 of the level count). */
-alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bits, size_t cap,
+ALCM_API alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bits, size_t cap,
                                    uint32_t *n_channels);
 
 typedef struct alcm_dctx alcm_dctx;
 
 /* Creates a decompression context. NULL when out of memory. */
-alcm_dctx *alcm_dctx_create(void);
+ALCM_API alcm_dctx *alcm_dctx_create(void);
 
 /* Frees a context; NULL is a no-op. */
-void alcm_dctx_free(alcm_dctx *dctx);
+ALCM_API void alcm_dctx_free(alcm_dctx *dctx);
 
 /* Largest decoded size the context accepts (default 2^40); blobs declaring more fail with
  * ALCM_E_LIMIT before anything is allocated. */
-void alcm_dctx_set_max_output(alcm_dctx *dctx, uint64_t max_bytes);
+ALCM_API void alcm_dctx_set_max_output(alcm_dctx *dctx, uint64_t max_bytes);
 
 /* Decodes a blob into dst (capacity dst_cap) and writes the decoded size to *dst_len.
  * Every length and field is checked; a malformed blob returns a specific error and leaves
  * *dst_len at 0. dst_cap must be at least header.raw_bytes (ALCM_E_DST_TOO_SMALL). */
-alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
+ALCM_API alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
                             void *dst, size_t dst_cap, size_t *dst_len);
 
 /* ------------------------------------------------------------------------------------------
@@ -226,9 +250,10 @@ alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
  * ---------------------------------------------------------------------------------------- */
 
 /* CAQ = ratio / (cpu_seconds + 1). */
-double alcm_caq(double ratio, double cpu_seconds);
+ALCM_API double alcm_caq(double ratio, double cpu_seconds);
 
 typedef struct {
+    uint32_t struct_size;    /* sizeof(alcm_sched_config), set by alcm_sched_config_default */
     double error_budget;     /* budget every step is encoded under (default 0.01) */
     uint32_t window;         /* steps in the trend window (default 5) */
     int deterministic;       /* 1: cpu seconds come from the cost model, so runs replay */
@@ -238,7 +263,7 @@ typedef struct {
 } alcm_sched_config;
 
 /* Fills *cfg with the defaults above (deterministic = 0). */
-void alcm_sched_config_default(alcm_sched_config *cfg);
+ALCM_API void alcm_sched_config_default(alcm_sched_config *cfg);
 
 /* The scheduler's state after each step (for logs, stats and tests). */
 typedef struct {
@@ -255,27 +280,29 @@ typedef struct {
 
 typedef struct alcm_sched alcm_sched;
 
-/* Creates a scheduler; cfg NULL means defaults. NULL on bad config or out of memory. */
-alcm_sched *alcm_sched_create(const alcm_sched_config *cfg);
-void alcm_sched_free(alcm_sched *sched);
+/* Creates a scheduler into *out; cfg NULL means defaults. ALCM_E_ARG for a config out of
+ * range (or of an unknown struct_size), ALCM_E_NOMEM when out of memory; *out is NULL
+ * then. */
+ALCM_API alcm_status alcm_sched_create(const alcm_sched_config *cfg, alcm_sched **out);
+ALCM_API void alcm_sched_free(alcm_sched *sched);
 
 /* Writes the scheduler's current aggressiveness, prune ratio and error budget into *params
  * (other fields untouched). */
-void alcm_sched_apply(const alcm_sched *sched, alcm_params *params);
+ALCM_API void alcm_sched_apply(const alcm_sched *sched, alcm_params *params);
 
 /* Records the outcome of one gradient-profile step and moves the knobs for the next one.
  * A step stored losslessly (info->exact) counts as over budget and backs off. cpu_seconds
  * is ignored in deterministic mode (the cost model of info is used instead). */
-void alcm_sched_record(alcm_sched *sched, const alcm_info *info, double cpu_seconds);
+ALCM_API void alcm_sched_record(alcm_sched *sched, const alcm_info *info, double cpu_seconds);
 
 /* The cost model used in deterministic mode: modelled CPU seconds for one step. */
-double alcm_sched_model_seconds(const alcm_info *info);
+ALCM_API double alcm_sched_model_seconds(const alcm_info *info);
 
 /* Copies the current state into *state. */
-void alcm_sched_get_state(const alcm_sched *sched, alcm_sched_state *state);
+ALCM_API void alcm_sched_get_state(const alcm_sched *sched, alcm_sched_state *state);
 
 /* Returns the scheduler to its initial state. */
-void alcm_sched_reset(alcm_sched *sched);
+ALCM_API void alcm_sched_reset(alcm_sched *sched);
 
 /* ------------------------------------------------------------------------------------------
  * Stream: scheduler + error-feedback residual + context, one per (worker, tensor name).
@@ -285,6 +312,7 @@ void alcm_sched_reset(alcm_sched *sched);
 typedef struct alcm_stream alcm_stream;
 
 typedef struct {
+    uint32_t struct_size;        /* sizeof(alcm_stream_config), set by the _default function */
     alcm_params params;          /* base params (profile, backend, entropy mode, block) */
     alcm_sched_config sched;     /* scheduler config; sched.error_budget overrides params */
     int error_feedback;          /* 1: keep a residual across steps (gradient profile) */
@@ -292,28 +320,31 @@ typedef struct {
 } alcm_stream_config;
 
 /* Defaults: gradient profile, error feedback on, adaptive on, scheduler defaults. */
-void alcm_stream_config_default(alcm_stream_config *cfg);
+ALCM_API void alcm_stream_config_default(alcm_stream_config *cfg);
 
-alcm_stream *alcm_stream_create(const alcm_stream_config *cfg);
-void alcm_stream_free(alcm_stream *stream);
+/* Creates a stream into *out; cfg NULL means defaults. ALCM_E_ARG or ALCM_E_DTYPE for a
+ * bad config (the alcm_params_check rules, the scheduler's ranges, an unknown
+ * struct_size), ALCM_E_NOMEM when out of memory; *out is NULL then. */
+ALCM_API alcm_status alcm_stream_create(const alcm_stream_config *cfg, alcm_stream **out);
+ALCM_API void alcm_stream_free(alcm_stream *stream);
 
 /* Compresses one step of the stream: applies the scheduler's knobs, adds and updates the
  * residual (reallocated when the element count changes), measures this thread's CPU time
  * (or the cost model), and records the step. *cpu_seconds (if non-NULL) gets the figure
  * the scheduler used. Same contract as alcm_compress otherwise. */
-alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape *shape,
+ALCM_API alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape *shape,
                                  const void *src, size_t src_bytes,
                                  void *dst, size_t dst_cap, size_t *dst_len,
                                  alcm_info *info, double *cpu_seconds);
 
 /* Drops the residual and resets the scheduler. */
-void alcm_stream_reset(alcm_stream *stream);
+ALCM_API void alcm_stream_reset(alcm_stream *stream);
 
 /* Scheduler state of the stream. */
-void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
+ALCM_API void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
 
 /* Bytes of memory the stream holds (residual, scratch, scheduler). */
-size_t alcm_stream_memory(const alcm_stream *stream);
+ALCM_API size_t alcm_stream_memory(const alcm_stream *stream);
 
 #ifdef __cplusplus
 }

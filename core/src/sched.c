@@ -35,6 +35,7 @@ double alcm_caq(double ratio, double cpu_seconds)
 void alcm_sched_config_default(alcm_sched_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = (uint32_t)sizeof *cfg;
     cfg->error_budget = 0.01;
     cfg->window = 5;
     cfg->deterministic = 0;
@@ -51,19 +52,22 @@ static int config_ok(const alcm_sched_config *c)
            c->prune_max <= 0.25;
 }
 
-alcm_sched *alcm_sched_create(const alcm_sched_config *cfg)
+alcm_status alcm_sched_create(const alcm_sched_config *cfg, alcm_sched **out)
 {
+    if (!out) return ALCM_E_ARG;
+    *out = NULL;
     alcm_sched_config def;
     if (!cfg) {
         alcm_sched_config_default(&def);
         cfg = &def;
     }
-    if (!config_ok(cfg)) return NULL;
+    if (cfg->struct_size != sizeof *cfg || !config_ok(cfg)) return ALCM_E_ARG;
     alcm_sched *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) return ALCM_E_NOMEM;
     s->cfg = *cfg;
     alcm_sched_reset(s);
-    return s;
+    *out = s;
+    return ALCM_OK;
 }
 
 void alcm_sched_free(alcm_sched *sched)

@@ -16,33 +16,39 @@ struct alcm_stream {
 void alcm_stream_config_default(alcm_stream_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = (uint32_t)sizeof *cfg;
     alcm_params_default(&cfg->params, ALCM_PROFILE_GRADIENT);
     alcm_sched_config_default(&cfg->sched);
     cfg->error_feedback = 1;
     cfg->adaptive = 1;
 }
 
-alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
+alcm_status alcm_stream_create(const alcm_stream_config *cfg, alcm_stream **out)
 {
+    if (!out) return ALCM_E_ARG;
+    *out = NULL;
     alcm_stream_config def;
     if (!cfg) {
         alcm_stream_config_default(&def);
         cfg = &def;
     }
+    if (cfg->struct_size != sizeof *cfg) return ALCM_E_ARG;
     alcm_params probe = cfg->params;
     if (cfg->params.profile == ALCM_PROFILE_GRADIENT) probe.error_budget = cfg->sched.error_budget;
-    if (alcm_params_check(&probe) != ALCM_OK) return NULL;
+    alcm_status st = alcm_params_check(&probe);
+    if (st != ALCM_OK) return st;
 
     alcm_stream *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) return ALCM_E_NOMEM;
     s->cfg = *cfg;
-    s->sched = alcm_sched_create(&cfg->sched);
-    s->cctx = alcm_cctx_create();
-    if (!s->sched || !s->cctx) {
+    st = alcm_sched_create(&cfg->sched, &s->sched);
+    if (st == ALCM_OK && !(s->cctx = alcm_cctx_create())) st = ALCM_E_NOMEM;
+    if (st != ALCM_OK) {
         alcm_stream_free(s);
-        return NULL;
+        return st;
     }
-    return s;
+    *out = s;
+    return ALCM_OK;
 }
 
 void alcm_stream_free(alcm_stream *s)
