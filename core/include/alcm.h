@@ -68,7 +68,7 @@ typedef enum {
     ALCM_E_TRUNCATED = -7,      /* blob shorter than its header or declared lengths */
     ALCM_E_MAGIC = -8,          /* blob does not start with the ALCM magic */
     ALCM_E_VERSION = -9,        /* blob format version not supported by this library */
-    ALCM_E_CHECKSUM = -10,      /* CRC32 over header and payload does not match */
+    ALCM_E_CHECKSUM = -10,      /* a CRC32 (header or payload) does not match */
     ALCM_E_CORRUPT = -11,       /* a header or payload field is out of range or inconsistent */
     ALCM_E_CODEC = -12,         /* unknown codec or backend id in a blob */
     ALCM_E_BACKEND = -13,       /* zlib or zstd reported an error */
@@ -217,7 +217,9 @@ typedef struct {
     double rel_l2_error;       /* gradient profile: error measured at encode time */
 } alcm_header;
 
-/* Parses and validates the header of blob (checksum included) without decoding the payload.
+/* Parses and validates the header of blob without decoding the payload: a version 2 blob's
+ * header CRC covers the header alone, so this reads only the first bytes (a version 1 blob
+ * has one CRC over everything, checked here as before).
  * Returns ALCM_E_TRUNCATED, ALCM_E_MAGIC, ALCM_E_VERSION, ALCM_E_CHECKSUM, ALCM_E_CODEC or
  * ALCM_E_CORRUPT for a malformed blob. */
 ALCM_API alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header);
