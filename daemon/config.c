@@ -39,6 +39,7 @@ void alcmd_config_default(alcmd_config *cfg)
     cfg->log_level = ALCMD_LOG_INFO;
     cfg->deterministic = 0;
     cfg->prometheus_interval_ms = 15000;
+    cfg->state_interval_ms = 60000;
 }
 
 int alcmd_parse_size(const char *text, uint64_t *out)
@@ -135,6 +136,12 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         strcpy(cfg->socket_path, value);
         return 0;
     }
+    if (!strcmp(key, "state_dir")) {
+        if (strlen(value) >= sizeof cfg->state_dir - 64)
+            return fail(err, cap, "state_dir path too long");
+        strcpy(cfg->state_dir, value);
+        return 0;
+    }
     if (!strcmp(key, "prometheus_file")) {
         if (strlen(value) >= sizeof cfg->prometheus_file)
             return fail(err, cap, "prometheus_file path too long");
@@ -161,6 +168,7 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         {"idle_timeout_ms", &cfg->idle_timeout_ms},
         {"shutdown_timeout_ms", &cfg->shutdown_timeout_ms},
         {"prometheus_interval_ms", &cfg->prometheus_interval_ms},
+        {"state_interval_ms", &cfg->state_interval_ms},
     };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++) {
         if (strcmp(key, u32s[i].key)) continue;
@@ -243,6 +251,8 @@ int alcmd_config_check(const alcmd_config *cfg, char *err, size_t cap)
     if (cfg->idle_timeout_ms < 10) return fail(err, cap, "idle_timeout_ms must be at least 10");
     if (cfg->prometheus_file[0] && cfg->prometheus_interval_ms < 100)
         return fail(err, cap, "prometheus_interval_ms must be at least 100");
+    if (cfg->state_dir[0] && cfg->state_interval_ms < 100)
+        return fail(err, cap, "state_interval_ms must be at least 100");
     if (cfg->inflight_cap < cfg->max_message_bytes)
         return fail(err, cap, "inflight_cap must be at least max_message_bytes");
     return 0;

@@ -15,6 +15,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "signals.h"
+#include "state.h"
 
 /* --sandbox-probe: the same probe from a thread-pool thread (threads share the filter). */
 static void probe_work(uv_work_t *w)
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
         alcmd_log(ALCMD_LOG_ERR, "cannot install signal handlers");
         rc = 1;
     }
+    if (rc == 0) alcmd_state_restore(&srv);
     if (rc == 0 && !opts.no_sandbox) {
         if (alcmd_sandbox_enter(err, sizeof err) != 0) {
             alcmd_log(ALCMD_LOG_ERR, "cannot enter the sandbox (%s); --no-sandbox runs "
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
         return rc;
     }
     alcmd_prom_start(&srv);
+    alcmd_state_start(&srv);
     alcmd_log(ALCMD_LOG_NOTICE, "alcmd %s serving: %u threads, max message %llu bytes, "
               "stream memory cap %llu bytes, max %u streams, %s scheduler by default",
               ALCM_VERSION_STRING, threads, (unsigned long long)cfg.max_message_bytes,

@@ -30,6 +30,8 @@ static const struct {
     {"deterministic", "deterministic", "yes"},
     {"prometheus-file", "prometheus_file", NULL},
     {"prometheus-interval-ms", "prometheus_interval_ms", NULL},
+    {"state-dir", "state_dir", NULL},
+    {"state-interval-ms", "state_interval_ms", NULL},
 };
 #define N_SETTINGS (sizeof k_settings / sizeof k_settings[0])
 
@@ -61,6 +63,9 @@ void alcmd_options_usage(FILE *f)
         "  --deterministic             streams default to the deterministic scheduler\n"
         "  --prometheus-file PATH      write a Prometheus textfile-collector file\n"
         "  --prometheus-interval-ms MS how often (default 15000)\n"
+        "  --state-dir DIR             keep each stream's state in DIR: saved on SIGTERM\n"
+        "                              and periodically, restored at start (docs/STATE.md)\n"
+        "  --state-interval-ms MS      how often it is saved (default 60000)\n"
         "  --no-sandbox                no seccomp filter (debugging; the default filter\n"
         "                              allows AF_UNIX sockets only, docs/SECURITY.md)\n"
         "  --check-config              validate the settings and exit\n"

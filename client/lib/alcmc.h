@@ -185,6 +185,20 @@ ALCMC_API alcmc_status alcmc_decompress(alcmc_conn *conn, const void *blob, size
 ALCMC_API alcmc_status alcmc_decompress_local(const void *blob, size_t blob_len, void *dst,
                                     size_t dst_cap, size_t *dst_len, alcm_status *codec_status);
 
+/* The state of this uid's stream `stream` (configuration, scheduler, residual; the bytes
+ * of alcm_stream_export, docs/STATE.md), after the requests already queued on it, written
+ * to dst (capacity dst_cap) with its length in *len: for a training framework's own
+ * checkpoint. ALCMC_E_DST_TOO_SMALL when it does not fit; ALCMC_E_REQUEST when the stream
+ * holds no state. */
+ALCMC_API alcmc_status alcmc_export_state(alcmc_conn *conn, const char *stream, void *dst,
+                                          size_t dst_cap, size_t *len);
+
+/* Replaces this uid's stream `stream` with exported state (from alcmc_export_state or
+ * alcm_stream_export): its next step continues from there. ALCMC_E_REQUEST when the daemon
+ * refuses the bytes (damaged, foreign, invalid). */
+ALCMC_API alcmc_status alcmc_import_state(alcmc_conn *conn, const char *stream,
+                                          const void *state, size_t len);
+
 /* Drops the residual and resets the scheduler of this uid's stream `stream` (after the
  * requests already queued on it). *existed (if non-NULL) says whether it existed. */
 ALCMC_API alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed);

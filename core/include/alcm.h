@@ -342,8 +342,30 @@ ALCM_API alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape 
 /* Drops the residual and resets the scheduler. */
 ALCM_API void alcm_stream_reset(alcm_stream *stream);
 
+/* The configuration the stream was created with (or imported). */
+ALCM_API void alcm_stream_get_config(const alcm_stream *stream, alcm_stream_config *cfg);
+
 /* Scheduler state of the stream. */
 ALCM_API void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
+
+/* A stream's state as bytes (docs/STATE.md): its configuration, the scheduler's complete
+ * state and the error-feedback residual, with a CRC32. A training framework can keep it in
+ * its own checkpoint; a stream imported from it continues exactly where the exported one
+ * was (same blobs for the same next inputs). */
+
+/* Bytes alcm_stream_export needs now (it changes when the residual's size does). */
+ALCM_API size_t alcm_stream_export_size(const alcm_stream *stream);
+
+/* Writes the state into dst (capacity cap) and its length to *len. ALCM_E_DST_TOO_SMALL
+ * when cap < alcm_stream_export_size(stream). */
+ALCM_API alcm_status alcm_stream_export(const alcm_stream *stream, void *dst, size_t cap,
+                                        size_t *len);
+
+/* Creates a stream from exported state into *out. Every field is checked: ALCM_E_MAGIC,
+ * ALCM_E_TRUNCATED, ALCM_E_VERSION, ALCM_E_CHECKSUM, ALCM_E_CORRUPT (a field out of range,
+ * an invalid configuration, a residual count that disagrees with the bytes, a non-finite
+ * residual value), ALCM_E_NOMEM; *out is NULL on failure. */
+ALCM_API alcm_status alcm_stream_import(const void *state, size_t len, alcm_stream **out);
 
 /* Bytes of memory the stream holds (residual, scratch, scheduler). */
 ALCM_API size_t alcm_stream_memory(const alcm_stream *stream);

@@ -4,14 +4,8 @@
 
 #include "alcm.h"
 #include "alcm_tools.h"
+#include "stream_impl.h"
 
-struct alcm_stream {
-    alcm_stream_config cfg;
-    alcm_sched *sched;
-    alcm_cctx *cctx;
-    float *residual;        /* numel floats when error feedback is on, else NULL */
-    uint64_t residual_n;
-};
 
 void alcm_stream_config_default(alcm_stream_config *cfg)
 {
@@ -66,6 +60,11 @@ void alcm_stream_reset(alcm_stream *s)
     s->residual = NULL;
     s->residual_n = 0;
     alcm_sched_reset(s->sched);
+}
+
+void alcm_stream_get_config(const alcm_stream *s, alcm_stream_config *cfg)
+{
+    *cfg = s->cfg;
 }
 
 void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)
