@@ -208,14 +208,22 @@ int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap
 {
     FILE *f = fopen(path, "r");
     if (!f) return fail(err, cap, "%s: %s", path, strerror(errno));
-    char line[8192], why[512];
+    char *line = NULL, why[512];
+    size_t line_cap = 0;
     unsigned lineno = 0;
     int rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    ssize_t got;
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+        size_t len = (size_t)got;
+        if (len > 8191) {
             rc = fail(err, cap, "%s:%u: line too long", path, lineno);
+            break;
+        }
+        /* A NUL byte would silently cut the line short (and a reload with such a file
+         * would drop every setting after it): the file is refused instead. */
+        if (memchr(line, '\0', len)) {
+            rc = fail(err, cap, "%s:%u: NUL byte in the line (not a text file?)", path, lineno);
             break;
         }
         char *hash = strchr(line, '#');
@@ -235,6 +243,7 @@ int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap
         }
     }
     if (rc == 0 && ferror(f)) rc = fail(err, cap, "%s: read error", path);
+    free(line);
     fclose(f);
     return rc;
 }

@@ -58,7 +58,7 @@ typedef enum {
     ALCMC_E_PROTOCOL = -6,       /* malformed bytes on the connection (either direction) */
     ALCMC_E_VERSION = -7,        /* the daemon speaks another protocol version */
     ALCMC_E_TOO_LARGE = -8,      /* the message exceeds the daemon's max_message_bytes */
-    ALCMC_E_DENIED = -9,         /* the daemon (or the socket's permissions) refused this user */
+    ALCMC_E_DENIED = -9,         /* the daemon refused this user (its allow-list) */
     ALCMC_E_REQUEST = -10,       /* the daemon rejected a field (dtype, shape, config ...) */
     ALCMC_E_CODEC = -11,         /* libalcm refused the data: see alcmc_last_alcm_status() */
     ALCMC_E_OVERLOADED = -12,    /* the daemon's stream limit is reached and all are busy */
@@ -66,7 +66,9 @@ typedef enum {
     ALCMC_E_DST_TOO_SMALL = -14, /* the result does not fit the caller's buffer */
     ALCMC_E_DAEMON = -15,        /* the daemon failed (out of memory, internal error) */
     ALCMC_E_IO = -16,            /* a socket call failed (errno text in alcmc_last_message) */
-    ALCMC_E_BROKEN = -17         /* the connection failed earlier: close it and reconnect */
+    ALCMC_E_BROKEN = -17,        /* the connection failed earlier: close it and reconnect */
+    ALCMC_E_PERMISSION = -18     /* connect() got EACCES/EPERM: the socket file or a directory
+                                    above it does not let this user in; no daemon saw it */
 } alcmc_status;
 
 /* One-line English message for a status; never NULL, static storage. */

@@ -34,7 +34,9 @@ static alcmc_status connect_errno(int err)
         return ALCMC_E_CONNECT;
     case EACCES:
     case EPERM:
-        return ALCMC_E_DENIED;
+        /* File-system permissions, decided by the kernel: the daemon never saw the
+         * connection, so this is not its allow-list (ALCMC_E_DENIED). */
+        return ALCMC_E_PERMISSION;
     case EAGAIN:
     case ETIMEDOUT:
         return ALCMC_E_TIMEOUT;

@@ -50,7 +50,7 @@ static int daemon_ready(mpi_comm_ctx *ctx)
 static int connection_lost(alcmc_status st)
 {
     return st == ALCMC_E_DAEMON_GONE || st == ALCMC_E_TIMEOUT || st == ALCMC_E_PROTOCOL ||
-           st == ALCMC_E_IO || st == ALCMC_E_BROKEN || st == ALCMC_E_DENIED ||
+           st == ALCMC_E_IO || st == ALCMC_E_BROKEN || st == ALCMC_E_DENIED || st == ALCMC_E_PERMISSION ||
            st == ALCMC_E_SHUTTING_DOWN || st == ALCMC_E_CONNECT || st == ALCMC_E_VERSION;
 }
 
