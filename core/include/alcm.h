@@ -73,7 +73,10 @@ typedef enum {
     ALCM_E_CODEC = -12,         /* unknown codec or backend id in a blob */
     ALCM_E_BACKEND = -13,       /* zlib or zstd reported an error */
     ALCM_E_LIMIT = -14,         /* decoded size exceeds the context's configured limit */
-    ALCM_E_INTERNAL = -15       /* a library invariant failed (a bug: please report) */
+    ALCM_E_INTERNAL = -15,      /* a library invariant failed (a bug: please report) */
+    ALCM_E_INPUT_CHANGED = -16  /* the input changed while it was being encoded (memory
+                                   shared with another process rewritten during the call);
+                                   nothing was produced, the residual is left finite */
 } alcm_status;
 
 /* One-line message for a status code; never NULL, static storage. */

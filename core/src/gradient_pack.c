@@ -58,6 +58,10 @@ static alcm_status pack_class(alcm_genc *E, unsigned wc, int plane, sink *k, uin
             size_t m = (size_t)(n - i < ALCM_GENC_BLOCK ? n - i : ALCM_GENC_BLOCK);
             uint32_t maxz = alcm_q_codes(E->x + off + i, E->r ? E->r + off + i : NULL, m, inv,
                                          E->thr, zz);
+            /* The level count was measured in an earlier pass over the same input: a code
+             * beyond it means the input changed since (a blob written now would not
+             * decode). */
+            if (maxz > 2 * ch->maxq) return ALCM_E_INPUT_CHANGED;
             if (wc == ALCM_W16) {
                 const int sh = plane ? 8 : 0;
                 for (size_t j = 0; j < m; j++) stage[len + j] = (uint8_t)(zz[j] >> sh);

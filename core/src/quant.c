@@ -38,7 +38,7 @@ static inline v4f vquant(v4f y, v4f inv, v4f thr)
 {
     const v4f lim = splat((float)ALCM_LEVEL_MAX), nlim = splat(-(float)ALCM_LEVEL_MAX);
     v4f v = y * inv;
-    v = select4(v > lim, lim, v);
+    v = select4(~(v <= lim), lim, v);   /* NaN-proof: NaN becomes lim */
     v = select4(v < nlim, nlim, v);
     v4f h = (v4f)(((v4i)v & splati((int32_t)0x80000000u)) | (v4i)splat(0.5f));
     v4f q = __builtin_convertvector(__builtin_convertvector(v + h, v4i), v4f);
