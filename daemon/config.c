@@ -40,6 +40,7 @@ void alcmd_config_default(alcmd_config *cfg)
     cfg->log_format = ALCMD_LOG_FORMAT_AUTO;
     cfg->deterministic = 0;
     cfg->prometheus_interval_ms = 15000;
+    cfg->state_interval_ms = 60000;
 }
 
 int alcmd_parse_size(const char *text, uint64_t *out)
@@ -136,6 +137,12 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         strcpy(cfg->socket_path, value);
         return 0;
     }
+    if (!strcmp(key, "state_dir")) {
+        if (strlen(value) >= sizeof cfg->state_dir - 64)
+            return fail(err, cap, "state_dir path too long");
+        strcpy(cfg->state_dir, value);
+        return 0;
+    }
     if (!strcmp(key, "prometheus_file")) {
         if (strlen(value) >= sizeof cfg->prometheus_file)
             return fail(err, cap, "prometheus_file path too long");
@@ -162,6 +169,7 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         {"idle_timeout_ms", &cfg->idle_timeout_ms},
         {"shutdown_timeout_ms", &cfg->shutdown_timeout_ms},
         {"prometheus_interval_ms", &cfg->prometheus_interval_ms},
+        {"state_interval_ms", &cfg->state_interval_ms},
     };
     for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++) {
         if (strcmp(key, u32s[i].key)) continue;
@@ -208,14 +216,22 @@ int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap
 {
     FILE *f = fopen(path, "r");
     if (!f) return fail(err, cap, "%s: %s", path, strerror(errno));
-    char line[8192], why[512];
+    char *line = NULL, why[512];
+    size_t line_cap = 0;
     unsigned lineno = 0;
     int rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    ssize_t got;
+    while ((got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+        size_t len = (size_t)got;
+        if (len > 8191) {
             rc = fail(err, cap, "%s:%u: line too long", path, lineno);
+            break;
+        }
+        /* A NUL byte would silently cut the line short (and a reload with such a file
+         * would drop every setting after it): the file is refused instead. */
+        if (memchr(line, '\0', len)) {
+            rc = fail(err, cap, "%s:%u: NUL byte in the line (not a text file?)", path, lineno);
             break;
         }
         char *hash = strchr(line, '#');
@@ -235,6 +251,7 @@ int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap
         }
     }
     if (rc == 0 && ferror(f)) rc = fail(err, cap, "%s: read error", path);
+    free(line);
     fclose(f);
     return rc;
 }
@@ -251,6 +268,8 @@ int alcmd_config_check(const alcmd_config *cfg, char *err, size_t cap)
     if (cfg->idle_timeout_ms < 10) return fail(err, cap, "idle_timeout_ms must be at least 10");
     if (cfg->prometheus_file[0] && cfg->prometheus_interval_ms < 100)
         return fail(err, cap, "prometheus_interval_ms must be at least 100");
+    if (cfg->state_dir[0] && cfg->state_interval_ms < 100)
+        return fail(err, cap, "state_interval_ms must be at least 100");
     if (cfg->inflight_cap < cfg->max_message_bytes)
         return fail(err, cap, "inflight_cap must be at least max_message_bytes");
     return 0;

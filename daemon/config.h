@@ -28,6 +28,8 @@ typedef struct {
     int deterministic;             /* default scheduler mode of streams */
     char prometheus_file[ALCMD_PATH_MAX];   /* "" = no textfile */
     uint32_t prometheus_interval_ms;
+    char state_dir[ALCMD_PATH_MAX];         /* "" = stream state is not kept across restarts */
+    uint32_t state_interval_ms;             /* periodic save of the stream states */
 } alcmd_config;
 
 /* Fills *cfg with the defaults (docs in deploy/alcmd.conf.example). */

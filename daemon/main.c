@@ -13,8 +13,23 @@
 #include "ops.h"
 #include "options.h"
 #include "prom.h"
+#include "sandbox.h"
 #include "server.h"
 #include "signals.h"
+#include "state.h"
+
+/* --sandbox-probe: the same probe from a thread-pool thread (threads share the filter). */
+static void probe_work(uv_work_t *w)
+{
+    (void)w;
+    alcmd_sandbox_probe("worker thread");
+}
+
+static void probe_done(uv_work_t *w, int status)
+{
+    (void)w;
+    (void)status;
+}
 
 int main(int argc, char **argv)
 {
@@ -71,6 +86,24 @@ int main(int argc, char **argv)
         alcmd_log(ALCMD_LOG_ERR, "cannot install signal handlers");
         rc = 1;
     }
+    if (rc == 0) alcmd_state_restore(&srv);
+    if (rc == 0 && !opts.no_sandbox) {
+        if (alcmd_sandbox_enter(err, sizeof err) != 0) {
+            alcmd_log(ALCMD_LOG_ERR, "cannot enter the sandbox (%s); --no-sandbox runs "
+                      "without it", err);
+            rc = 1;
+        } else {
+            alcmd_log(ALCMD_LOG_INFO, "sandbox: no new privileges, seccomp filter (AF_UNIX "
+                      "sockets only)");
+        }
+    } else if (rc == 0) {
+        alcmd_log(ALCMD_LOG_WARNING, "running without the sandbox (--no-sandbox)");
+    }
+    static uv_work_t probe;
+    if (rc == 0 && opts.sandbox_probe) {
+        alcmd_sandbox_probe("event loop");
+        uv_queue_work(&loop, &probe, probe_work, probe_done);
+    }
     if (rc != 0) {
         alcmd_server_shutdown(&srv);
         uv_run(&loop, UV_RUN_DEFAULT);
@@ -79,6 +112,7 @@ int main(int argc, char **argv)
         return rc;
     }
     alcmd_prom_start(&srv);
+    alcmd_state_start(&srv);
     alcmd_log(ALCMD_LOG_NOTICE, "alcmd %s serving: %u threads, max message %llu bytes, "
               "stream memory cap %llu bytes, max %u streams, %s scheduler by default",
               ALCM_VERSION_STRING, threads, (unsigned long long)cfg.max_message_bytes,

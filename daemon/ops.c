@@ -95,6 +95,66 @@ static void reply_reset(alcmd_request *req, int existed)
 
 static void compress_done(uv_work_t *work, int status);
 
+/* Export-state: the stream's state bytes as the reply payload (docs/STATE.md). */
+static void export_state(alcmd_request *req, alcmd_stream *st)
+{
+    if (!st->st) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK,
+             "stream '%s' holds no state (never used, or evicted)", st->name);
+        return;
+    }
+    size_t cap = alcm_stream_export_size(st->st), len;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for the state");
+        return;
+    }
+    alcm_status s = alcm_stream_export(st->st, buf, cap, &len);
+    if (s != ALCM_OK) {
+        free(buf);
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_INTERNAL, s, "export: %s", alcm_strerror(s));
+        return;
+    }
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_EXPORT_STATE;
+    r.request_id = req->id;
+    alcmd_request_reply(req, &r.base, buf, len, cap);
+}
+
+/* Import-state: replaces the stream's state (and configuration) with the payload's. */
+static void import_state(alcmd_request *req, alcmd_stream *st)
+{
+    alcmd_server *srv = req->srv;
+    alcm_stream *fresh;
+    alcm_status s = alcm_stream_import(req->payload, req->payload_len, &fresh);
+    if (s != ALCM_OK) {
+        fail(req, s == ALCM_E_NOMEM ? ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY
+                                    : ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST,
+             s, "the stream state was refused: %s", alcm_strerror(s));
+        return;
+    }
+    if (st->st) alcmd_streams_detach(&srv->streams, st);
+    if (alcmd_streams_make_room(&srv->streams, srv->cfg.max_streams) < 0) {
+        alcm_stream_free(fresh);
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+             "all %u live streams are busy", srv->cfg.max_streams);
+        return;
+    }
+    alcm_stream_config cfg;
+    alcm_stream_get_config(fresh, &cfg);
+    alcmd_streams_attach(&srv->streams, st, fresh, &cfg);
+    alcm_stream_get_state(fresh, &st->sched);
+    alcmd_streams_set_memory(&srv->streams, st, alcm_stream_memory(fresh));
+    st->evicted = 0;
+    alcmd_streams_enforce_cap(&srv->streams, srv->cfg.memory_cap);
+    alcmd_log(ALCMD_LOG_INFO, "stream '%s' (uid %u): state imported at step %llu", st->name,
+              st->uid, (unsigned long long)st->sched.steps);
+    Alcmwire__Reply r = ALCMWIRE__REPLY__INIT;
+    r.op = ALCMWIRE__OP__OP_IMPORT_STATE;
+    r.request_id = req->id;
+    alcmd_request_reply(req, &r.base, NULL, 0, 0);
+}
+
 /* Builds (or rebuilds) the stream's state for a compress step and starts it on the
  * thread pool. Returns 0 when started; otherwise the request has been answered. */
 static int start_compress(alcmd_request *req)
@@ -113,10 +173,16 @@ static int start_compress(alcmd_request *req)
                  "all %u live streams are busy", srv->cfg.max_streams);
             return -1;
         }
-        alcm_stream *a = alcm_stream_create(&req->scfg);
-        if (!a) {
+        alcm_stream *a;
+        alcm_status cst = alcm_stream_create(&req->scfg, &a);
+        if (cst == ALCM_E_NOMEM) {
             fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM,
                  "cannot create the stream's state");
+            return -1;
+        }
+        if (cst != ALCM_OK) {
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, cst, "invalid stream config: %s",
+                 alcm_strerror(cst));
             return -1;
         }
         alcmd_streams_attach(&srv->streams, st, a, &req->scfg);
@@ -158,6 +224,14 @@ static void stream_pump(alcmd_stream *st)
                 alcmd_streams_set_memory(&req->srv->streams, st, alcm_stream_memory(st->st));
             }
             reply_reset(req, existed);
+            continue;
+        }
+        if (req->op == ALCMWIRE__OP__OP_EXPORT_STATE) {
+            export_state(req, st);
+            continue;
+        }
+        if (req->op == ALCMWIRE__OP__OP_IMPORT_STATE) {
+            import_state(req, st);
             continue;
         }
         start_compress(req);
@@ -362,6 +436,25 @@ void alcmd_ops_dispatch(alcmd_request *req)
     case ALCMWIRE__OP__OP_COMPRESS:
         do_compress(req);
         return;
+    case ALCMWIRE__OP__OP_EXPORT_STATE: {
+        alcmd_stream *st = alcmd_streams_find(&srv->streams, req->uid, req->hdr->stream);
+        if (!st)
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST, ALCM_OK, "no stream '%s'",
+                 req->hdr->stream);
+        else
+            stream_enqueue(st, req);
+        return;
+    }
+    case ALCMWIRE__OP__OP_IMPORT_STATE: {
+        alcmd_stream *st = alcmd_streams_get(&srv->streams, req->uid, req->hdr->stream,
+                                             2 * (size_t)srv->cfg.max_streams);
+        if (!st)
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+                 "stream table full: every stream is busy");
+        else
+            stream_enqueue(st, req);
+        return;
+    }
     case ALCMWIRE__OP__OP_ATTACH_SHM:
         do_attach(req);
         return;

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { OPT_CONFIG = 1000, OPT_CHECK, OPT_HELP, OPT_VERSION, OPT_SETTING };
+enum { OPT_CONFIG = 1000, OPT_CHECK, OPT_HELP, OPT_VERSION, OPT_SETTING, OPT_NO_SANDBOX,
+       OPT_SANDBOX_PROBE };
 
 /* Long options that set a config key (value from the argument, or `fixed`). */
 static const struct {
@@ -30,6 +31,8 @@ static const struct {
     {"deterministic", "deterministic", "yes"},
     {"prometheus-file", "prometheus_file", NULL},
     {"prometheus-interval-ms", "prometheus_interval_ms", NULL},
+    {"state-dir", "state_dir", NULL},
+    {"state-interval-ms", "state_interval_ms", NULL},
 };
 #define N_SETTINGS (sizeof k_settings / sizeof k_settings[0])
 
@@ -63,6 +66,11 @@ void alcmd_options_usage(FILE *f)
         "  --deterministic             streams default to the deterministic scheduler\n"
         "  --prometheus-file PATH      write a Prometheus textfile-collector file\n"
         "  --prometheus-interval-ms MS how often (default 15000)\n"
+        "  --state-dir DIR             keep each stream's state in DIR: saved on SIGTERM\n"
+        "                              and periodically, restored at start (docs/STATE.md)\n"
+        "  --state-interval-ms MS      how often it is saved (default 60000)\n"
+        "  --no-sandbox                no seccomp filter (debugging; the default filter\n"
+        "                              allows AF_UNIX sockets only, docs/SECURITY.md)\n"
         "  --check-config              validate the settings and exit\n"
         "  --version, --help\n"
         "\n"
@@ -74,7 +82,7 @@ alcmd_options_result alcmd_options_parse(int argc, char **argv, alcmd_options *o
                                          char *err, size_t err_cap)
 {
     memset(opts, 0, sizeof *opts);
-    struct option longopts[N_SETTINGS + 5];
+    struct option longopts[N_SETTINGS + 7];
     size_t n = 0;
     for (size_t i = 0; i < N_SETTINGS; i++)
         longopts[n++] = (struct option){k_settings[i].option,
@@ -82,6 +90,8 @@ alcmd_options_result alcmd_options_parse(int argc, char **argv, alcmd_options *o
                                         NULL, OPT_SETTING};
     longopts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
     longopts[n++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
+    longopts[n++] = (struct option){"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX};
+    longopts[n++] = (struct option){"sandbox-probe", no_argument, NULL, OPT_SANDBOX_PROBE};
     longopts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     longopts[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     longopts[n] = (struct option){NULL, 0, NULL, 0};
@@ -95,6 +105,8 @@ alcmd_options_result alcmd_options_parse(int argc, char **argv, alcmd_options *o
         switch (c) {
         case OPT_CONFIG: opts->config_path = optarg; break;
         case OPT_CHECK: opts->check_only = 1; break;
+        case OPT_NO_SANDBOX: opts->no_sandbox = 1; break;
+        case OPT_SANDBOX_PROBE: opts->sandbox_probe = 1; break;
         case 'h':
         case OPT_HELP: return ALCMD_OPTIONS_HELP;
         case OPT_VERSION: return ALCMD_OPTIONS_VERSION;

@@ -17,6 +17,9 @@ typedef struct {
 typedef struct {
     const char *config_path;    /* --config FILE, NULL for none */
     int check_only;             /* --check-config: validate and exit */
+    int no_sandbox;             /* --no-sandbox: no seccomp filter (debugging) */
+    int sandbox_probe;          /* hidden --sandbox-probe: try other socket families once
+                                   sandboxed and log the outcome (tests) */
     size_t n_overrides;
     alcmd_override overrides[ALCMD_MAX_OVERRIDES];
 } alcmd_options;

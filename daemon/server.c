@@ -12,6 +12,7 @@
 #include "report.h"
 #include "session.h"
 #include "signals.h"
+#include "state.h"
 
 uint64_t alcmd_now_ns(void)
 {
@@ -44,6 +45,8 @@ int alcmd_server_init(alcmd_server *srv, uv_loop_t *loop, const alcmd_config *cf
     srv->prom_timer.data = srv;
     srv->drain_timer.data = srv;
     alcmd_signals_init(srv);
+    uv_timer_init(loop, &srv->state_timer);
+    srv->state_timer.data = srv;
     /* Samples the daemon's own memory (RssAnon) for its peak; does not keep the loop up. */
     uv_timer_init(loop, &srv->mem_timer);
     srv->mem_timer.data = srv;
@@ -96,6 +99,7 @@ void alcmd_server_shutdown(alcmd_server *srv)
     uv_close((uv_handle_t *)&srv->prom_timer, NULL);
     uv_close((uv_handle_t *)&srv->drain_timer, NULL);
     uv_close((uv_handle_t *)&srv->mem_timer, NULL);
+    uv_close((uv_handle_t *)&srv->state_timer, NULL);
 }
 
 void alcmd_server_check_drained(alcmd_server *srv)
@@ -103,6 +107,10 @@ void alcmd_server_check_drained(alcmd_server *srv)
     if (!srv->draining || srv->stopped) return;
     if (srv->n_sessions > 0 || srv->requests_in_flight > 0) return;
     alcmd_log(ALCMD_LOG_NOTICE, "drained: every request answered; exiting");
+    int saved = alcmd_state_save_all(srv);
+    if (saved >= 0)
+        alcmd_log(ALCMD_LOG_NOTICE, "saved the state of %d stream(s) in %s", saved,
+                  srv->cfg.state_dir);
     alcmd_server_shutdown(srv);
 }
 
@@ -129,6 +137,7 @@ void alcmd_server_reload(alcmd_server *srv)
     alcmd_log_set_level(fresh.log_level);
     alcmd_log_set_format(fresh.log_format);
     alcmd_prom_start(srv);
+    alcmd_state_start(srv);
     /* Connections whose peer the new allow-list refuses are closed. */
     alcmd_session *s = srv->sessions;
     while (s) {

@@ -46,6 +46,7 @@ struct alcmd_server {
     int stopped;                    /* handles closed, the loop may end */
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t prom_timer, drain_timer, mem_timer;
+    uv_timer_t state_timer;         /* periodic save of stream states (state.c) */
     uint64_t peak_anon;             /* highest RssAnon sampled */
 };
 

@@ -247,6 +247,17 @@ static alcm_wire_error check_request(const Alcmwire__Request *r, uint64_t payloa
         if (payload_len != 0) goto no_payload;
         if (!alcm_wire_stream_name_ok(r->stream)) goto bad_name;
         return ALCMWIRE__ERROR_CODE__ERR_NONE;
+    case ALCMWIRE__OP__OP_EXPORT_STATE:
+        if (payload_len != 0) goto no_payload;
+        if (!alcm_wire_stream_name_ok(r->stream)) goto bad_name;
+        return ALCMWIRE__ERROR_CODE__ERR_NONE;
+    case ALCMWIRE__OP__OP_IMPORT_STATE:
+        if (!alcm_wire_stream_name_ok(r->stream)) goto bad_name;
+        if (payload_len == 0) {
+            say(msg, msg_cap, "import-state needs a stream state as payload");
+            return ALCMWIRE__ERROR_CODE__ERR_BAD_REQUEST;
+        }
+        return ALCMWIRE__ERROR_CODE__ERR_NONE;
     case ALCMWIRE__OP__OP_ATTACH_SHM:
         if (payload_len != 0) goto no_payload;
         if (r->shm_size == 0) {
@@ -331,7 +342,7 @@ int alcm_wire_reply_parse(const uint8_t *hdr, size_t len, Alcmwire__Reply **out)
     if (len > ALCM_WIRE_MAX_HEADER) return -1;
     Alcmwire__Reply *r = alcmwire__reply__unpack(NULL, len, hdr);
     if (!r) return -1;
-    if (r->op <= ALCMWIRE__OP__OP_NONE || r->op > ALCMWIRE__OP__OP_ATTACH_SHM) {
+    if (r->op <= ALCMWIRE__OP__OP_NONE || r->op > ALCMWIRE__OP__OP_IMPORT_STATE) {
         alcmwire__reply__free_unpacked(r, NULL);
         return -1;
     }

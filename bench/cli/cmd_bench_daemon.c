@@ -212,7 +212,8 @@ static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int
     double *ts = malloc((size_t)runs * sizeof *ts);
     alcm_stream_config cfg;
     bench_config(&cfg);
-    alcm_stream *local = alcm_stream_create(&cfg);
+    alcm_stream *local = NULL;
+    alcm_stream_create(&cfg, &local);
     int rc = -1;
     if (!x || !a || !b || !ti || !td || !ts || !local) goto done;
     alcm_shape shape;
@@ -220,7 +221,8 @@ static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int
     char name[64], sock_name[80];
     snprintf(name, sizeof name, "bench/%gMiB/%ld", mib, (long)getpid());
     snprintf(sock_name, sizeof sock_name, "%s/socket", name);
-    alcm_stream *sock_local = alcm_stream_create(&cfg);   /* twin of the socket stream */
+    alcm_stream *sock_local = NULL;   /* twin of the socket stream */
+    alcm_stream_create(&cfg, &sock_local);
     if (!sock_local) goto done;
     out->mib = mib;
     out->runs = runs;
@@ -294,7 +296,7 @@ static void *client_run(void *arg)
     char name[64];
     snprintf(name, sizeof name, "bench/client%d/%ld", j->id, (long)getpid());
     if (!blob || (j->socket ? alcmc_connect(j->socket, NULL, &conn) != ALCMC_OK
-                            : !(local = alcm_stream_create(&cfg)))) {
+                            : alcm_stream_create(&cfg, &local) != ALCM_OK)) {
         j->errors = j->requests;
         free(blob);
         return NULL;

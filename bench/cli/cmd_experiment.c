@@ -142,7 +142,8 @@ int cmd_experiment(int argc, char **argv)
     size_t cap = alcm_compress_bound(bytes);
     uint8_t *blob = malloc(cap), *bblob = malloc(cap);
     epoch_row *rows = calloc((size_t)epochs, sizeof *rows);
-    alcm_stream *stream = alcm_stream_create(&scfg);
+    alcm_stream *stream = NULL;
+    alcm_stream_create(&scfg, &stream);
     alcm_cctx *cctx = alcm_cctx_create();
     alcmc_conn *conn = NULL;
     alcm_dctx *dctx = alcm_dctx_create();

@@ -34,6 +34,16 @@
 
 #include "alcm.h"
 
+/* Marks libalcmc's public API (hidden visibility and client/lib/libalcmc.map otherwise;
+ * docs/ABI.md lists what is exported). */
+#ifndef ALCMC_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ALCMC_API __attribute__((visibility("default")))
+#else
+#define ALCMC_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,7 +58,7 @@ typedef enum {
     ALCMC_E_PROTOCOL = -6,       /* malformed bytes on the connection (either direction) */
     ALCMC_E_VERSION = -7,        /* the daemon speaks another protocol version */
     ALCMC_E_TOO_LARGE = -8,      /* the message exceeds the daemon's max_message_bytes */
-    ALCMC_E_DENIED = -9,         /* the daemon (or the socket's permissions) refused this user */
+    ALCMC_E_DENIED = -9,         /* the daemon refused this user (its allow-list) */
     ALCMC_E_REQUEST = -10,       /* the daemon rejected a field (dtype, shape, config ...) */
     ALCMC_E_CODEC = -11,         /* libalcm refused the data: see alcmc_last_alcm_status() */
     ALCMC_E_OVERLOADED = -12,    /* the daemon's stream limit is reached and all are busy */
@@ -56,14 +66,16 @@ typedef enum {
     ALCMC_E_DST_TOO_SMALL = -14, /* the result does not fit the caller's buffer */
     ALCMC_E_DAEMON = -15,        /* the daemon failed (out of memory, internal error) */
     ALCMC_E_IO = -16,            /* a socket call failed (errno text in alcmc_last_message) */
-    ALCMC_E_BROKEN = -17         /* the connection failed earlier: close it and reconnect */
+    ALCMC_E_BROKEN = -17,        /* the connection failed earlier: close it and reconnect */
+    ALCMC_E_PERMISSION = -18     /* connect() got EACCES/EPERM: the socket file or a directory
+                                    above it does not let this user in; no daemon saw it */
 } alcmc_status;
 
 /* One-line English message for a status; never NULL, static storage. */
-const char *alcmc_strerror(alcmc_status status);
+ALCMC_API const char *alcmc_strerror(alcmc_status status);
 
 /* Symbolic name ("ALCMC_E_DAEMON_GONE"); never NULL, static storage. */
-const char *alcmc_status_name(alcmc_status status);
+ALCMC_API const char *alcmc_status_name(alcmc_status status);
 
 /* ------------------------------------------------------------------------------------------
  * Connections
@@ -71,6 +83,10 @@ const char *alcmc_status_name(alcmc_status status);
 typedef struct alcmc_conn alcmc_conn;
 
 typedef struct {
+    /* sizeof(alcmc_options) as the caller was compiled, set by alcmc_options_default (the
+     * struct can grow at its end, docs/ABI.md); alcmc_connect answers ALCMC_E_ARG for a
+     * size it does not know. */
+    uint32_t struct_size;
     /* Longest wait, in milliseconds, for any progress of a call (connecting, sending, or
      * the reply starting); 0 waits forever. Default 60000. A compression that takes the
      * daemon longer than this to start replying fails with ALCMC_E_TIMEOUT. */
@@ -85,7 +101,7 @@ typedef struct {
 } alcmc_options;
 
 /* Fills *opts with the defaults above. */
-void alcmc_options_default(alcmc_options *opts);
+ALCMC_API void alcmc_options_default(alcmc_options *opts);
 
 /* What the daemon said in hello. */
 typedef struct {
@@ -104,25 +120,25 @@ typedef struct {
  * *out is a connection to release with alcmc_close(); on failure *out is NULL (so the
  * explanation is only in the status: ALCMC_E_CONNECT, ALCMC_E_DENIED, ALCMC_E_VERSION,
  * ALCMC_E_TIMEOUT, ALCMC_E_DAEMON_GONE ...). */
-alcmc_status alcmc_connect(const char *socket_path, const alcmc_options *opts,
+ALCMC_API alcmc_status alcmc_connect(const char *socket_path, const alcmc_options *opts,
                            alcmc_conn **out);
 
 /* Closes the connection and frees it; NULL is a no-op. Streams stay in the daemon. */
-void alcmc_close(alcmc_conn *conn);
+ALCMC_API void alcmc_close(alcmc_conn *conn);
 
 /* The hello figures from connect (or the latest alcmc_hello); never NULL. */
-const alcmc_server_info *alcmc_server(const alcmc_conn *conn);
+ALCMC_API const alcmc_server_info *alcmc_server(const alcmc_conn *conn);
 
 /* Says hello again (a round trip: a liveness check) and refreshes alcmc_server(); *info
  * (if non-NULL) gets a copy. */
-alcmc_status alcmc_hello(alcmc_conn *conn, alcmc_server_info *info);
+ALCMC_API alcmc_status alcmc_hello(alcmc_conn *conn, alcmc_server_info *info);
 
 /* Explanation of the last failure on this connection ("" after a success); the daemon's
  * message for errors it reported. Valid until the next call on conn. */
-const char *alcmc_last_message(const alcmc_conn *conn);
+ALCMC_API const char *alcmc_last_message(const alcmc_conn *conn);
 
 /* For ALCMC_E_CODEC: the alcm_status libalcm returned (ALCM_OK otherwise). */
-alcm_status alcmc_last_alcm_status(const alcmc_conn *conn);
+ALCMC_API alcm_status alcmc_last_alcm_status(const alcmc_conn *conn);
 
 /* ------------------------------------------------------------------------------------------
  * Operations
@@ -154,7 +170,7 @@ typedef struct {
  * in-process alcm_stream. Errors: ALCMC_E_REQUEST (bad dtype/shape/config), ALCMC_E_CODEC
  * (NaN in a gradient ...), ALCMC_E_TOO_LARGE, ALCMC_E_OVERLOADED, ALCMC_E_DST_TOO_SMALL,
  * and the connection errors. */
-alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_stream_config *cfg,
+ALCMC_API alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_stream_config *cfg,
                             const alcm_shape *shape, const void *src, size_t src_bytes,
                             void *dst, size_t dst_cap, size_t *dst_len,
                             alcmc_compress_result *result);
@@ -162,18 +178,32 @@ alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_str
 /* Decodes a blob on the daemon into dst (capacity dst_cap, at least the blob's raw_bytes,
  * see alcm_blob_header) and writes the decoded size to *dst_len. The bytes equal
  * alcmc_decompress_local's. */
-alcmc_status alcmc_decompress(alcmc_conn *conn, const void *blob, size_t blob_len, void *dst,
+ALCMC_API alcmc_status alcmc_decompress(alcmc_conn *conn, const void *blob, size_t blob_len, void *dst,
                               size_t dst_cap, size_t *dst_len);
 
 /* Decodes a blob in this process with libalcm: no daemon, no round trip. On ALCMC_E_CODEC
  * *codec_status (if non-NULL) gets libalcm's status; ALCMC_E_DST_TOO_SMALL when dst_cap is
  * below the blob's raw_bytes. */
-alcmc_status alcmc_decompress_local(const void *blob, size_t blob_len, void *dst,
+ALCMC_API alcmc_status alcmc_decompress_local(const void *blob, size_t blob_len, void *dst,
                                     size_t dst_cap, size_t *dst_len, alcm_status *codec_status);
+
+/* The state of this uid's stream `stream` (configuration, scheduler, residual; the bytes
+ * of alcm_stream_export, docs/STATE.md), after the requests already queued on it, written
+ * to dst (capacity dst_cap) with its length in *len: for a training framework's own
+ * checkpoint. ALCMC_E_DST_TOO_SMALL when it does not fit; ALCMC_E_REQUEST when the stream
+ * holds no state. */
+ALCMC_API alcmc_status alcmc_export_state(alcmc_conn *conn, const char *stream, void *dst,
+                                          size_t dst_cap, size_t *len);
+
+/* Replaces this uid's stream `stream` with exported state (from alcmc_export_state or
+ * alcm_stream_export): its next step continues from there. ALCMC_E_REQUEST when the daemon
+ * refuses the bytes (damaged, foreign, invalid). */
+ALCMC_API alcmc_status alcmc_import_state(alcmc_conn *conn, const char *stream,
+                                          const void *state, size_t len);
 
 /* Drops the residual and resets the scheduler of this uid's stream `stream` (after the
  * requests already queued on it). *existed (if non-NULL) says whether it existed. */
-alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed);
+ALCMC_API alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed);
 
 /* ------------------------------------------------------------------------------------------
  * Statistics
@@ -221,11 +251,11 @@ typedef struct {
 /* Fetches the daemon's statistics: totals and every stream (only those named
  * stream_filter, of any uid, when it is non-NULL). *out is allocated; free it with
  * alcmc_stats_free. */
-alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter,
+ALCMC_API alcmc_status alcmc_stats(alcmc_conn *conn, const char *stream_filter,
                           alcmc_stats_report **out);
 
 /* Frees what alcmc_stats returned; NULL is a no-op. */
-void alcmc_stats_free(alcmc_stats_report *stats);
+ALCMC_API void alcmc_stats_free(alcmc_stats_report *stats);
 
 #ifdef __cplusplus
 }

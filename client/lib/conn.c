@@ -17,6 +17,7 @@
 void alcmc_options_default(alcmc_options *opts)
 {
     memset(opts, 0, sizeof *opts);
+    opts->struct_size = (uint32_t)sizeof *opts;
     opts->timeout_ms = 60000;
     opts->client_name = NULL;
     opts->shm = 1;
@@ -33,7 +34,9 @@ static alcmc_status connect_errno(int err)
         return ALCMC_E_CONNECT;
     case EACCES:
     case EPERM:
-        return ALCMC_E_DENIED;
+        /* File-system permissions, decided by the kernel: the daemon never saw the
+         * connection, so this is not its allow-list (ALCMC_E_DENIED). */
+        return ALCMC_E_PERMISSION;
     case EAGAIN:
     case ETIMEDOUT:
         return ALCMC_E_TIMEOUT;
@@ -70,7 +73,7 @@ alcmc_status alcmc_connect(const char *socket_path, const alcmc_options *opts,
         alcmc_options_default(&def);
         opts = &def;
     }
-    if (opts->timeout_ms < 0) return ALCMC_E_ARG;
+    if (opts->struct_size != sizeof *opts || opts->timeout_ms < 0) return ALCMC_E_ARG;
 
     alcmc_conn *c = calloc(1, sizeof *c);
     if (!c) return ALCMC_E_NOMEM;

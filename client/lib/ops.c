@@ -136,3 +136,42 @@ alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *exist
     alcm_wire_reply_free(r);
     return ALCMC_OK;
 }
+
+alcmc_status alcmc_export_state(alcmc_conn *conn, const char *stream, void *dst,
+                                size_t dst_cap, size_t *len)
+{
+    if (!conn || !len || (!dst && dst_cap)) return ALCMC_E_ARG;
+    *len = 0;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (!alcm_wire_stream_name_ok(stream))
+        return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_EXPORT_STATE;
+    req.stream = (char *)stream;
+    alcmc_sink sink = {.dst = dst, .cap = dst_cap};
+    Alcmwire__Reply *r;
+    st = alcmc__exchange(conn, &req, NULL, 0, -1, ALCMWIRE__OP__OP_EXPORT_STATE, &sink, &r);
+    if (st != ALCMC_OK) return st;
+    alcm_wire_reply_free(r);
+    *len = sink.len;
+    return ALCMC_OK;
+}
+
+alcmc_status alcmc_import_state(alcmc_conn *conn, const char *stream, const void *state,
+                                size_t len)
+{
+    if (!conn || !state || len == 0) return ALCMC_E_ARG;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (!alcm_wire_stream_name_ok(stream))
+        return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_IMPORT_STATE;
+    req.stream = (char *)stream;
+    Alcmwire__Reply *r;
+    st = alcmc__exchange(conn, &req, state, len, -1, ALCMWIRE__OP__OP_IMPORT_STATE, NULL, &r);
+    if (st != ALCMC_OK) return st;
+    alcm_wire_reply_free(r);
+    return ALCMC_OK;
+}

@@ -27,6 +27,9 @@ static const status_entry k_status[] = {
     {ALCMC_E_DAEMON, "ALCMC_E_DAEMON", "the daemon failed to serve the request"},
     {ALCMC_E_IO, "ALCMC_E_IO", "socket error"},
     {ALCMC_E_BROKEN, "ALCMC_E_BROKEN", "the connection failed earlier; reconnect"},
+    {ALCMC_E_PERMISSION, "ALCMC_E_PERMISSION",
+     "permission denied on the socket path (file or directory permissions; the daemon never "
+     "saw the connection)"},
 };
 
 static const status_entry *find(alcmc_status s)

@@ -50,7 +50,7 @@ static int daemon_ready(mpi_comm_ctx *ctx)
 static int connection_lost(alcmc_status st)
 {
     return st == ALCMC_E_DAEMON_GONE || st == ALCMC_E_TIMEOUT || st == ALCMC_E_PROTOCOL ||
-           st == ALCMC_E_IO || st == ALCMC_E_BROKEN || st == ALCMC_E_DENIED ||
+           st == ALCMC_E_IO || st == ALCMC_E_BROKEN || st == ALCMC_E_DENIED || st == ALCMC_E_PERMISSION ||
            st == ALCMC_E_SHUTTING_DOWN || st == ALCMC_E_CONNECT || st == ALCMC_E_VERSION;
 }
 
@@ -98,8 +98,8 @@ alcm_status mpi_encode(mpi_comm_ctx *ctx, mpi_slot *slot, const float *src, size
 #endif
     slot->via_daemon = 0;
     if (!slot->local) {
-        slot->local = alcm_stream_create(&slot->cfg);
-        if (!slot->local) return ALCM_E_NOMEM;
+        alcm_status st = alcm_stream_create(&slot->cfg, &slot->local);
+        if (st != ALCM_OK) return st;
     }
     return alcm_stream_compress(slot->local, &shape, src, bytes, dst, cap, len, info, NULL);
 }

@@ -31,6 +31,25 @@ extern "C" {
 #define ALCM_VERSION_MINOR 1
 #define ALCM_VERSION_PATCH 0
 #define ALCM_VERSION_STRING "0.1.0"
+#define ALCM_VERSION_NUMBER \
+    (ALCM_VERSION_MAJOR * 10000 + ALCM_VERSION_MINOR * 100 + ALCM_VERSION_PATCH)
+
+/* Marks the public API. libalcm is built with hidden visibility by default and a version
+ * script (core/libalcm.map), so only what is declared with ALCM_API is exported
+ * (docs/ABI.md lists it; a test compares it with the library). */
+#ifndef ALCM_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define ALCM_API __attribute__((visibility("default")))
+#else
+#define ALCM_API
+#endif
+#endif
+
+/* The library's version at run time: ALCM_VERSION_NUMBER and ALCM_VERSION_STRING of the
+ * build that produced the library (they may differ from the header a program was built
+ * with; docs/ABI.md says which differences are compatible). */
+ALCM_API unsigned alcm_version_number(void);
+ALCM_API const char *alcm_version_string(void);
 
 /* Highest tensor rank a blob can describe. */
 #define ALCM_MAX_RANK 8
@@ -49,19 +68,22 @@ typedef enum {
     ALCM_E_TRUNCATED = -7,      /* blob shorter than its header or declared lengths */
     ALCM_E_MAGIC = -8,          /* blob does not start with the ALCM magic */
     ALCM_E_VERSION = -9,        /* blob format version not supported by this library */
-    ALCM_E_CHECKSUM = -10,      /* CRC32 over header and payload does not match */
+    ALCM_E_CHECKSUM = -10,      /* a CRC32 (header or payload) does not match */
     ALCM_E_CORRUPT = -11,       /* a header or payload field is out of range or inconsistent */
     ALCM_E_CODEC = -12,         /* unknown codec or backend id in a blob */
     ALCM_E_BACKEND = -13,       /* zlib or zstd reported an error */
     ALCM_E_LIMIT = -14,         /* decoded size exceeds the context's configured limit */
-    ALCM_E_INTERNAL = -15       /* a library invariant failed (a bug: please report) */
+    ALCM_E_INTERNAL = -15,      /* a library invariant failed (a bug: please report) */
+    ALCM_E_INPUT_CHANGED = -16  /* the input changed while it was being encoded (memory
+                                   shared with another process rewritten during the call);
+                                   nothing was produced, the residual is left finite */
 } alcm_status;
 
 /* One-line message for a status code; never NULL, static storage. */
-const char *alcm_strerror(alcm_status status);
+ALCM_API const char *alcm_strerror(alcm_status status);
 
 /* Symbolic name of a status code ("ALCM_E_CHECKSUM"); never NULL, static storage. */
-const char *alcm_status_name(alcm_status status);
+ALCM_API const char *alcm_status_name(alcm_status status);
 
 /* ------------------------------------------------------------------------------------------
  * Tensor description
@@ -74,10 +96,10 @@ typedef enum {
 } alcm_dtype;
 
 /* Size in bytes of one element of dtype, or 0 for an unknown dtype. */
-size_t alcm_dtype_size(alcm_dtype dtype);
+ALCM_API size_t alcm_dtype_size(alcm_dtype dtype);
 
 /* Short lower-case name ("f32", "f16", "bf16", "bytes"); "?" for an unknown dtype. */
-const char *alcm_dtype_name(alcm_dtype dtype);
+ALCM_API const char *alcm_dtype_name(alcm_dtype dtype);
 
 typedef struct {
     uint32_t rank;                  /* 0 (scalar) .. ALCM_MAX_RANK */
@@ -85,11 +107,11 @@ typedef struct {
 } alcm_shape;
 
 /* Fills *shape with a rank-1 shape of n elements. */
-void alcm_shape_1d(alcm_shape *shape, uint64_t n);
+ALCM_API void alcm_shape_1d(alcm_shape *shape, uint64_t n);
 
 /* Element count of a shape into *numel. ALCM_E_SHAPE if rank > ALCM_MAX_RANK or the
  * product overflows 2^62. A rank-0 shape has one element. */
-alcm_status alcm_shape_numel(const alcm_shape *shape, uint64_t *numel);
+ALCM_API alcm_status alcm_shape_numel(const alcm_shape *shape, uint64_t *numel);
 
 /* ------------------------------------------------------------------------------------------
  * Compression parameters
@@ -112,6 +134,11 @@ typedef enum {
 } alcm_entropy_mode;
 
 typedef struct {
+    /* sizeof(alcm_params) as the caller was compiled, set by alcm_params_default: lets the
+     * struct grow at its end without breaking programs built against an older header
+     * (docs/ABI.md). Functions taking the struct reject a size they do not know with
+     * ALCM_E_ARG. */
+    uint32_t struct_size;
     alcm_profile profile;
     alcm_dtype dtype;
     alcm_backend backend;
@@ -137,13 +164,13 @@ typedef struct {
 
 /* Fills *params with the defaults of a profile: dtype f32 (bytes for nothing), backend
  * AUTO, learned entropy, error budget 0.01, aggressiveness 1, prune ratio 0, block 4096. */
-void alcm_params_default(alcm_params *params, alcm_profile profile);
+ALCM_API void alcm_params_default(alcm_params *params, alcm_profile profile);
 
 /* Checks every field of *params against its documented range; ALCM_E_ARG or ALCM_E_DTYPE
  * if one is out of range or the dtype does not fit the profile. Segment boundaries must be
  * non-decreasing (their upper bound, numel, is checked by alcm_compress) and are accepted
  * by the gradient profile only. */
-alcm_status alcm_params_check(const alcm_params *params);
+ALCM_API alcm_status alcm_params_check(const alcm_params *params);
 
 /* ------------------------------------------------------------------------------------------
  * One-shot compression
@@ -169,21 +196,21 @@ typedef struct {
 typedef struct alcm_cctx alcm_cctx;
 
 /* Creates a compression context (reusable scratch memory). NULL when out of memory. */
-alcm_cctx *alcm_cctx_create(void);
+ALCM_API alcm_cctx *alcm_cctx_create(void);
 
 /* Frees a context; NULL is a no-op. */
-void alcm_cctx_free(alcm_cctx *cctx);
+ALCM_API void alcm_cctx_free(alcm_cctx *cctx);
 
 /* Bytes of scratch memory the context currently holds between calls. */
-size_t alcm_cctx_memory(const alcm_cctx *cctx);
+ALCM_API size_t alcm_cctx_memory(const alcm_cctx *cctx);
 
 /* Upper bound on the blob size for src_bytes of input under any params and shape of rank
  * <= ALCM_MAX_RANK. A dst of this capacity never yields ALCM_E_DST_TOO_SMALL. */
-size_t alcm_compress_bound(size_t src_bytes);
+ALCM_API size_t alcm_compress_bound(size_t src_bytes);
 
 /* The same bound for params with n_segments segment boundaries (each non-empty segment is
  * an inner blob with its own header): alcm_compress_bound(src_bytes) + 1024 n_segments. */
-size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments);
+ALCM_API size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments);
 
 /* Compresses src (src_bytes bytes of params->dtype laid out as shape) into dst.
  * residual: NULL, or for the gradient profile an error-feedback buffer of numel floats:
@@ -193,7 +220,7 @@ size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments);
  * The gradient profile rejects NaN/Inf with ALCM_E_NONFINITE; the other profiles carry any
  * bit pattern exactly. The error budget is always honoured: if quantisation cannot meet it,
  * the tensor is stored losslessly (info->exact = 1). */
-alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
+ALCM_API alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
                           const void *src, size_t src_bytes, float *residual,
                           void *dst, size_t dst_cap, size_t *dst_len, alcm_info *info);
 
@@ -217,32 +244,34 @@ typedef struct {
     uint32_t n_segments;       /* segmented gradient blob: segments it holds; 0 otherwise */
 } alcm_header;
 
-/* Parses and validates the header of blob (checksum included) without decoding the payload.
+/* Parses and validates the header of blob without decoding the payload: a version 2 blob's
+ * header CRC covers the header alone, so this reads only the first bytes (a version 1 blob
+ * has one CRC over everything, checked here as before).
  * Returns ALCM_E_TRUNCATED, ALCM_E_MAGIC, ALCM_E_VERSION, ALCM_E_CHECKSUM, ALCM_E_CODEC or
  * ALCM_E_CORRUPT for a malformed blob. */
-alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header);
+ALCM_API alcm_status alcm_blob_header(const void *blob, size_t blob_len, alcm_header *header);
 
 /* Per-channel code bits of a gradient blob: writes min(n_channels, cap) values to bits[]
  * and the channel count to *n_channels. Bits are fractional (log2 of the level count). */
-alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bits, size_t cap,
+ALCM_API alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bits, size_t cap,
                                    uint32_t *n_channels);
 
 typedef struct alcm_dctx alcm_dctx;
 
 /* Creates a decompression context. NULL when out of memory. */
-alcm_dctx *alcm_dctx_create(void);
+ALCM_API alcm_dctx *alcm_dctx_create(void);
 
 /* Frees a context; NULL is a no-op. */
-void alcm_dctx_free(alcm_dctx *dctx);
+ALCM_API void alcm_dctx_free(alcm_dctx *dctx);
 
 /* Largest decoded size the context accepts (default 2^40); blobs declaring more fail with
  * ALCM_E_LIMIT before anything is allocated. */
-void alcm_dctx_set_max_output(alcm_dctx *dctx, uint64_t max_bytes);
+ALCM_API void alcm_dctx_set_max_output(alcm_dctx *dctx, uint64_t max_bytes);
 
 /* Decodes a blob into dst (capacity dst_cap) and writes the decoded size to *dst_len.
  * Every length and field is checked; a malformed blob returns a specific error and leaves
  * *dst_len at 0. dst_cap must be at least header.raw_bytes (ALCM_E_DST_TOO_SMALL). */
-alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
+ALCM_API alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
                             void *dst, size_t dst_cap, size_t *dst_len);
 
 /* ------------------------------------------------------------------------------------------
@@ -250,9 +279,10 @@ alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len,
  * ---------------------------------------------------------------------------------------- */
 
 /* CAQ = ratio / (cpu_seconds + 1). */
-double alcm_caq(double ratio, double cpu_seconds);
+ALCM_API double alcm_caq(double ratio, double cpu_seconds);
 
 typedef struct {
+    uint32_t struct_size;    /* sizeof(alcm_sched_config), set by alcm_sched_config_default */
     double error_budget;     /* budget every step is encoded under (default 0.01) */
     uint32_t window;         /* steps in the trend window (default 5) */
     int deterministic;       /* 1: cpu seconds come from the cost model, so runs replay */
@@ -262,7 +292,7 @@ typedef struct {
 } alcm_sched_config;
 
 /* Fills *cfg with the defaults above (deterministic = 0). */
-void alcm_sched_config_default(alcm_sched_config *cfg);
+ALCM_API void alcm_sched_config_default(alcm_sched_config *cfg);
 
 /* The scheduler's state after each step (for logs, stats and tests). */
 typedef struct {
@@ -281,29 +311,31 @@ typedef struct alcm_sched alcm_sched;
 
 /* ALCM_OK when cfg is a valid scheduler config (budget in (0, 1], window 2..64, step_up
  * and back_off in (0, 1], prune_max in [0, 0.25]), else ALCM_E_ARG. Allocates nothing. */
-alcm_status alcm_sched_config_check(const alcm_sched_config *cfg);
+ALCM_API alcm_status alcm_sched_config_check(const alcm_sched_config *cfg);
 
-/* Creates a scheduler; cfg NULL means defaults. NULL on bad config or out of memory. */
-alcm_sched *alcm_sched_create(const alcm_sched_config *cfg);
-void alcm_sched_free(alcm_sched *sched);
+/* Creates a scheduler into *out; cfg NULL means defaults. ALCM_E_ARG for a config out of
+ * range (or of an unknown struct_size), ALCM_E_NOMEM when out of memory; *out is NULL
+ * then. */
+ALCM_API alcm_status alcm_sched_create(const alcm_sched_config *cfg, alcm_sched **out);
+ALCM_API void alcm_sched_free(alcm_sched *sched);
 
 /* Writes the scheduler's current aggressiveness, prune ratio and error budget into *params
  * (other fields untouched). */
-void alcm_sched_apply(const alcm_sched *sched, alcm_params *params);
+ALCM_API void alcm_sched_apply(const alcm_sched *sched, alcm_params *params);
 
 /* Records the outcome of one gradient-profile step and moves the knobs for the next one.
  * A step stored losslessly (info->exact) counts as over budget and backs off. cpu_seconds
  * is ignored in deterministic mode (the cost model of info is used instead). */
-void alcm_sched_record(alcm_sched *sched, const alcm_info *info, double cpu_seconds);
+ALCM_API void alcm_sched_record(alcm_sched *sched, const alcm_info *info, double cpu_seconds);
 
 /* The cost model used in deterministic mode: modelled CPU seconds for one step. */
-double alcm_sched_model_seconds(const alcm_info *info);
+ALCM_API double alcm_sched_model_seconds(const alcm_info *info);
 
 /* Copies the current state into *state. */
-void alcm_sched_get_state(const alcm_sched *sched, alcm_sched_state *state);
+ALCM_API void alcm_sched_get_state(const alcm_sched *sched, alcm_sched_state *state);
 
 /* Returns the scheduler to its initial state. */
-void alcm_sched_reset(alcm_sched *sched);
+ALCM_API void alcm_sched_reset(alcm_sched *sched);
 
 /* ------------------------------------------------------------------------------------------
  * Stream: scheduler + error-feedback residual + context, one per (worker, tensor name).
@@ -313,6 +345,7 @@ void alcm_sched_reset(alcm_sched *sched);
 typedef struct alcm_stream alcm_stream;
 
 typedef struct {
+    uint32_t struct_size;        /* sizeof(alcm_stream_config), set by the _default function */
     alcm_params params;          /* base params (profile, backend, entropy mode, block) */
     alcm_sched_config sched;     /* scheduler config; sched.error_budget overrides params */
     int error_feedback;          /* 1: keep a residual across steps (gradient profile) */
@@ -320,37 +353,62 @@ typedef struct {
 } alcm_stream_config;
 
 /* Defaults: gradient profile, error feedback on, adaptive on, scheduler defaults. */
-void alcm_stream_config_default(alcm_stream_config *cfg);
+ALCM_API void alcm_stream_config_default(alcm_stream_config *cfg);
 
 /* What alcm_stream_create checks, without allocating: the params (with the scheduler's
  * budget for the gradient profile) by alcm_params_check, then alcm_sched_config_check.
  * ALCM_OK or the first failing check's status. */
-alcm_status alcm_stream_config_check(const alcm_stream_config *cfg);
+ALCM_API alcm_status alcm_stream_config_check(const alcm_stream_config *cfg);
 
 /* 1 when a and b configure the same stream (every field equal), else 0. A stream whose
  * config changes starts afresh (the daemon and the MPI hook compare with this). */
-int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b);
+ALCM_API int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_config *b);
 
-alcm_stream *alcm_stream_create(const alcm_stream_config *cfg);
-void alcm_stream_free(alcm_stream *stream);
+/* Creates a stream into *out; cfg NULL means defaults. ALCM_E_ARG or ALCM_E_DTYPE for a
+ * bad config (the alcm_params_check rules, the scheduler's ranges, an unknown
+ * struct_size), ALCM_E_NOMEM when out of memory; *out is NULL then. */
+ALCM_API alcm_status alcm_stream_create(const alcm_stream_config *cfg, alcm_stream **out);
+ALCM_API void alcm_stream_free(alcm_stream *stream);
 
 /* Compresses one step of the stream: applies the scheduler's knobs, adds and updates the
  * residual (reallocated when the element count changes), measures this thread's CPU time
  * (or the cost model), and records the step. *cpu_seconds (if non-NULL) gets the figure
  * the scheduler used. Same contract as alcm_compress otherwise. */
-alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape *shape,
+ALCM_API alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape *shape,
                                  const void *src, size_t src_bytes,
                                  void *dst, size_t dst_cap, size_t *dst_len,
                                  alcm_info *info, double *cpu_seconds);
 
 /* Drops the residual and resets the scheduler. */
-void alcm_stream_reset(alcm_stream *stream);
+ALCM_API void alcm_stream_reset(alcm_stream *stream);
+
+/* The configuration the stream was created with (or imported). */
+ALCM_API void alcm_stream_get_config(const alcm_stream *stream, alcm_stream_config *cfg);
 
 /* Scheduler state of the stream. */
-void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
+ALCM_API void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
+
+/* A stream's state as bytes (docs/STATE.md): its configuration, the scheduler's complete
+ * state and the error-feedback residual, with a CRC32. A training framework can keep it in
+ * its own checkpoint; a stream imported from it continues exactly where the exported one
+ * was (same blobs for the same next inputs). */
+
+/* Bytes alcm_stream_export needs now (it changes when the residual's size does). */
+ALCM_API size_t alcm_stream_export_size(const alcm_stream *stream);
+
+/* Writes the state into dst (capacity cap) and its length to *len. ALCM_E_DST_TOO_SMALL
+ * when cap < alcm_stream_export_size(stream). */
+ALCM_API alcm_status alcm_stream_export(const alcm_stream *stream, void *dst, size_t cap,
+                                        size_t *len);
+
+/* Creates a stream from exported state into *out. Every field is checked: ALCM_E_MAGIC,
+ * ALCM_E_TRUNCATED, ALCM_E_VERSION, ALCM_E_CHECKSUM, ALCM_E_CORRUPT (a field out of range,
+ * an invalid configuration, a residual count that disagrees with the bytes, a non-finite
+ * residual value), ALCM_E_NOMEM; *out is NULL on failure. */
+ALCM_API alcm_status alcm_stream_import(const void *state, size_t len, alcm_stream **out);
 
 /* Bytes of memory the stream holds (residual, scratch, scheduler). */
-size_t alcm_stream_memory(const alcm_stream *stream);
+ALCM_API size_t alcm_stream_memory(const alcm_stream *stream);
 
 #ifdef __cplusplus
 }

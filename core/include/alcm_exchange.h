@@ -42,10 +42,10 @@ typedef enum {
 #define ALCM_PATH_MASK_ALL 7u   /* (1u << ALCM_PATH_PLAIN) | ... */
 
 /* "plain", "allgather", "rsag"; "?" for anything else. Static storage. */
-const char *alcm_path_name(alcm_path path);
+ALCM_API const char *alcm_path_name(alcm_path path);
 
 /* Parses "plain", "allgather" or "rsag" into *path: ALCM_OK or ALCM_E_ARG. */
-alcm_status alcm_path_parse(const char *name, alcm_path *path);
+ALCM_API alcm_status alcm_path_parse(const char *name, alcm_path *path);
 
 /* ------------------------------------------------------------------------------------------
  * Cost model
@@ -69,13 +69,15 @@ typedef struct {
  * and for the compressed paths codec + network - overlap * min(codec, network).
  * (n raw bytes, p ranks, B link, a latency, E/D encode/decode throughput, R ratio.)
  * A negative value when *f or path is invalid. */
-double alcm_exchange_predict(alcm_path path, uint64_t raw_bytes,
+ALCM_API double alcm_exchange_predict(alcm_path path, uint64_t raw_bytes,
                              const alcm_exchange_figures *f);
 
 /* ------------------------------------------------------------------------------------------
  * Planner
  * ---------------------------------------------------------------------------------------- */
 typedef struct {
+    uint32_t struct_size;     /* sizeof(alcm_planner_config), set by the _default function
+                                 (docs/ABI.md, "Structs that grow") */
     uint32_t warmup;          /* timed calls of each allowed path per size class before the
                                  planner chooses; the first is discarded (set-up costs);
                                  default 3, range 1..64 */
@@ -90,29 +92,29 @@ typedef struct {
 } alcm_planner_config;
 
 /* Fills *cfg with the defaults above. */
-void alcm_planner_config_default(alcm_planner_config *cfg);
+ALCM_API void alcm_planner_config_default(alcm_planner_config *cfg);
 
 /* Checks every field of *cfg: ALCM_OK or ALCM_E_ARG. */
-alcm_status alcm_planner_config_check(const alcm_planner_config *cfg);
+ALCM_API alcm_status alcm_planner_config_check(const alcm_planner_config *cfg);
 
 typedef struct alcm_planner alcm_planner;
 
 /* Creates a planner in *out (cfg NULL = defaults). ALCM_E_ARG for a bad config (*out NULL),
  * ALCM_E_NOMEM when out of memory. */
-alcm_status alcm_planner_create(const alcm_planner_config *cfg, alcm_planner **out);
+ALCM_API alcm_status alcm_planner_create(const alcm_planner_config *cfg, alcm_planner **out);
 
 /* Frees a planner; NULL is a no-op. */
-void alcm_planner_free(alcm_planner *planner);
+ALCM_API void alcm_planner_free(alcm_planner *planner);
 
 /* The path for the next call of raw_bytes among the allowed ones (a mask of 1u << path;
  * no allowed bit, or no planner, gives ALCM_PATH_PLAIN). *measure (if non-NULL) is set to
  * 1 when the caller must time this call and report it with alcm_planner_record(), else 0.
  * Size classes are powers of two of raw_bytes; figures are kept per byte. */
-alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigned allowed,
+ALCM_API alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigned allowed,
                               int *measure);
 
 /* Records the wall seconds a call of raw_bytes took on path (all ranks: the same figure). */
-void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
+ALCM_API void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
                          double seconds);
 
 /* What the planner knows of the size class of raw_bytes. */
@@ -124,7 +126,7 @@ typedef struct {
 } alcm_planner_class;
 
 /* Copies the state of raw_bytes' size class into *out: ALCM_OK, or ALCM_E_ARG. */
-alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,
+ALCM_API alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,
                                    alcm_planner_class *out);
 
 #ifdef __cplusplus

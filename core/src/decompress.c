@@ -33,7 +33,7 @@ void alcm_dctx_set_max_output(alcm_dctx *dx, uint64_t max_bytes)
 static void fill_header(const alcm_frame *f, alcm_header *h)
 {
     memset(h, 0, sizeof *h);
-    h->version = ALCM_FORMAT_VERSION;
+    h->version = f->version;
     h->profile = alcm_codec_profile(f->codec);
     h->dtype = (alcm_dtype)f->dtype;
     h->backend = (alcm_backend)f->backend;
@@ -72,6 +72,7 @@ alcm_status alcm_blob_channel_bits(const void *blob, size_t blob_len, float *bit
     if (st != ALCM_OK) return st;
     if (f.codec != ALCM_CODEC_GRADIENT && f.codec != ALCM_CODEC_SEGMENTED)
         return ALCM_OK; /* no channels */
+    if ((st = alcm_frame_check_payload(blob, &f)) != ALCM_OK) return st;
     alcm_dctx *dx = alcm_dctx_create();
     if (!dx) return ALCM_E_NOMEM;
     if (f.codec == ALCM_CODEC_GRADIENT) {
@@ -109,6 +110,9 @@ alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len, 
     if (st != ALCM_OK) return st;
     if (f.raw_size > dctx->max_output) return ALCM_E_LIMIT;
     if (f.raw_size > dst_cap) return ALCM_E_DST_TOO_SMALL;
+    /* Version 2: the payload CRC, over the compressed bytes only, before any decoded byte
+     * is written (a damaged payload never reaches the codec decoders). */
+    if ((st = alcm_frame_check_payload(blob, &f)) != ALCM_OK) return st;
     size_t raw = (size_t)f.raw_size;
     uint8_t *out = dst;
     switch (f.codec) {

@@ -82,6 +82,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
 {
     if (!cfg) return;
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = (uint32_t)sizeof *cfg;
     cfg->warmup = 3;
     cfg->measure_period = 8;
     cfg->reprobe_period = 64;
@@ -91,7 +92,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
 
 alcm_status alcm_planner_config_check(const alcm_planner_config *cfg)
 {
-    if (!cfg) return ALCM_E_ARG;
+    if (!cfg || cfg->struct_size != sizeof *cfg) return ALCM_E_ARG;
     if (cfg->warmup < 1 || cfg->warmup > 64 || cfg->measure_period < 1) return ALCM_E_ARG;
     if (!(cfg->smoothing > 0.0 && cfg->smoothing <= 1.0)) return ALCM_E_ARG;
     if (!(cfg->margin >= 0.0 && cfg->margin <= 0.5)) return ALCM_E_ARG;

@@ -21,9 +21,15 @@ size_t alcm_frame_section_size(int codec)
     }
 }
 
-size_t alcm_frame_prefix_size(uint32_t rank, int codec)
+/* Header + section bytes (no checksum), common to both versions. */
+static size_t header_size(uint32_t rank, int codec)
 {
     return ALCM_HEADER_FIXED + 8 * (size_t)rank + alcm_frame_section_size(codec);
+}
+
+size_t alcm_frame_prefix_size(uint32_t rank, int codec)
+{
+    return header_size(rank, codec) + ALCM_CRC_SIZE;
 }
 
 alcm_profile alcm_codec_profile(int codec)
@@ -44,7 +50,8 @@ void alcm_frame_write(uint8_t *dst, const alcm_frame *f)
     dst[6] = f->dtype;
     dst[7] = f->backend;
     dst[8] = (uint8_t)f->shape.rank;
-    dst[9] = dst[10] = dst[11] = 0;
+    dst[9] = 0;                    /* flags: none defined in version 2 */
+    dst[10] = dst[11] = 0;
     alcm_put_u64(dst + 12, f->blob_size);
     alcm_put_u64(dst + 20, f->raw_size);
     uint8_t *p = dst + ALCM_HEADER_FIXED;
@@ -87,7 +94,18 @@ static uint32_t crc_of(const uint8_t *p, size_t n)
 void alcm_frame_seal(uint8_t *blob, size_t blob_size)
 {
     alcm_put_u64(blob + 12, blob_size);
-    alcm_put_u32(blob + blob_size - ALCM_CRC_SIZE, crc_of(blob, blob_size - ALCM_CRC_SIZE));
+    size_t end = blob_size - ALCM_CRC_SIZE;
+    if (blob[4] != ALCM_FORMAT_VERSION_V1) {
+        uint32_t rank = blob[8] <= ALCM_MAX_RANK ? blob[8] : ALCM_MAX_RANK;
+        size_t head = header_size(rank, blob[5]);
+        if (head + 2 * ALCM_CRC_SIZE <= blob_size) {
+            alcm_put_u32(blob + head, crc_of(blob, head));
+            alcm_put_u32(blob + end, crc_of(blob + head + ALCM_CRC_SIZE,
+                                            end - head - ALCM_CRC_SIZE));
+            return;
+        }
+    }
+    alcm_put_u32(blob + end, crc_of(blob, end));
 }
 
 void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *len)
@@ -159,13 +177,28 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     size_t m = len < 4 ? len : 4;
     if (m && memcmp(b, k_magic, m) != 0) return ALCM_E_MAGIC;
     if (len < ALCM_HEADER_FIXED) return ALCM_E_TRUNCATED;
-    if (b[4] != ALCM_FORMAT_VERSION) return ALCM_E_VERSION;
+    const uint8_t version = b[4];
+    if (version != ALCM_FORMAT_VERSION && version != ALCM_FORMAT_VERSION_V1)
+        return ALCM_E_VERSION;
+    const int v1 = version == ALCM_FORMAT_VERSION_V1;
     uint64_t blob_size = alcm_get_u64(b + 12);
     if (blob_size > len) return ALCM_E_TRUNCATED;
-    if (blob_size != len || blob_size < ALCM_BLOB_MIN) return ALCM_E_CORRUPT;
-    if (crc_of(b, len - ALCM_CRC_SIZE) != alcm_get_u32(b + len - ALCM_CRC_SIZE))
-        return ALCM_E_CHECKSUM;
+    if (blob_size != len || blob_size < (v1 ? ALCM_BLOB_MIN : ALCM_BLOB_MIN_V2))
+        return ALCM_E_CORRUPT;
+    uint32_t rank = b[8];
+    if (rank > ALCM_MAX_RANK) return ALCM_E_CORRUPT;
+    size_t head = header_size(rank, b[5]);
+    if (v1) {
+        if (crc_of(b, len - ALCM_CRC_SIZE) != alcm_get_u32(b + len - ALCM_CRC_SIZE))
+            return ALCM_E_CHECKSUM;
+    } else {
+        /* The header CRC covers header, dims and section: reading a header costs no pass
+         * over the payload, which has its own CRC (alcm_frame_check_payload). */
+        if (head > len - 2 * ALCM_CRC_SIZE) return ALCM_E_CORRUPT;
+        if (crc_of(b, head) != alcm_get_u32(b + head)) return ALCM_E_CHECKSUM;
+    }
 
+    f->version = version;
     f->codec = b[5];
     f->dtype = b[6];
     f->backend = b[7];
@@ -174,10 +207,9 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     if (f->backend != ALCM_BACKEND_ZLIB && f->backend != ALCM_BACKEND_ZSTD) return ALCM_E_CODEC;
     if (!dtype_allowed(f->codec, f->dtype)) return ALCM_E_CORRUPT;
     if (f->codec == ALCM_CODEC_BASELINE && f->backend != ALCM_BACKEND_ZLIB) return ALCM_E_CORRUPT;
+    /* Version 1: reserved bytes; version 2: flags (no bit defined yet) and reserved. */
     if (b[9] || b[10] || b[11]) return ALCM_E_CORRUPT;
-    uint32_t rank = b[8];
-    if (rank > ALCM_MAX_RANK) return ALCM_E_CORRUPT;
-    size_t prefix = alcm_frame_prefix_size(rank, f->codec);
+    size_t prefix = head + (v1 ? 0 : ALCM_CRC_SIZE);
     if (prefix > len - ALCM_CRC_SIZE) return ALCM_E_CORRUPT;
     f->shape.rank = rank;
     for (uint32_t i = 0; i < rank; i++) f->shape.dims[i] = alcm_get_u64(b + ALCM_HEADER_FIXED + 8 * i);
@@ -196,16 +228,27 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     case ALCM_CODEC_LOSSLESS_FLOAT:
         f->unit = alcm_get_u32(sec);
         f->transform = sec[4];
-        if (f->unit == 0 || f->transform != ALCM_LF_TRANSFORM_PLANES || sec[5] || sec[6] ||
-            sec[7])
+        if (f->unit == 0 || f->unit > ALCM_UNIT_MAX || f->transform != ALCM_LF_TRANSFORM_PLANES ||
+            sec[5] || sec[6] || sec[7])
             return ALCM_E_CORRUPT;
         return ALCM_OK;
     case ALCM_CODEC_LOSSLESS_BYTES:
         f->unit = alcm_get_u32(sec);
-        if (f->unit == 0 || alcm_get_u32(sec + 4) != 0) return ALCM_E_CORRUPT;
+        if (f->unit == 0 || f->unit > ALCM_UNIT_MAX || alcm_get_u32(sec + 4) != 0)
+            return ALCM_E_CORRUPT;
         return ALCM_OK;
     default: return ALCM_OK;
     }
+}
+
+alcm_status alcm_frame_check_payload(const void *blob, const alcm_frame *f)
+{
+    if (f->version == ALCM_FORMAT_VERSION_V1) return ALCM_OK;
+    const uint8_t *b = blob;
+    if (crc_of(b + f->payload_off, f->payload_end - f->payload_off) !=
+        alcm_get_u32(b + f->payload_end))
+        return ALCM_E_CHECKSUM;
+    return ALCM_OK;
 }
 
 void alcm_stream_header_put(uint8_t *p, uint8_t method, uint64_t size)

@@ -8,7 +8,8 @@
 
 #include "alcm.h"
 
-#define ALCM_FORMAT_VERSION 1
+#define ALCM_FORMAT_VERSION 2      /* written; version 1 blobs are still read */
+#define ALCM_FORMAT_VERSION_V1 1
 
 typedef enum {
     ALCM_CODEC_GRADIENT = 1,
@@ -24,10 +25,13 @@ typedef enum {
 #define ALCM_SECTION_LOSSLESS 8   /* lossless-float and lossless-bytes */
 #define ALCM_SECTION_SEGMENTED 24
 #define ALCM_STREAM_HEADER 9      /* method u8 + size u64 */
-#define ALCM_BLOB_MIN (ALCM_HEADER_FIXED + ALCM_CRC_SIZE)
+#define ALCM_BLOB_MIN (ALCM_HEADER_FIXED + ALCM_CRC_SIZE)          /* version 1 */
+#define ALCM_BLOB_MIN_V2 (ALCM_HEADER_FIXED + 2 * ALCM_CRC_SIZE)  /* version 2 */
+#define ALCM_UNIT_MAX ((uint32_t)1 << 26)  /* largest segment (elements) / chunk (bytes) */
 
-/* Largest possible header + section (rank 8, gradient). */
-#define ALCM_PREFIX_MAX (ALCM_HEADER_FIXED + 8 * ALCM_MAX_RANK + ALCM_SECTION_GRADIENT)
+/* Largest possible header + section + header CRC (rank 8, gradient). */
+#define ALCM_PREFIX_MAX \
+    (ALCM_HEADER_FIXED + 8 * ALCM_MAX_RANK + ALCM_SECTION_GRADIENT + ALCM_CRC_SIZE)
 
 #define ALCM_STREAM_STORED 0
 #define ALCM_STREAM_CODED 1
@@ -55,6 +59,7 @@ typedef struct {
 
 /* A blob's header and section, as written or as parsed and validated. */
 typedef struct {
+    uint8_t version;          /* 1 or 2 (parsed); written blobs are ALCM_FORMAT_VERSION */
     uint8_t codec;            /* alcm_codec */
     uint8_t dtype;            /* alcm_dtype */
     uint8_t backend;          /* alcm_backend (ZLIB or ZSTD) */
@@ -62,7 +67,7 @@ typedef struct {
     uint64_t numel;
     uint64_t raw_size;
     uint64_t blob_size;
-    size_t payload_off;       /* first payload byte (header + section) */
+    size_t payload_off;       /* first payload byte (header + section [+ header CRC]) */
     size_t payload_end;       /* blob_size - 4: first CRC byte */
     alcm_grad_section grad;   /* codec 1 */
     alcm_seg_section seg;     /* codec 5 */
@@ -73,14 +78,17 @@ typedef struct {
 /* Section bytes of a codec (0 for an unknown codec). */
 size_t alcm_frame_section_size(int codec);
 
-/* Header + section bytes for a rank and codec. */
+/* Bytes before the payload of a blob written now (version 2): header + section + header
+ * CRC, for a rank and codec. */
 size_t alcm_frame_prefix_size(uint32_t rank, int codec);
 
 /* Writes header + section of f at dst (alcm_frame_prefix_size bytes). The blob-size field
  * is written from f->blob_size; alcm_frame_seal can patch it later. */
 void alcm_frame_write(uint8_t *dst, const alcm_frame *f);
 
-/* Sets the blob-size field of blob to blob_size and writes the CRC32 into its last 4 bytes. */
+/* Sets the blob-size field of blob to blob_size and writes its checksums: for version 2
+ * (blob[4]) the header CRC32 after the section and the payload CRC32 into the last 4 bytes;
+ * for version 1 the CRC32 of everything into the last 4 bytes. */
 void alcm_frame_seal(uint8_t *blob, size_t blob_size);
 
 /* Completes a blob whose payload ends at dst[payload_end]: sets f->blob_size to
@@ -88,8 +96,13 @@ void alcm_frame_seal(uint8_t *blob, size_t blob_size);
  * (alcm_frame_seal) and stores its size in *len. */
 void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *len);
 
-/* Parses and validates header and section (checks 1-8 of docs/FORMAT.md, CRC included). */
+/* Parses and validates header and section (docs/FORMAT.md): version 2 checks the header
+ * CRC only (no pass over the payload), version 1 the CRC of the whole blob. */
 alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f);
+
+/* Version 2: checks the payload CRC of a blob alcm_frame_parse accepted (ALCM_E_CHECKSUM);
+ * version 1: ALCM_OK (its CRC was checked by the parse). */
+alcm_status alcm_frame_check_payload(const void *blob, const alcm_frame *f);
 
 /* The profile a codec belongs to. */
 alcm_profile alcm_codec_profile(int codec);

@@ -74,7 +74,9 @@ void alcm_class_sizes(const alcm_chan_param *ch, uint32_t C, uint64_t numel, uin
 static inline float alcm_quantise(float y, float inv, float thr)
 {
     float v = y * inv;
-    v = v > (float)ALCM_LEVEL_MAX ? (float)ALCM_LEVEL_MAX : v;
+    /* Written so that NaN (input rewritten after the finite check) clamps too: the
+     * conversion below never sees a value out of int32 range. */
+    v = !(v <= (float)ALCM_LEVEL_MAX) ? (float)ALCM_LEVEL_MAX : v;
     v = v < -(float)ALCM_LEVEL_MAX ? -(float)ALCM_LEVEL_MAX : v;
     float h = v < 0.0f ? -0.5f : 0.5f;
     float q = (float)(int32_t)(v + h);

@@ -257,7 +257,9 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
         if (st != ALCM_OK) return st;
         pos += used;
     }
-    if (E->n_esc != escapes) return ALCM_E_INTERNAL;
+    /* Escapes were counted by the measuring pass; the packing pass found others only if
+     * the input changed in between. */
+    if (E->n_esc != escapes) return ALCM_E_INPUT_CHANGED;
     if (escapes) {
         st = alcm_stream_write(&cx->benc, &job->coder, E->esc, (size_t)escapes * 2, dst + pos,
                                end - pos, &used);
@@ -282,9 +284,13 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     return ALCM_OK;
 }
 
-/* The residual after decoding: of every channel, or (packed) of the zeroed ones only. */
-static void update_residual(const alcm_genc *E, float *r, int packed)
+/* The residual after decoding: of every channel, or (packed: the packing pass updated the
+ * others) of the zeroed ones only. An input rewritten during the call can make a channel
+ * non-finite: it is zeroed (never kept to poison later steps) and ALCM_E_INPUT_CHANGED
+ * returned. */
+static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
 {
+    alcm_status st = ALCM_OK;
     for (uint32_t c = 0; c < E->C; c++) {
         const alcm_genc_chan *ch = &E->ch[c];
         if (packed && ch->maxq) continue;
@@ -296,7 +302,12 @@ static void update_residual(const alcm_genc *E, float *r, int packed)
             float step = alcm_step((uint32_t)ch->s);
             alcm_q_residual(E->x + off, r + off, n, step, 1.0f / step, E->thr);
         }
+        if (!all_finite(r + off, n)) {
+            memset(r + off, 0, n * sizeof *r);
+            st = ALCM_E_INPUT_CHANGED;
+        }
     }
+    return st;
 }
 
 static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
@@ -373,7 +384,10 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     if (achieved > p->error_budget) achieved = p->error_budget;
     if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK)
         return st;
-    if (residual) update_residual(&E, residual, E.update_r != NULL);
+    if (residual && (st = update_residual(&E, residual, E.update_r != NULL)) != ALCM_OK) {
+        *len = 0;
+        return st;
+    }
 
     info->rel_l2_error = achieved;
     info->mean_bits = E.numel ? bits / (double)E.numel : 0.0;

@@ -47,6 +47,10 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
                 E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step, inv,
                                                   E->thr, zz)
                             : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv, E->thr, zz);
+            /* The level count was measured in an earlier pass over the same input: a code
+             * beyond it means the input changed since (a blob written now would not
+             * decode). */
+            if (maxz > 2 * ch->maxq) return ALCM_E_INPUT_CHANGED;
             if (wc == ALCM_W16) {
                 uint8_t *lo = out + len, *hi = out + n16 + len;
                 for (size_t j = 0; j < m; j++) {

@@ -57,7 +57,7 @@ static inline __attribute__((always_inline)) vf vquant(vf y, vf inv, vf thr)
 {
     const vf lim = splat((float)ALCM_LEVEL_MAX), nlim = splat(-(float)ALCM_LEVEL_MAX);
     vf v = y * inv;
-    v = selectv(v > lim, lim, v);
+    v = selectv(~(v <= lim), lim, v); /* NaN-proof: NaN becomes lim */
     v = selectv(v < nlim, nlim, v);
     vf h = (vf)(((vi)v & splati((int32_t)0x80000000u)) | (vi)splat(0.5f));
     vf q = __builtin_convertvector(__builtin_convertvector(v + h, vi), vf);

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "alcm.h"
+#include "bytes.h"
+#include "sched_state.h"
 
 #define SCHED_MAX_WINDOW 64
 /* Initial knobs: half the distance between "half the budget" and "all of it", no pruning. */
@@ -35,6 +37,7 @@ double alcm_caq(double ratio, double cpu_seconds)
 void alcm_sched_config_default(alcm_sched_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = (uint32_t)sizeof *cfg;
     cfg->error_budget = 0.01;
     cfg->window = 5;
     cfg->deterministic = 0;
@@ -45,26 +48,29 @@ void alcm_sched_config_default(alcm_sched_config *cfg)
 
 alcm_status alcm_sched_config_check(const alcm_sched_config *c)
 {
-    int ok = c && c->error_budget > 0.0 && c->error_budget <= 1.0 && c->window >= 2 &&
+    int ok = c && c->struct_size == sizeof *c && c->error_budget > 0.0 && c->error_budget <= 1.0 && c->window >= 2 &&
              c->window <= SCHED_MAX_WINDOW && c->step_up > 0.0 && c->step_up <= 1.0 &&
              c->back_off > 0.0 && c->back_off <= 1.0 && c->prune_max >= 0.0 &&
              c->prune_max <= 0.25;
     return ok ? ALCM_OK : ALCM_E_ARG;
 }
 
-alcm_sched *alcm_sched_create(const alcm_sched_config *cfg)
+alcm_status alcm_sched_create(const alcm_sched_config *cfg, alcm_sched **out)
 {
+    if (!out) return ALCM_E_ARG;
+    *out = NULL;
     alcm_sched_config def;
     if (!cfg) {
         alcm_sched_config_default(&def);
         cfg = &def;
     }
-    if (alcm_sched_config_check(cfg) != ALCM_OK) return NULL;
+    if (alcm_sched_config_check(cfg) != ALCM_OK) return ALCM_E_ARG;
     alcm_sched *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) return ALCM_E_NOMEM;
     s->cfg = *cfg;
     alcm_sched_reset(s);
-    return s;
+    *out = s;
+    return ALCM_OK;
 }
 
 void alcm_sched_free(alcm_sched *sched)
@@ -220,4 +226,80 @@ void alcm_sched_record(alcm_sched *s, const alcm_info *info, double cpu_seconds)
 void alcm_sched_get_state(const alcm_sched *s, alcm_sched_state *state)
 {
     *state = s->st;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * State bytes (docs/STATE.md, "Scheduler")
+ * ---------------------------------------------------------------------------------------- */
+#define SCHED_STATE_FIXED 88
+
+size_t alcm_sched_state_bytes(const alcm_sched *s)
+{
+    return SCHED_STATE_FIXED + 8 * (size_t)s->cfg.window;
+}
+
+void alcm_sched_state_write(const alcm_sched *s, uint8_t *p)
+{
+    const alcm_sched_state *st = &s->st;
+    alcm_put_u64(p, st->steps);
+    alcm_put_f64(p + 8, st->aggressiveness);
+    alcm_put_f64(p + 16, st->prune_ratio);
+    alcm_put_f64(p + 24, st->last_ratio);
+    alcm_put_f64(p + 32, st->last_cpu_seconds);
+    alcm_put_f64(p + 40, st->last_caq);
+    alcm_put_f64(p + 48, st->last_rel_l2_error);
+    alcm_put_f64(p + 56, st->window_trend);
+    alcm_put_u32(p + 64, (uint32_t)st->last_action);
+    alcm_put_u32(p + 68, s->cfg.window);
+    alcm_put_u32(p + 72, s->n_caq);
+    alcm_put_u32(p + 76, s->head);
+    alcm_put_u32(p + 80, s->cooldown);
+    alcm_put_u32(p + 84, 0);
+    for (uint32_t i = 0; i < s->cfg.window; i++) alcm_put_f64(p + SCHED_STATE_FIXED + 8 * i, s->caq[i]);
+}
+
+/* Finite and within [lo, hi]; written so that NaN fails. */
+static int in_range(double v, double lo, double hi)
+{
+    return v >= lo && v <= hi;
+}
+
+alcm_status alcm_sched_state_read(alcm_sched *s, const uint8_t *p, size_t len, size_t *used)
+{
+    if (len < SCHED_STATE_FIXED) return ALCM_E_CORRUPT;
+    uint32_t window = alcm_get_u32(p + 68);
+    if (window != s->cfg.window) return ALCM_E_CORRUPT;
+    size_t need = alcm_sched_state_bytes(s);
+    if (len < need) return ALCM_E_CORRUPT;
+    alcm_sched next = *s;
+    alcm_sched_state *st = &next.st;
+    st->steps = alcm_get_u64(p);
+    st->aggressiveness = alcm_get_f64(p + 8);
+    st->prune_ratio = alcm_get_f64(p + 16);
+    st->last_ratio = alcm_get_f64(p + 24);
+    st->last_cpu_seconds = alcm_get_f64(p + 32);
+    st->last_caq = alcm_get_f64(p + 40);
+    st->last_rel_l2_error = alcm_get_f64(p + 48);
+    st->window_trend = alcm_get_f64(p + 56);
+    st->last_action = (int32_t)alcm_get_u32(p + 64);
+    next.n_caq = alcm_get_u32(p + 72);
+    next.head = alcm_get_u32(p + 76);
+    next.cooldown = alcm_get_u32(p + 80);
+    const double big = 1e300;
+    if (!in_range(st->aggressiveness, 0.0, 1.0) ||
+        !in_range(st->prune_ratio, 0.0, next.cfg.prune_max) ||
+        !in_range(st->last_ratio, 0.0, big) || !in_range(st->last_cpu_seconds, 0.0, big) ||
+        !in_range(st->last_caq, 0.0, big) || !in_range(st->last_rel_l2_error, 0.0, big) ||
+        !in_range(st->window_trend, -big, big) || st->last_action < -1 ||
+        st->last_action > 1 || next.n_caq > window || next.head >= window ||
+        next.cooldown > window || alcm_get_u32(p + 84) != 0)
+        return ALCM_E_CORRUPT;
+    memset(next.caq, 0, sizeof next.caq);
+    for (uint32_t i = 0; i < window; i++) {
+        next.caq[i] = alcm_get_f64(p + SCHED_STATE_FIXED + 8 * i);
+        if (!in_range(next.caq[i], 0.0, big)) return ALCM_E_CORRUPT;
+    }
+    *s = next;
+    *used = need;
+    return ALCM_OK;
 }

@@ -138,6 +138,8 @@ alcm_status alcm_segmented_decode(alcm_dctx *dx, const uint8_t *blob, const alcm
         alcm_frame g;
         alcm_status st = alcm_segmented_next(blob, f, &pos, &off, &g);
         if (st != ALCM_OK) return st;
+        /* Every inner blob passes every check of docs/FORMAT.md, its payload CRC too. */
+        if ((st = alcm_frame_check_payload(blob + at, &g)) != ALCM_OK) return st;
         if (g.codec == ALCM_CODEC_GRADIENT)
             st = alcm_gradient_decode(dx, blob + at, &g, dst + first);
         else

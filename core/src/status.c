@@ -24,6 +24,8 @@ static const status_entry k_status[] = {
     {ALCM_E_BACKEND, "ALCM_E_BACKEND", "entropy backend (zlib/zstd) failed"},
     {ALCM_E_LIMIT, "ALCM_E_LIMIT", "decoded size exceeds the configured limit"},
     {ALCM_E_INTERNAL, "ALCM_E_INTERNAL", "internal error (library bug)"},
+    {ALCM_E_INPUT_CHANGED, "ALCM_E_INPUT_CHANGED",
+     "the input changed while it was being encoded (rewritten during the call)"},
 };
 
 static const status_entry *find(alcm_status s)

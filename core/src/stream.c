@@ -4,19 +4,13 @@
 
 #include "alcm.h"
 #include "alcm_tools.h"
+#include "stream_impl.h"
 
-struct alcm_stream {
-    alcm_stream_config cfg;
-    alcm_sched *sched;
-    alcm_cctx *cctx;
-    float *residual;        /* numel floats when error feedback is on, else NULL */
-    uint64_t *segments;     /* the stream's own copy of cfg.params.segments */
-    uint64_t residual_n;
-};
 
 void alcm_stream_config_default(alcm_stream_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = (uint32_t)sizeof *cfg;
     alcm_params_default(&cfg->params, ALCM_PROFILE_GRADIENT);
     alcm_sched_config_default(&cfg->sched);
     cfg->error_feedback = 1;
@@ -25,7 +19,7 @@ void alcm_stream_config_default(alcm_stream_config *cfg)
 
 alcm_status alcm_stream_config_check(const alcm_stream_config *cfg)
 {
-    if (!cfg) return ALCM_E_ARG;
+    if (!cfg || cfg->struct_size != sizeof *cfg) return ALCM_E_ARG;
     alcm_params probe = cfg->params;
     if (cfg->params.profile == ALCM_PROFILE_GRADIENT) probe.error_budget = cfg->sched.error_budget;
     alcm_status st = alcm_params_check(&probe);
@@ -36,6 +30,10 @@ int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_conf
 {
     const alcm_params *p = &a->params, *q = &b->params;
     const alcm_sched_config *s = &a->sched, *r = &b->sched;
+    if (p->n_segments != q->n_segments ||
+        (p->n_segments && memcmp(p->segments, q->segments,
+                                 (size_t)p->n_segments * sizeof *p->segments) != 0))
+        return 0;
     return p->profile == q->profile && p->dtype == q->dtype && p->backend == q->backend &&
            p->entropy_mode == q->entropy_mode && p->error_budget == q->error_budget &&
            p->aggressiveness == q->aggressiveness && p->prune_ratio == q->prune_ratio &&
@@ -46,35 +44,39 @@ int alcm_stream_config_equal(const alcm_stream_config *a, const alcm_stream_conf
            a->error_feedback == b->error_feedback && a->adaptive == b->adaptive;
 }
 
-alcm_stream *alcm_stream_create(const alcm_stream_config *cfg)
+alcm_status alcm_stream_create(const alcm_stream_config *cfg, alcm_stream **out)
 {
+    if (!out) return ALCM_E_ARG;
+    *out = NULL;
     alcm_stream_config def;
     if (!cfg) {
         alcm_stream_config_default(&def);
         cfg = &def;
     }
-    if (alcm_stream_config_check(cfg) != ALCM_OK) return NULL;
+    alcm_status st = alcm_stream_config_check(cfg);
+    if (st != ALCM_OK) return st;
 
     alcm_stream *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) return ALCM_E_NOMEM;
     s->cfg = *cfg;
     if (cfg->params.n_segments) {
         s->segments = malloc((size_t)cfg->params.n_segments * sizeof(uint64_t));
         if (!s->segments) {
             free(s);
-            return NULL;
+            return ALCM_E_NOMEM;
         }
         memcpy(s->segments, cfg->params.segments,
                (size_t)cfg->params.n_segments * sizeof(uint64_t));
         s->cfg.params.segments = s->segments;
     }
-    s->sched = alcm_sched_create(&cfg->sched);
-    s->cctx = alcm_cctx_create();
-    if (!s->sched || !s->cctx) {
+    st = alcm_sched_create(&cfg->sched, &s->sched);
+    if (st == ALCM_OK && !(s->cctx = alcm_cctx_create())) st = ALCM_E_NOMEM;
+    if (st != ALCM_OK) {
         alcm_stream_free(s);
-        return NULL;
+        return st;
     }
-    return s;
+    *out = s;
+    return ALCM_OK;
 }
 
 void alcm_stream_free(alcm_stream *s)
@@ -93,6 +95,11 @@ void alcm_stream_reset(alcm_stream *s)
     s->residual = NULL;
     s->residual_n = 0;
     alcm_sched_reset(s->sched);
+}
+
+void alcm_stream_get_config(const alcm_stream *s, alcm_stream_config *cfg)
+{
+    *cfg = s->cfg;
 }
 
 void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)

@@ -50,6 +50,7 @@ alcm_status alcm_shape_numel(const alcm_shape *shape, uint64_t *numel)
 void alcm_params_default(alcm_params *params, alcm_profile profile)
 {
     memset(params, 0, sizeof *params);
+    params->struct_size = (uint32_t)sizeof *params;
     params->profile = profile;
     params->dtype = ALCM_DTYPE_F32;
     params->backend = ALCM_BACKEND_AUTO;
@@ -63,8 +64,16 @@ void alcm_params_default(alcm_params *params, alcm_profile profile)
 
 alcm_status alcm_params_check(const alcm_params *p)
 {
-    if (!p) return ALCM_E_ARG;
+    if (!p || p->struct_size != sizeof *p) return ALCM_E_ARG;
     if (alcm_dtype_size(p->dtype) == 0) return ALCM_E_DTYPE;
+    /* Every floating-point field must be finite and in range, also those the profile does
+     * not use: NaN compares unequal to itself, so a NaN anywhere would make two equal
+     * configs differ (a daemon stream would be rebuilt on every step). */
+    if (!(p->error_budget > 0.0 && p->error_budget <= 1.0)) return ALCM_E_ARG;
+    if (!(p->aggressiveness >= 0.0 && p->aggressiveness <= 1.0)) return ALCM_E_ARG;
+    if (!(p->prune_ratio >= 0.0 && p->prune_ratio <= 0.25)) return ALCM_E_ARG;
+    if (p->entropy_mode != ALCM_ENTROPY_LEARNED && p->entropy_mode != ALCM_ENTROPY_MEASURED)
+        return ALCM_E_ARG;
     if (p->backend != ALCM_BACKEND_AUTO && p->backend != ALCM_BACKEND_ZLIB &&
         p->backend != ALCM_BACKEND_ZSTD)
         return ALCM_E_ARG;

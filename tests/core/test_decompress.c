@@ -145,7 +145,7 @@ static void test_capacity_limit_and_trailing(void **state)
         assert_int_equal(alcm_blob_header(s.blob, s.len, &h), ALCM_OK);
         assert_int_equal(h.blob_bytes, s.len);
         assert_int_equal(h.raw_bytes, s.raw);
-        assert_int_equal(h.version, 1);
+        assert_int_equal(h.version, 2);
         uint32_t nc = 99;
         float bits[16];
         assert_int_equal(alcm_blob_channel_bits(s.blob, s.len, bits, 16, &nc), ALCM_OK);
@@ -161,6 +161,46 @@ static void test_capacity_limit_and_trailing(void **state)
     assert_int_equal(alcm_decompress(NULL, b, 64, b, 64, &got), ALCM_E_ARG);
     assert_int_equal(alcm_decompress(dx, NULL, 64, b, 64, &got), ALCM_E_ARG);
     assert_int_equal(alcm_decompress(dx, b, 64, b, 64, NULL), ALCM_E_ARG);
+    alcm_dctx_free(dx);
+}
+
+/* Version 1 blobs (one CRC over everything) still decode, to the same bytes as version 2;
+ * in version 2 a damaged payload is caught by its own CRC while the header still reads. */
+static void test_version1_blobs_decode(void **state)
+{
+    (void)state;
+    alcm_dctx *dx = alcm_dctx_create();
+    for (int w = 0; w < N_SAMPLES; w++) {
+        sample s = make_sample(w);
+        uint8_t *want = tu_malloc(s.raw + 1), *got = tu_malloc(s.raw + 1);
+        size_t n2, n1;
+        assert_int_equal(alcm_decompress(dx, s.blob, s.len, want, s.raw, &n2), ALCM_OK);
+        /* version 2 -> version 1: drop the header CRC, one CRC over the rest */
+        alcm_frame f;
+        assert_int_equal(alcm_frame_parse(s.blob, s.len, &f), ALCM_OK);
+        size_t head = f.payload_off - 4;
+        uint8_t *v1 = tu_malloc(s.len);
+        memcpy(v1, s.blob, head);
+        memcpy(v1 + head, s.blob + f.payload_off, s.len - f.payload_off);
+        size_t len1 = s.len - 4;
+        v1[4] = 1;
+        alcm_frame_seal(v1, len1);
+        alcm_header h;
+        assert_int_equal(alcm_blob_header(v1, len1, &h), ALCM_OK);
+        assert_int_equal(h.version, 1);
+        assert_int_equal(alcm_decompress(dx, v1, len1, got, s.raw, &n1), ALCM_OK);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(got, want, n1);
+        /* version 2, last payload byte changed: header fine, decoding refused */
+        s.blob[s.len - 5] ^= 0x01;
+        assert_int_equal(alcm_blob_header(s.blob, s.len, &h), ALCM_OK);
+        assert_int_equal(alcm_decompress(dx, s.blob, s.len, got, s.raw, &n1), ALCM_E_CHECKSUM);
+        assert_int_equal(n1, 0);
+        free(v1);
+        free(want);
+        free(got);
+        free(s.blob);
+    }
     alcm_dctx_free(dx);
 }
 
@@ -368,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_fails),
         cmocka_unit_test(test_capacity_limit_and_trailing),
         cmocka_unit_test(test_mutations_with_valid_crc_never_crash),
+        cmocka_unit_test(test_version1_blobs_decode),
         cmocka_unit_test(test_hand_built_blob_decodes_per_spec),
         cmocka_unit_test(test_hand_built_malformed_payloads),
         cmocka_unit_test(test_hand_built_bad_backend_stream),

@@ -81,10 +81,13 @@ static void test_magic_version_truncation(void **state)
     buf[1] = 'X';
     assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_MAGIC);
     buf[1] = 'L';
-    buf[4] = 2;
+    buf[4] = 3;
     assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_VERSION);
-    buf[4] = 1;
+    buf[4] = 0;
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_VERSION);
+    buf[4] = 2;
     assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+    assert_int_equal(f.version, 2);
 }
 
 static void test_blob_size_and_checksum(void **state)
@@ -97,12 +100,33 @@ static void test_blob_size_and_checksum(void **state)
     memcpy(big, buf, len);
     big[len] = 0;
     assert_int_equal(alcm_frame_parse(big, len + 1, &f), ALCM_E_CORRUPT); /* trailing byte */
-    buf[len - 6] ^= 1;                                                   /* payload bit */
-    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CHECKSUM);
+    /* A payload bit: the header parses (no pass over the payload), the payload CRC fails. */
     buf[len - 6] ^= 1;
-    buf[len - 1] ^= 0x80; /* the CRC itself */
-    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CHECKSUM);
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+    assert_int_equal(alcm_frame_check_payload(buf, &f), ALCM_E_CHECKSUM);
+    buf[len - 6] ^= 1;
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+    assert_int_equal(alcm_frame_check_payload(buf, &f), ALCM_OK);
+    buf[len - 1] ^= 0x80; /* the payload CRC itself */
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+    assert_int_equal(alcm_frame_check_payload(buf, &f), ALCM_E_CHECKSUM);
     buf[len - 1] ^= 0x80;
+    /* The header CRC sits after the section and covers every header byte. */
+    size_t head = f.payload_off - ALCM_CRC_SIZE;
+    for (size_t i = 20; i < head + ALCM_CRC_SIZE; i++) {
+        buf[i] ^= 0x10;
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CHECKSUM);
+        buf[i] ^= 0x10;
+    }
+    /* Flags (byte 9): every bit reserved in version 2, rejected even with valid CRCs. */
+    for (int bit = 0; bit < 8; bit++) {
+        buf[9] = (uint8_t)(1u << bit);
+        alcm_frame_seal(buf, len);
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CORRUPT);
+    }
+    buf[9] = 0;
+    alcm_frame_seal(buf, len);
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
     alcm_put_u64(buf + 12, 20); /* declared size below the minimum */
     assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CORRUPT);
 }
@@ -118,6 +142,57 @@ static alcm_status patched(uint8_t *buf, size_t len, size_t at, uint8_t v)
     buf[at] = old;
     alcm_frame_seal(buf, len);
     return st;
+}
+
+/* A version 1 blob (one CRC over everything, no header CRC) made from a version 2 one. */
+static size_t to_v1(uint8_t *buf, size_t len)
+{
+    alcm_frame f;
+    assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+    size_t head = f.payload_off - ALCM_CRC_SIZE;
+    memmove(buf + head, buf + f.payload_off, len - f.payload_off);
+    len -= ALCM_CRC_SIZE;
+    buf[4] = 1;
+    alcm_frame_seal(buf, len);
+    return len;
+}
+
+static void test_version1_still_parsed(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    for (int codec = 1; codec <= 4; codec++) {
+        size_t len = to_v1(buf, make_blob(buf, codec, 2, 3));
+        alcm_frame f;
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+        assert_int_equal(f.version, 1);
+        assert_int_equal(f.payload_off, alcm_frame_prefix_size(2, codec) - ALCM_CRC_SIZE);
+        assert_int_equal(alcm_frame_check_payload(buf, &f), ALCM_OK);
+        buf[len - 6] ^= 1; /* version 1: the single CRC is checked by the parse */
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CHECKSUM);
+    }
+}
+
+/* Segment and chunk sizes are bounded (2^26), in both versions. */
+static void test_units_bounded(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    for (int codec = 2; codec <= 3; codec++) {
+        size_t len = make_blob(buf, codec, 1, 3);
+        alcm_frame f;
+        size_t at = ALCM_HEADER_FIXED + 8;
+        alcm_put_u32(buf + at, (uint32_t)1 << 26);
+        alcm_frame_seal(buf, len);
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_OK);
+        alcm_put_u32(buf + at, ((uint32_t)1 << 26) + 1);
+        alcm_frame_seal(buf, len);
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CORRUPT);
+        len = to_v1(buf, make_blob(buf, codec, 1, 3));
+        alcm_put_u32(buf + at, 0xFFFFFFFFu);
+        alcm_frame_seal(buf, len);
+        assert_int_equal(alcm_frame_parse(buf, len, &f), ALCM_E_CORRUPT);
+    }
 }
 
 static void test_header_fields_checked(void **state)
@@ -212,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_magic_version_truncation),
         cmocka_unit_test(test_blob_size_and_checksum),
         cmocka_unit_test(test_header_fields_checked),
+        cmocka_unit_test(test_version1_still_parsed),
+        cmocka_unit_test(test_units_bounded),
         cmocka_unit_test(test_gradient_section_checked),
         cmocka_unit_test(test_stream_take),
     };

@@ -209,7 +209,7 @@ static void test_special_tensors(void **state)
     len = roundtrip(c, &p, &sh, z, 4096, NULL, y, &info);
     for (int i = 0; i < 4096; i++) assert_true(y[i] == 0.0f);
     assert_int_equal(info.exact, 0);
-    assert_true(len < 100);
+    assert_true(len < 104);
     /* constant */
     float k[4096];
     for (int i = 0; i < 4096; i++) k[i] = 0.7f;

@@ -23,7 +23,8 @@ static void test_defaults(void **state)
     assert_true(c.error_budget == 0.01);
     assert_int_equal(c.window, 5);
     assert_true(c.prune_max == 0.25);
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     assert_non_null(s);
     alcm_sched_state st;
     alcm_sched_get_state(s, &st);
@@ -39,16 +40,32 @@ static void test_bad_config_rejected(void **state)
     alcm_sched_config c;
     alcm_sched_config_default(&c);
     c.window = 1;
-    assert_null(alcm_sched_create(&c));
+    {
+        alcm_sched *bad = (alcm_sched *)1;
+        assert_int_equal(alcm_sched_create(&c, &bad), ALCM_E_ARG);
+        assert_null(bad);
+    }
     alcm_sched_config_default(&c);
     c.error_budget = 0;
-    assert_null(alcm_sched_create(&c));
+    {
+        alcm_sched *bad = (alcm_sched *)1;
+        assert_int_equal(alcm_sched_create(&c, &bad), ALCM_E_ARG);
+        assert_null(bad);
+    }
     alcm_sched_config_default(&c);
     c.prune_max = 0.3;
-    assert_null(alcm_sched_create(&c));
+    {
+        alcm_sched *bad = (alcm_sched *)1;
+        assert_int_equal(alcm_sched_create(&c, &bad), ALCM_E_ARG);
+        assert_null(bad);
+    }
     alcm_sched_config_default(&c);
     c.step_up = NAN;
-    assert_null(alcm_sched_create(&c));
+    {
+        alcm_sched *bad = (alcm_sched *)1;
+        assert_int_equal(alcm_sched_create(&c, &bad), ALCM_E_ARG);
+        assert_null(bad);
+    }
 }
 
 static void test_caq_formula(void **state)
@@ -63,7 +80,8 @@ static void test_caq_formula(void **state)
 static void test_rising_caq_pushes_up_then_prunes(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     alcm_sched_state st;
     double ratio = 3.0;
     for (int i = 0; i < 30; i++) {
@@ -83,7 +101,8 @@ static void test_rising_caq_pushes_up_then_prunes(void **state)
 static void test_falling_caq_backs_off_pruning_first(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     alcm_sched_state st;
     double ratio = 3.0;
     for (int i = 0; i < 30; i++) { /* climb to pruning */
@@ -120,7 +139,8 @@ static void test_falling_caq_backs_off_pruning_first(void **state)
 static void test_flat_caq_probes_then_holds(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     alcm_sched_state st, probe;
     for (int i = 0; i < 4; i++) { /* filling the first window: climbing */
         alcm_info in = info_with_ratio(4.0);
@@ -149,7 +169,8 @@ static void test_flat_caq_probes_then_holds(void **state)
 static void test_noise_is_not_a_trend(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     alcm_rng rng;
     alcm_rng_seed(&rng, 5);
     int backoffs = 0;
@@ -168,7 +189,8 @@ static void test_noise_is_not_a_trend(void **state)
 static void test_lossless_fallback_backs_off(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     alcm_sched_state before, after;
     alcm_info in = info_with_ratio(4.0);
     alcm_sched_record(s, &in, 0.0);
@@ -189,7 +211,9 @@ static void test_deterministic_ignores_measured_time(void **state)
     alcm_sched_config c;
     alcm_sched_config_default(&c);
     c.deterministic = 1;
-    alcm_sched *a = alcm_sched_create(&c), *b = alcm_sched_create(&c);
+    alcm_sched *a = NULL, *b = NULL;
+    assert_int_equal(alcm_sched_create(&c, &a), ALCM_OK);
+    assert_int_equal(alcm_sched_create(&c, &b), ALCM_OK);
     alcm_rng rng;
     alcm_rng_seed(&rng, 7);
     for (int i = 0; i < 50; i++) {
@@ -213,7 +237,8 @@ static void test_knobs_stay_in_bounds(void **state)
     alcm_sched_config c;
     alcm_sched_config_default(&c);
     c.prune_max = 0.1;
-    alcm_sched *s = alcm_sched_create(&c);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(&c, &s), ALCM_OK);
     alcm_rng rng;
     alcm_rng_seed(&rng, 99);
     for (int i = 0; i < 2000; i++) {
@@ -237,7 +262,8 @@ static void test_apply_and_reset(void **state)
     alcm_sched_config c;
     alcm_sched_config_default(&c);
     c.error_budget = 0.05;
-    alcm_sched *s = alcm_sched_create(&c);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(&c, &s), ALCM_OK);
     alcm_sched_state init, st;
     alcm_sched_get_state(s, &init);
     double ratio = 2.0;
@@ -263,7 +289,8 @@ static void test_apply_and_reset(void **state)
 static void test_window_slope(void **state)
 {
     (void)state;
-    alcm_sched *s = alcm_sched_create(NULL);
+    alcm_sched *s = NULL;
+    assert_int_equal(alcm_sched_create(NULL, &s), ALCM_OK);
     /* CAQ values 1..7 with zero CPU time: slope over the last 5 (3..7) is exactly 1. */
     for (int i = 1; i <= 7; i++) {
         alcm_info in = info_with_ratio((double)i);

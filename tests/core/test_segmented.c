@@ -157,9 +157,10 @@ static void test_boundaries_checked(void **state)
     p.segments = ok;
     p.n_segments = 2;
     assert_int_equal(alcm_params_check(&p), ALCM_E_ARG);
-    /* A zero-initialised params struct (as older callers write it) has no segments. */
+    /* A params struct zeroed but for its size (fields a caller never set) has no segments. */
     alcm_params z;
     memset(&z, 0, sizeof z);
+    z.struct_size = (uint32_t)sizeof z;
     z.profile = ALCM_PROFILE_GRADIENT;
     z.dtype = ALCM_DTYPE_F32;
     z.error_budget = 0.01;
@@ -232,7 +233,8 @@ static void test_stream_error_feedback(void **state)
     seg[0] = NA;
     cfg.params.segments = seg;
     cfg.params.n_segments = 1;
-    alcm_stream *s = alcm_stream_create(&cfg);
+    alcm_stream *s = NULL;
+    assert_int_equal(alcm_stream_create(&cfg, &s), ALCM_OK);
     assert_non_null(s);
     free(seg); /* the stream holds its own copy */
     size_t cap = alcm_compress_bound_segments(n * 4, 1);
@@ -285,8 +287,12 @@ static void test_corrupt_inner(void **state)
     p.segments = seg;
     p.n_segments = 1;
     size_t len = encode(&p, x, n, NULL, blob, cap, NULL);
-    const size_t sec = ALCM_HEADER_FIXED + 8, inner = sec + ALCM_SECTION_SEGMENTED;
+    alcm_frame f;
+    assert_int_equal(alcm_frame_parse(blob, len, &f), ALCM_OK);
+    /* The section follows the rank-1 header; the inner blobs start the payload. */
+    const size_t sec = ALCM_HEADER_FIXED + 8, inner = f.payload_off;
     uint64_t inner_len = alcm_get_u64(blob + inner + 12);
+    assert_true(inner_len > 0 && inner_len < len);
 
     memcpy(b, blob, len); /* segment count too high */
     alcm_put_u32(b + sec + 16, 3);

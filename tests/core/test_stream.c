@@ -23,7 +23,8 @@ static alcm_stream *det_stream(int feedback)
     alcm_stream_config_default(&c);
     c.sched.deterministic = 1;
     c.error_feedback = feedback;
-    alcm_stream *s = alcm_stream_create(&c);
+    alcm_stream *s = NULL;
+    assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
     assert_non_null(s);
     return s;
 }
@@ -38,7 +39,11 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.adaptive, 1);
     assert_int_equal(c.sched.window, 5);
     c.sched.error_budget = 2.0; /* out of range */
-    assert_null(alcm_stream_create(&c));
+    {
+        alcm_stream *bad = (alcm_stream *)1;
+        assert_int_equal(alcm_stream_create(&c, &bad), ALCM_E_ARG);
+        assert_null(bad);
+    }
 }
 
 /* Two streams fed the same tensors produce the same blobs, step after step. */
@@ -114,7 +119,8 @@ static void test_error_feedback_tracks_sum(void **state)
         c.sched.deterministic = 1;
         c.sched.error_budget = 0.2;
         c.error_feedback = fb;
-        alcm_stream *s = alcm_stream_create(&c);
+        alcm_stream *s = NULL;
+        assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
         double *sx = calloc(N, sizeof(double)), *sy = calloc(N, sizeof(double));
         /* The same slowly varying gradient each step: quantisation bias accumulates without
          * feedback and cancels with it. */
@@ -234,7 +240,8 @@ static void test_lossless_stream_is_exact(void **state)
     alcm_stream_config_default(&c);
     alcm_params_default(&c.params, ALCM_PROFILE_LOSSLESS);
     c.params.dtype = ALCM_DTYPE_F32;
-    alcm_stream *s = alcm_stream_create(&c);
+    alcm_stream *s = NULL;
+    assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
     assert_non_null(s);
     alcm_shape sh = shape2d();
     float *x = tu_synth(ALCM_SYNTH_HEAVY, N, COLS, 8);
@@ -278,11 +285,14 @@ static void test_config_equal(void **state)
     b.sched.window = 1;
     assert_int_equal(alcm_stream_config_check(&b), ALCM_E_ARG);
     assert_int_equal(alcm_sched_config_check(&b.sched), ALCM_E_ARG);
-    assert_null(alcm_stream_create(&b));
+    alcm_stream *s = (alcm_stream *)&s;
+    assert_int_equal(alcm_stream_create(&b, &s), ALCM_E_ARG);
+    assert_null(s);
     b = a;
     b.sched.error_budget = 0;
     assert_int_not_equal(alcm_stream_config_check(&b), ALCM_OK);
-    assert_null(alcm_stream_create(&b));
+    assert_int_equal(alcm_stream_create(&b, &s), alcm_stream_config_check(&b));
+    assert_null(s);
 }
 
 int main(void)

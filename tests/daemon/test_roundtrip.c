@@ -150,7 +150,8 @@ static void test_daemon_equals_inprocess(void **state)
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
     cfg.sched.deterministic = 1;
-    alcm_stream *local = alcm_stream_create(&cfg);
+    alcm_stream *local = NULL;
+    assert_int_equal(alcm_stream_create(&cfg, &local), ALCM_OK);
     assert_non_null(local);
     const size_t n = 3 * 4096 + 100;
     alcm_shape shape;
@@ -196,7 +197,9 @@ static void test_large_tensors_both_paths(void **state)
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
     cfg.sched.deterministic = 1;
-    alcm_stream *twin[2] = {alcm_stream_create(&cfg), alcm_stream_create(&cfg)};
+    alcm_stream *twin[2] = {NULL, NULL};
+    assert_int_equal(alcm_stream_create(&cfg, &twin[0]), ALCM_OK);
+    assert_int_equal(alcm_stream_create(&cfg, &twin[1]), ALCM_OK);
     alcmc_conn *conns[2] = {x->c, sock};
     const char *names[2] = {"big/shm", "big/socket"};
     const size_t n = 256 * 1024;
@@ -399,7 +402,8 @@ static void test_daemon_default_deterministic(void **state)
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
     cfg.sched.deterministic = 1;
-    alcm_stream *local = alcm_stream_create(&cfg);
+    alcm_stream *local = NULL;
+    assert_int_equal(alcm_stream_create(&cfg, &local), ALCM_OK);
     const size_t n = 20000;
     alcm_shape shape;
     alcm_shape_1d(&shape, n);

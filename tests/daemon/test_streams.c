@@ -17,7 +17,8 @@ static alcmd_stream *live(alcmd_streams *t, uint32_t uid, const char *name)
     assert_non_null(s);
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
-    alcm_stream *st = alcm_stream_create(&cfg);
+    alcm_stream *st = NULL;
+    assert_int_equal(alcm_stream_create(&cfg, &st), ALCM_OK);
     assert_non_null(st);
     alcmd_streams_attach(t, s, st, &cfg);
     return s;
