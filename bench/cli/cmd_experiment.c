@@ -1,10 +1,12 @@
 /* cmd_experiment.c - `alcm-bench experiment`: synthetic gradients through one adaptive stream,
- * epoch by epoch, against the zlib-6 baseline (the original run_adaptive_train). */
+ * epoch by epoch, against the zlib-6 baseline (the original run_adaptive_train) and the two
+ * simple lossy peers global-q and int8-zstd at the same error budget. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alcm_bench.h"
 #include "alcm_tools.h"
 #include "alcmc.h"
 #include "bench_cli.h"
@@ -14,7 +16,12 @@ typedef struct {
     double base_ratio, base_cpu, base_caq;
     double ratio, cpu, caq, rel_l2, gain_pct;
     double aggressiveness, prune_ratio, bits;
+    double peer_ratio[2], peer_cpu[2], peer_caq[2], peer_err[2]; /* global-q, int8-zstd */
 } epoch_row;
+
+/* The lossy peers printed beside the baseline: a fair comparison at the same budget. */
+static const char *const k_peers[2] = {"global-q", "int8-zstd"};
+static const char *const k_peer_keys[2] = {"global_q", "int8_zstd"};
 
 static void usage(FILE *f)
 {
@@ -22,8 +29,11 @@ static void usage(FILE *f)
             "usage: alcm-bench experiment [options]\n"
             "\n"
             "Generates one synthetic gradient per epoch (seeded), compresses it with the zlib-6\n"
-            "baseline and through one adaptive ALCM stream, decodes both, and prints per epoch:\n"
-            "ratio and CAQ of each, the relative L2 error of ALCM, and the CAQ gain.\n"
+            "baseline, the lossy peers global-q (one uniform step sized to the budget +\n"
+            "zstd-1) and int8-zstd (int8 per row + zstd-1), and through one adaptive ALCM\n"
+            "stream, decodes each, and prints per epoch: ratio and CAQ of each, the relative\n"
+            "L2 error of ALCM, and ALCM's CAQ gain over the baseline (a lossy codec against a\n"
+            "lossless one: the peers' columns are the fair comparison).\n"
             "CAQ = ratio / (cpu_seconds + 1), cpu seconds = this thread's CPU time.\n"
             "\n"
             "  --epochs N          epochs (default 10)\n"
@@ -63,6 +73,14 @@ static int write_json(const char *path, const epoch_row *rows, unsigned n, const
         cli_json_number(&j, "cpu_seconds", r->base_cpu);
         cli_json_number(&j, "caq", r->base_caq);
         cli_json_end_object(&j);
+        for (int k = 0; k < 2; k++) {
+            cli_json_begin_object(&j, k_peer_keys[k]);
+            cli_json_number(&j, "ratio", r->peer_ratio[k]);
+            cli_json_number(&j, "cpu_seconds", r->peer_cpu[k]);
+            cli_json_number(&j, "caq", r->peer_caq[k]);
+            cli_json_number(&j, "rel_l2_error", r->peer_err[k]);
+            cli_json_end_object(&j);
+        }
         cli_json_begin_object(&j, "alcm");
         cli_json_number(&j, "ratio", r->ratio);
         cli_json_number(&j, "cpu_seconds", r->cpu);
@@ -147,8 +165,28 @@ int cmd_experiment(int argc, char **argv)
     alcm_cctx *cctx = alcm_cctx_create();
     alcmc_conn *conn = NULL;
     alcm_dctx *dctx = alcm_dctx_create();
+    alcm_codec *peers[2] = {NULL, NULL};
+    uint8_t *pblob = NULL;
     int rc = 1;
-    if (!x || !y || !blob || !bblob || !rows || !stream || !cctx || !dctx) {
+    for (int k = 0; k < 2; k++) {
+        alcm_bench_error berr;
+        if (alcm_bench_codec_create(k_peers[k], &peers[k], &berr) != ALCM_BENCH_OK) {
+            cli_error(cmd, "%s", berr.message);
+            goto done;
+        }
+    }
+    alcm_codec_item item;
+    memset(&item, 0, sizeof item);
+    item.type = ALCM_CODEC_ITEM_F32;
+    item.rank = shape.rank ? shape.rank : 1;
+    for (uint32_t i = 0; i < ALCM_MAX_RANK; i++) item.dims[i] = shape.rank ? shape.dims[i] : 1;
+    item.error_budget = budget;
+    item.name = "experiment";
+    size_t pcap = peers[0]->bound(peers[0], &item, bytes);
+    size_t pcap1 = peers[1]->bound(peers[1], &item, bytes);
+    if (pcap1 > pcap) pcap = pcap1;
+    pblob = malloc(pcap);
+    if (!x || !y || !blob || !bblob || !pblob || !rows || !stream || !cctx || !dctx) {
         cli_error(cmd, "out of memory");
         goto done;
     }
@@ -182,12 +220,14 @@ int cmd_experiment(int argc, char **argv)
                alcmc_server(conn)->daemon_version, socket_path, stream_name);
     else
         printf("ALCM side in-process\n\n");
-    printf("%5s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "epoch", "base", "base",
-           "alcm", "alcm", "rel L2", "aggr", "prune", "bits", "CAQ gain");
-    printf("%5s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "", "ratio", "CAQ", "ratio",
-           "CAQ", "error", "", "", "/value", "");
+    printf("%5s | %8s %8s | %8s %8s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n",
+           "epoch", "base", "base", "global-q", "global-q", "int8", "int8", "alcm", "alcm",
+           "rel L2", "aggr", "prune", "bits", "CAQ gain");
+    printf("%5s | %8s %8s | %8s %8s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "",
+           "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "error", "", "", "/value",
+           "vs base");
 
-    double sum_gain = 0, sum_err = 0, sum_bratio = 0, sum_ratio = 0;
+    double sum_gain = 0, sum_err = 0, sum_bratio = 0, sum_ratio = 0, sum_pratio[2] = {0, 0};
     for (unsigned e = 0; e < epochs; e++) {
         epoch_row *r = &rows[e];
         r->epoch = e + 1;
@@ -208,6 +248,24 @@ int cmd_experiment(int argc, char **argv)
         }
         r->base_ratio = (double)bytes / (double)blen;
         r->base_caq = alcm_caq(r->base_ratio, r->base_cpu);
+
+        /* The peers at the same budget, timed the same way, decoded and checked. */
+        for (int k = 0; k < 2; k++) {
+            alcm_codec *pc = peers[k];
+            size_t plen = 0, pout = 0;
+            double p0 = alcm_thread_cpu_seconds();
+            int prc = pc->compress(pc, &item, x, bytes, pblob, pcap, &plen);
+            r->peer_cpu[k] = alcm_thread_cpu_seconds() - p0;
+            if (prc == 0) prc = pc->decompress(pc, &item, pblob, plen, y, bytes, &pout);
+            r->peer_err[k] = prc == 0 ? alcm_rel_l2_error(x, y, n) : 1.0;
+            if (prc != 0 || pout != bytes || !(r->peer_err[k] <= budget)) {
+                cli_error(cmd, "%s round trip failed at epoch %u", k_peers[k], e + 1);
+                goto done;
+            }
+            r->peer_ratio[k] = (double)bytes / (double)plen;
+            r->peer_caq[k] = alcm_caq(r->peer_ratio[k], r->peer_cpu[k]);
+            sum_pratio[k] += r->peer_ratio[k];
+        }
 
         /* ALCM: one adaptive stream across epochs, in-process or in the daemon. */
         r->aggressiveness = knobs.aggressiveness;
@@ -244,14 +302,18 @@ int cmd_experiment(int argc, char **argv)
         sum_err += r->rel_l2;
         sum_bratio += r->base_ratio;
         sum_ratio += r->ratio;
-        printf("%5u | %8.3f %8.3f | %8.3f %8.3f %9.5f | %5.2f %5.3f %6.2f | %+8.1f%%\n", r->epoch,
-               r->base_ratio, r->base_caq, r->ratio, r->caq, r->rel_l2, r->aggressiveness,
+        printf("%5u | %8.3f %8.3f | %8.3f %8.3f | %8.3f %8.3f | %8.3f %8.3f %9.5f | %5.2f %5.3f "
+               "%6.2f | %+8.1f%%\n",
+               r->epoch, r->base_ratio, r->base_caq, r->peer_ratio[0], r->peer_caq[0],
+               r->peer_ratio[1], r->peer_caq[1], r->ratio, r->caq, r->rel_l2, r->aggressiveness,
                r->prune_ratio, r->bits, r->gain_pct);
     }
     double mean_gain = sum_gain / (double)epochs, mean_err = sum_err / (double)epochs;
-    printf("\n mean | %8.3f %8s | %8.3f %8s %9.5f | %5s %5s %6s | %+8.1f%%\n",
-           sum_bratio / (double)epochs, "", sum_ratio / (double)epochs, "", mean_err, "", "", "",
-           mean_gain);
+    printf("\n mean | %8.3f %8s | %8.3f %8s | %8.3f %8s | %8.3f %8s %9.5f | %5s %5s %6s | "
+           "%+8.1f%%\n",
+           sum_bratio / (double)epochs, "", sum_pratio[0] / (double)epochs, "",
+           sum_pratio[1] / (double)epochs, "", sum_ratio / (double)epochs, "", mean_err, "", "",
+           "", mean_gain);
     if (json_path && write_json(json_path, rows, (unsigned)epochs, &shape, seed, budget,
                                 mean_gain, mean_err, sum_bratio / (double)epochs,
                                 sum_ratio / (double)epochs)) {
@@ -263,6 +325,8 @@ done:
     alcmc_close(conn);
     alcm_dctx_free(dctx);
     alcm_cctx_free(cctx);
+    for (int k = 0; k < 2; k++) alcm_bench_codec_free(peers[k]);
+    free(pblob);
     alcm_stream_free(stream);
     free(rows);
     free(bblob);

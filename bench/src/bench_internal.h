@@ -20,6 +20,10 @@ alcm_codec *bench_codec_zstd(int level);
 alcm_codec *bench_codec_lz4(void);
 alcm_codec *bench_codec_mock(void);
 alcm_codec *bench_codec_alcm(int lossless_only);
+/* The lossy peers by name: fp16, bf16, int8-zstd, global-q, topk; NULL for another name or
+ * out of memory. */
+alcm_codec *bench_codec_peer(const char *name);
+alcm_codec *bench_codec_zfp(void);
 
 /* Mean and coefficient of variation (sample standard deviation / mean; 0 for n < 2 or a
  * zero mean) of n values. */

@@ -20,8 +20,9 @@ typedef struct {
     int backend;   /* ALCM_BACKEND_ZLIB or ALCM_BACKEND_ZSTD */
     int level;     /* zlib 1..9, zstd 1..22 */
     int strategy;  /* zlib: Z_DEFAULT_STRATEGY, Z_HUFFMAN_ONLY, Z_RLE, ... */
-    int order0;    /* zstd: the data are order-0 symbols (codes, float planes) with few
-                    * long repeats: matches of 7+ bytes only, a 2^10-entry hash table */
+    int order0;    /* zstd: the data are order-0 symbols with few long repeats: 0 no,
+                    * 1 quantisation codes (matches of 7+ bytes only, a 2^10-entry hash
+                    * table), 2 float byte planes (also: skip ahead fast between matches) */
 } alcm_coder;
 
 /* Encoder state reused across calls (owned by a cctx). Zero-initialise before first use. */

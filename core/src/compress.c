@@ -79,7 +79,7 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
     c->backend = p->backend == ALCM_BACKEND_AUTO ? ALCM_BACKEND_ZSTD : (int)p->backend;
     if (c->backend == ALCM_BACKEND_ZSTD) {
         c->level = p->level > 0 ? p->level : ZSTD_DEFAULT_LEVEL;
-        c->order0 = floats;
+        c->order0 = !floats ? 0 : p->profile == ALCM_PROFILE_LOSSLESS ? 2 : 1;
     } else {
         c->level = p->level > 0 ? (p->level > 9 ? 9 : p->level) : ZLIB_DEFAULT_LEVEL;
         /* Quantisation codes and float byte planes are order-0 data: LZ matching costs time

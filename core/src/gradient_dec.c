@@ -45,11 +45,30 @@ typedef struct {
     unsigned nb;
 } class_reader;
 
-/* Decodes n codes of one channel into zz, resolving escapes, and checks them against
- * limit = 2L. */
-ALCM_KERNEL static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
-                              uint32_t limit, uint32_t *zz)
+/* W8 in one pass: out[j] = unzigzag(p[j]) · step. 1 if an escape code occurs (the caller
+ * then takes the general path, which rewrites out), -1 if a code exceeds limit, else 0. */
+ALCM_KERNEL static int dequantise_u8(const uint8_t *p, size_t n, uint32_t limit, float step,
+                                     float *out)
 {
+    int32_t esc = 0, over = 0;
+    const int32_t lim = (int32_t)limit;
+    for (size_t j = 0; j < n; j++) {
+        int32_t z = p[j];
+        esc |= z == 255;
+        over |= z > lim;
+        out[j] = (float)(int32_t)((uint32_t)(z >> 1) ^ (uint32_t)-(z & 1)) * step;
+    }
+    return esc ? 1 : over ? -1 : 0;
+}
+
+/* Decodes n codes of one channel into zz, resolving escapes, and checks them against
+ * limit = 2L. For W8 with out non-NULL, a block without escapes is dequantised straight
+ * into out and *done set. */
+ALCM_KERNEL static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_t *tmp, size_t n,
+                                          uint32_t limit, uint32_t *zz, float step, float *out,
+                                          int *done)
+{
+    *done = 0;
     alcm_status st;
     uint32_t bad = 0;
     if (k->wc == ALCM_W16) {
@@ -74,6 +93,14 @@ ALCM_KERNEL static alcm_status read_codes(class_reader *k, esc_reader *e, uint8_
         if (!p) {
             if ((st = alcm_reader_read(&k->rd[0], tmp, n)) != ALCM_OK) return st;
             p = tmp;
+        }
+        if (out) {
+            int r = dequantise_u8(p, n, limit, step, out);
+            if (r < 0) return ALCM_E_CORRUPT;
+            if (r == 0) {
+                *done = 1;
+                return ALCM_OK;
+            }
         }
         for (size_t i = 0; i < n; i++) zz[i] = p[i];
     } else {
@@ -289,8 +316,11 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
             const uint32_t limit = 2u * cp[c].levels;
             for (uint64_t i = 0; i < n; i += BLOCK) {
                 size_t m = (size_t)(n - i < BLOCK ? n - i : BLOCK);
-                if ((st = read_codes(&k, e, tmp, m, limit, zz)) != ALCM_OK) break;
-                dequantise(zz, m, step, dst + off + i);
+                int done = 0;
+                if ((st = read_codes(&k, e, tmp, m, limit, zz, step, dst + off + i, &done)) !=
+                    ALCM_OK)
+                    break;
+                if (!done) dequantise(zz, m, step, dst + off + i);
             }
         }
         if (st == ALCM_OK && k.acc != 0) st = ALCM_E_CORRUPT; /* padding bits must be zero */

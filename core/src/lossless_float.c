@@ -15,6 +15,11 @@
  * the plane is still sampled evenly): a 7x cheaper pass, the same decisions on float
  * planes, whose entropies sit far from the threshold or at 8 bits. */
 #define LF_SAMPLE_STRIDE 7
+/* A plane whose bytes repeat their neighbour this much more often than order-0 data would
+ * (runs: the zeros of sparse gradients) keeps zstd's full match search; the fast skipping
+ * of float planes loses those runs (-3.7 % ratio on grad_fmnist). Measured: weights 0.00 to
+ * 0.06, gradients with zeros 0.08 to 0.40. */
+#define LF_RUNS 0.075
 
 /* Splits m elements of es bytes (optionally y = x + addend for f32) into es planes. */
 static void split_planes(const uint8_t *src, const float *addend, size_t m, unsigned es,
@@ -83,9 +88,13 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
         for (unsigned b = es; b-- > 0;) {
             const uint8_t *pl = planes + (size_t)b * m;
             size_t used;
-            alcm_status st = alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE) >= LF_STORE_BITS
+            double repeats;
+            double bits = alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE, &repeats);
+            alcm_coder coder = job->coder;
+            if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
+            alcm_status st = bits >= LF_STORE_BITS
                                  ? alcm_stream_store(pl, m, dst + pos, end - pos, &used)
-                                 : alcm_stream_write(&cx->benc, &job->coder, pl, m, dst + pos,
+                                 : alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos,
                                                      end - pos, &used);
             if (st != ALCM_OK) return st;
             pos += used;

@@ -14,13 +14,28 @@ static double entropy_of(const uint64_t total[256], size_t n)
     return bits < 0.0 ? 0.0 : bits > 8.0 ? 8.0 : bits;
 }
 
-double alcm_order0_bits_strided(const uint8_t *p, size_t n, size_t stride)
+double alcm_order0_bits_strided(const uint8_t *p, size_t n, size_t stride, double *repeats)
 {
+    if (repeats) *repeats = 0.0;
     if (n == 0) return 0.0;
-    if (stride <= 1) return alcm_order0_bits(p, n);
+    if (stride == 0) stride = 1;
     uint64_t total[256] = {0};
-    size_t count = 0;
-    for (size_t i = 0; i < n; i += stride, count++) total[p[i]]++;
+    size_t count = 0, pairs = 0, same = 0;
+    for (size_t i = 0; i < n; i += stride, count++) {
+        total[p[i]]++;
+        if (i + 1 < n) {
+            pairs++;
+            same += p[i] == p[i + 1];
+        }
+    }
+    if (repeats && pairs) {
+        double iid = 0.0;
+        for (int v = 0; v < 256; v++) {
+            double q = (double)total[v] / (double)count;
+            iid += q * q;
+        }
+        *repeats = (double)same / (double)pairs - iid;
+    }
     return entropy_of(total, count);
 }
 

@@ -206,12 +206,17 @@ static void test_experiment_json(void **state)
     assert_non_null(s);
     const char *keys[] = {"\"epochs\"", "\"epoch\"", "\"baseline\"", "\"alcm\"", "\"ratio\"",
                           "\"caq\"", "\"rel_l2_error\"", "\"caq_gain_pct\"",
-                          "\"mean_caq_gain_pct\"", "\"mean_rel_l2_error\""};
+                          "\"mean_caq_gain_pct\"", "\"mean_rel_l2_error\"",
+                          "\"global_q\"", "\"int8_zstd\""};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) assert_non_null(strstr(s, keys[i]));
     /* Three epoch objects. */
     int count = 0;
     for (const char *p = s; (p = strstr(p, "\"epoch\":")) != NULL; p++) count++;
     assert_int_equal(count, 3);
+    count = 0;
+    for (const char *p = s; (p = strstr(p, "\"global_q\":")) != NULL; p++) count++;
+    assert_int_equal(count, 3); /* the peers are measured every epoch */
+    assert_true(file_contains("out.txt", "global-q"));
     free(s);
     assert_int_equal(run_bench("experiment --epochs 0"), 2);
     assert_int_equal(run_bench("experiment --size 0x5"), 2);
