@@ -30,8 +30,9 @@ for r in rows.values():
 s = rows["1gbit"]
 assert s["plain_wire_per_rank_step"] >= 1.5 * 235146 * 4 * 0.999, s
 assert s["plain_link_bytes"] >= 4 * s["steps"] * s["plain_wire_per_rank_step"], s
-# the shaped link is slower than the unshaped one for plain MPI
-assert s["plain_s"] > rows["none"]["plain_s"], (s["plain_s"], rows["none"]["plain_s"])
+# the link is shaped: it cannot have carried the plain run's bytes faster than 1 Gbit/s
+# (plus the 256 kB burst); a loaded machine only makes it slower
+assert s["plain_link_bytes"] <= (s["plain_allreduce_s"] * 1e9 / 8 + 262144) * 1.05, s
 for p in ("4", "8"):
     f = j["paths"][p]
     assert f["rsag_decoded_per_raw"] < 2.0 and f["allgather_decoded_per_raw"] == int(p), f
