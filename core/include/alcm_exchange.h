@@ -84,7 +84,8 @@ typedef struct {
     uint32_t measure_period;  /* the chosen path is timed every N-th call; default 8, >= 1 */
     uint32_t reprobe_period;  /* how often the other paths are timed again: a path x times
                                  slower than the best one every N x^2 / 4 calls, within
-                                 [N/4, 4N]; default 64, 0 = never */
+                                 [N/4, 16 N], so probing costs at most 1/N of the calls'
+                                 time per path; default 128, 0 = never */
     double smoothing;         /* weight of a new figure in the moving average; default 0.5,
                                  (0, 1] */
     double margin;            /* a compressed path must beat plain by this share to be chosen
