@@ -65,7 +65,10 @@ static inline __attribute__((always_inline)) vf vquant(vf y, vf inv, vf thr)
     return (vf)((vi)q & ~(ay < thr));
 }
 
-static inline __attribute__((always_inline)) vf vabs(vf v) { return (vf)((vi)v & splati(0x7fffffff)); }
+static inline __attribute__((always_inline)) vf vabs(vf v)
+{
+    return (vf)((vi)v & splati(0x7fffffff));
+}
 
 static inline __attribute__((always_inline)) void
 measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
@@ -117,7 +120,8 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
     if ((uint32_t)mx > m->maxq) m->maxq = (uint32_t)mx;
 }
 
-ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv, float thr,
+ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv,
+                                float thr,
                     alcm_qstats *m)
 {
     if (r) measure_impl(x, r, n, step, inv, thr, m, 1);
@@ -157,7 +161,8 @@ ALCM_KERNEL uint32_t alcm_q_codes(const float *x, const float *r, size_t n, floa
     return r ? codes_impl(x, r, n, inv, thr, zz, 1) : codes_impl(x, NULL, n, inv, thr, zz, 0);
 }
 
-ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr)
+ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
+                                 float thr)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     size_t i = 0;
