@@ -224,7 +224,8 @@ int cmd_experiment(int argc, char **argv)
            "epoch", "base", "base", "global-q", "global-q", "int8", "int8", "alcm", "alcm",
            "rel L2", "aggr", "prune", "bits", "CAQ gain");
     printf("%5s | %8s %8s | %8s %8s | %8s %8s | %8s %8s %9s | %5s %5s %6s | %9s\n", "",
-           "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "error", "", "", "/value",
+           "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "ratio", "CAQ", "error", "", "",
+           "/value",
            "vs base");
 
     double sum_gain = 0, sum_err = 0, sum_bratio = 0, sum_ratio = 0, sum_pratio[2] = {0, 0};

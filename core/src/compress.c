@@ -35,7 +35,8 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
 {
     if (!cx) return 0;
     size_t n = sizeof *cx + cx->chan.cap + cx->alloc.cap + cx->steps.cap + cx->order.cap +
-               cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap + cx->codes.cap;
+               cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap +
+               cx->codes.cap;
     if (cx->benc.zc) n += ZSTD_sizeof_CCtx(cx->benc.zc);
     if (cx->benc.zs_ready) n += (size_t)1 << 18; /* deflate state at memLevel 8, window 15 */
     return n;

@@ -288,7 +288,8 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
          * place like stored ones. */
         size_t coded_bytes = 0;
         for (int pl = 0; pl < planes; pl++)
-            if (refs[first + pl].method == ALCM_STREAM_CODED) coded_bytes += (size_t)bytes[first + pl];
+            if (refs[first + pl].method == ALCM_STREAM_CODED)
+                coded_bytes += (size_t)bytes[first + pl];
         if (f->backend == ALCM_BACKEND_ZSTD && coded_bytes) {
             if (alcm_buf_reserve(&dx->classes, coded_bytes)) {
                 st = ALCM_E_NOMEM;

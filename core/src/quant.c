@@ -5,10 +5,6 @@
  * way the arithmetic and its order are the same, so the codes and sums are identical. */
 #include "quant.h"
 
-/* The 32-byte vector helpers below are always inlined: no call passes one by value. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 #include <string.h>
 
@@ -25,47 +21,29 @@ typedef uint16_t vh __attribute__((vector_size(16)));
 
 #define FLUSH_GROUPS 64   /* 8-element groups summed in float before a flush to double */
 
-static inline __attribute__((always_inline)) vf splat(float f)
-{
-    return (vf){f, f, f, f, f, f, f, f};
-}
-static inline __attribute__((always_inline)) vi splati(int32_t v)
-{
-    return (vi){v, v, v, v, v, v, v, v};
-}
-
-static inline __attribute__((always_inline)) vf loadv(const float *p)
-{
-    vf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) void storev(float *p, vf v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-static inline __attribute__((always_inline)) vf selectv(vi m, vf a, vf b)
-{
-    return (vf)((m & (vi)a) | (~m & (vi)b));
-}
+/* The helpers are macros, not functions: Clang rejects a function that passes a 32-byte
+ * vector by value in code built without AVX, inlined or not. */
+#define splat(f) ((vf){(f), (f), (f), (f), (f), (f), (f), (f)})
+#define splati(v) ((vi){(v), (v), (v), (v), (v), (v), (v), (v)})
+#define loadv(p) __extension__({ vf v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define storev(p, v) do { vf s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+#define selectv(m, a, b) ((vf)(((m) & (vi)(a)) | (~(m) & (vi)(b))))
+#define vabs(v) ((vf)((vi)(v) & splati(0x7fffffff)))
 
 /* alcm_quantise on eight lanes. (The ±0.5 takes the sign of v; for v = -0 the scalar
  * version adds +0.5 instead, and both truncate to 0.) */
-static inline __attribute__((always_inline)) vf vquant(vf y, vf inv, vf thr)
-{
-    const vf lim = splat((float)ALCM_LEVEL_MAX), nlim = splat(-(float)ALCM_LEVEL_MAX);
-    vf v = y * inv;
-    v = selectv(~(v <= lim), lim, v); /* NaN-proof: NaN becomes lim */
-    v = selectv(v < nlim, nlim, v);
-    vf h = (vf)(((vi)v & splati((int32_t)0x80000000u)) | (vi)splat(0.5f));
-    vf q = __builtin_convertvector(__builtin_convertvector(v + h, vi), vf);
-    vf ay = (vf)((vi)y & splati(0x7fffffff));
-    return (vf)((vi)q & ~(ay < thr));
-}
-
-static inline __attribute__((always_inline)) vf vabs(vf v) { return (vf)((vi)v & splati(0x7fffffff)); }
+#define vquant(y, inv, thr)                                                                \
+    __extension__({                                                                        \
+        const vf y_ = (y), lim_ = splat((float)ALCM_LEVEL_MAX),                            \
+                 nlim_ = splat(-(float)ALCM_LEVEL_MAX);                                    \
+        vf v_ = y_ * (inv);                                                                \
+        v_ = selectv(~(v_ <= lim_), lim_, v_); /* NaN-proof: NaN becomes lim */            \
+        v_ = selectv(v_ < nlim_, nlim_, v_);                                               \
+        vf h_ = (vf)(((vi)v_ & splati((int32_t)0x80000000u)) | (vi)splat(0.5f));           \
+        vf q_ = __builtin_convertvector(__builtin_convertvector(v_ + h_, vi), vf);         \
+        vf ay_ = (vf)((vi)y_ & splati(0x7fffffff));                                        \
+        (vf)((vi)q_ & ~(ay_ < (thr)));                                                     \
+    })
 
 static inline __attribute__((always_inline)) void
 measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
@@ -117,7 +95,8 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
     if ((uint32_t)mx > m->maxq) m->maxq = (uint32_t)mx;
 }
 
-ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv, float thr,
+ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv,
+                                float thr,
                     alcm_qstats *m)
 {
     if (r) measure_impl(x, r, n, step, inv, thr, m, 1);
@@ -157,7 +136,8 @@ ALCM_KERNEL uint32_t alcm_q_codes(const float *x, const float *r, size_t n, floa
     return r ? codes_impl(x, r, n, inv, thr, zz, 1) : codes_impl(x, NULL, n, inv, thr, zz, 0);
 }
 
-ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr)
+ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
+                                 float thr)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     size_t i = 0;
