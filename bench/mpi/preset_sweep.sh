@@ -44,8 +44,9 @@ for trainer in c-mlp torch-cnn torch-mlp; do
     one "$trainer" plain
     for b in $BUDGETS; do one "$trainer" "$b"; done
 done
-/usr/bin/python3 - "$out" <<'PY'
-import json, sys
+RANKS=$RANKS /usr/bin/python3 - "$out" <<'PY'
+import json, os, sys
+RANKS = int(os.environ["RANKS"])
 out = sys.argv[1]
 rows = [json.loads(l) for l in open(out + "/runs.jsonl")]
 plain = {r["trainer"]: r["run"]["final_accuracy"] for r in rows if r["budget"] == "plain"}
@@ -53,7 +54,7 @@ md = ["| trainer | budget | final accuracy | vs plain | wire bytes reduction (ra
 for r in rows:
     acc = r["run"]["final_accuracy"]
     raw, wire = (float(x) for x in r["raw_and_wire"].split())
-    red = "" if r["budget"] == "plain" or not wire else "%.1f×" % (2 * 3 / 4 * raw / wire)
+    red = "" if r["budget"] == "plain" or not wire else "%.1f×" % (2 * (RANKS - 1) / RANKS * raw / wire)
     d = "" if r["budget"] == "plain" else "%+.2f pt" % (100 * (acc - plain[r["trainer"]]))
     md.append("| %s | %s | %.4f | %s | %s |" % (r["trainer"], r["budget"], acc, d, red))
 open(out + "/preset.md", "w").write("\n".join(md) + "\n")
