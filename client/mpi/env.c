@@ -43,6 +43,22 @@ int mpi_env_daemon_timeout_ms(void)
     return 10000;
 }
 
+long mpi_env_poll_us(void)
+{
+    static long cached = -1;
+    if (cached >= 0) return cached;
+    long us = 20;
+    const char *v = getenv("ALCM_MPI_POLL_US");
+    if (v && *v) {
+        char *end;
+        long u = strtol(v, &end, 10);
+        if (*end == '\0' && u >= 0 && u <= 100000) us = u;
+        else mpi_warn("ignoring ALCM_MPI_POLL_US=%s (want 0..100000)", v);
+    }
+    cached = us;
+    return us;
+}
+
 static int world_rank(void)
 {
     int init = 0, fin = 0, rank = -1;

@@ -53,6 +53,11 @@ int mpi_env_debug(void);                 /* ALCM_MPI_DEBUG=1 */
 int mpi_env_report(void);                /* ALCM_MPI_REPORT=1 */
 const char *mpi_env_socket(void);        /* ALCM_SOCKET, NULL when unset or empty */
 int mpi_env_daemon_timeout_ms(void);     /* ALCM_MPI_DAEMON_TIMEOUT_MS, default 10000 */
+long mpi_env_poll_us(void);              /* ALCM_MPI_POLL_US, default 20; 0 = spin in MPI */
+
+/* Matched probe and wait-all that poll and sleep instead of spinning (path_rsag_pipe.c). */
+int mpi_wait_probe(int src, int tag, MPI_Comm comm, MPI_Message *msg, MPI_Status *st);
+int mpi_wait_all(int n, MPI_Request *reqs);
 
 /* One debug line "alcm_mpi: rank=R <message>" to stderr when ALCM_MPI_DEBUG=1. */
 void mpi_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi_internal.h"
 
@@ -28,7 +29,7 @@ static int recv_from(mpi_comm_ctx *ctx, int src, int tag, size_t *len)
 {
     MPI_Message msg;
     MPI_Status st;
-    int rc = PMPI_Mprobe(src, tag, ctx->pcomm, &msg, &st);
+    int rc = mpi_wait_probe(src, tag, ctx->pcomm, &msg, &st);
     if (rc != MPI_SUCCESS) return rc;
     int count = 0;
     PMPI_Get_count(&st, MPI_BYTE, &count);
@@ -47,6 +48,36 @@ static long long announced(const unsigned char *m, size_t len)
     memcpy(&h, m, sizeof h);
     if (len < HDR_BYTES || !(h >= 0.0) || h != (double)(len - HDR_BYTES)) return -1;
     return (long long)(len - HDR_BYTES);
+}
+
+/* Waiting without spinning: MPI's blocking calls poll the network in a loop, which on a
+ * node with more ranks than cores takes the core from the rank whose message is awaited.
+ * These poll, then sleep a little (ALCM_MPI_POLL_US, default 20 us; 0 = MPI's blocking
+ * calls). */
+int mpi_wait_probe(int src, int tag, MPI_Comm comm, MPI_Message *msg, MPI_Status *st)
+{
+    long us = mpi_env_poll_us();
+    if (us == 0) return PMPI_Mprobe(src, tag, comm, msg, st);
+    for (;;) {
+        int flag = 0;
+        int rc = PMPI_Improbe(src, tag, comm, &flag, msg, st);
+        if (rc != MPI_SUCCESS || flag) return rc;
+        struct timespec ts = {0, us * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int mpi_wait_all(int n, MPI_Request *reqs)
+{
+    long us = mpi_env_poll_us();
+    if (us == 0) return PMPI_Waitall(n, reqs, MPI_STATUSES_IGNORE);
+    for (;;) {
+        int flag = 0;
+        int rc = PMPI_Testall(n, reqs, &flag, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS || flag) return rc;
+        struct timespec ts = {0, us * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static double header_word(const unsigned char *m, int k)
@@ -351,7 +382,7 @@ int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
         f->codec_seconds += dt;
         f->dec_bytes += m * sizeof(float);
     }
-    rc = PMPI_Waitall(nreq, ctx->reqs, MPI_STATUSES_IGNORE);
+    rc = mpi_wait_all(nreq, ctx->reqs);
     if (rc != MPI_SUCCESS) return rc;
     if (failed) {
         /* Every rank saw the same p headers and blobs, so every rank falls back. */

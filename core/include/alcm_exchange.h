@@ -8,9 +8,9 @@
  *   the codec's encode and decode throughput, its ratio). docs/MPI.md derives it and checks
  *   it against measured runs;
  * - a planner, alcm_planner, that decides per call which path to take from timed calls: it
- *   measures every allowed path a few times per size class, then takes the fastest, times
- *   the chosen path now and then and re-measures the others periodically, so a link that
- *   changes speed is followed.
+ *   measures every allowed path a few times per size class, then takes the fastest (by the
+ *   median of its recent figures), times the chosen path now and then and re-measures the
+ *   others periodically, so a link that changes speed is followed.
  *
  * Collective use: the planner is deterministic. When every rank of a group creates it with
  * the same config, calls alcm_planner_choose() with the same arguments in the same order and
@@ -86,10 +86,15 @@ typedef struct {
                                  slower than the best one every N x^2 / 4 calls, within
                                  [N/4, 16 N], so probing costs at most 1/N of the calls'
                                  time per path; default 128, 0 = never */
-    double smoothing;         /* weight of a new figure in the moving average; default 0.5,
-                                 (0, 1] */
+    uint32_t window;          /* the figure of a path is the median of its last `window`
+                                 timed calls (one slow call, never a fast one, is what a
+                                 busy machine adds); default 5, 1..15 */
     double margin;            /* a compressed path must beat plain by this share to be chosen
                                  (plain wins ties: it is exact); default 0.03, [0, 0.5] */
+    double scale_margin;      /* allgather must beat rsag by this share to be chosen: rsag's
+                                 decode work does not grow with p, and the CPU allgather
+                                 takes from the other ranks' work does not show in the
+                                 exchange's own time; default 0.15, [0, 0.5] */
 } alcm_planner_config;
 
 /* Fills *cfg with the defaults above. */
@@ -122,7 +127,7 @@ ALCM_API void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_
 typedef struct {
     uint64_t calls;                           /* choices made in the class */
     uint32_t samples[ALCM_PATH_COUNT];        /* timed calls kept per path */
-    double seconds_per_byte[ALCM_PATH_COUNT]; /* moving average; 0 when no sample */
+    double seconds_per_byte[ALCM_PATH_COUNT]; /* median of the recent figures; 0: none */
     alcm_path last;                           /* the last path chosen */
 } alcm_planner_class;
 

@@ -63,12 +63,14 @@ double alcm_exchange_predict(alcm_path path, uint64_t raw_bytes,
  * Planner
  * ---------------------------------------------------------------------------------------- */
 #define N_CLASSES 64
+#define PLANNER_MAX_WINDOW 15
 
 typedef struct {
     uint64_t calls;
     uint32_t seen[ALCM_PATH_COUNT];       /* timed calls recorded, the discarded first too */
     uint32_t samples[ALCM_PATH_COUNT];    /* timed calls in the average */
-    double spb[ALCM_PATH_COUNT];          /* seconds per raw byte, moving average */
+    double spb[ALCM_PATH_COUNT];          /* seconds per raw byte: median of the ring */
+    double ring[ALCM_PATH_COUNT][PLANNER_MAX_WINDOW]; /* the last timed figures */
     uint64_t timed_at[ALCM_PATH_COUNT];   /* calls value when last timed */
     alcm_path last;
 } size_class;
@@ -86,16 +88,18 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
     cfg->warmup = 3;
     cfg->measure_period = 8;
     cfg->reprobe_period = 128;
-    cfg->smoothing = 0.5;
+    cfg->window = 5;
     cfg->margin = 0.03;
+    cfg->scale_margin = 0.15;
 }
 
 alcm_status alcm_planner_config_check(const alcm_planner_config *cfg)
 {
     if (!cfg || cfg->struct_size != sizeof *cfg) return ALCM_E_ARG;
     if (cfg->warmup < 1 || cfg->warmup > 64 || cfg->measure_period < 1) return ALCM_E_ARG;
-    if (!(cfg->smoothing > 0.0 && cfg->smoothing <= 1.0)) return ALCM_E_ARG;
+    if (cfg->window < 1 || cfg->window > PLANNER_MAX_WINDOW) return ALCM_E_ARG;
     if (!(cfg->margin >= 0.0 && cfg->margin <= 0.5)) return ALCM_E_ARG;
+    if (!(cfg->scale_margin >= 0.0 && cfg->scale_margin <= 0.5)) return ALCM_E_ARG;
     return ALCM_OK;
 }
 
@@ -162,6 +166,10 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
         if (best < 0 || c->spb[p] < c->spb[best]) best = (int)p;
     }
     if (best < 0) best = ALCM_PATH_PLAIN;
+    if (best == ALCM_PATH_ALLGATHER && (allowed & (1u << ALCM_PATH_RSAG)) &&
+        c->samples[ALCM_PATH_RSAG] &&
+        c->spb[ALCM_PATH_ALLGATHER] > c->spb[ALCM_PATH_RSAG] * (1.0 - cfg->scale_margin))
+        best = ALCM_PATH_RSAG;
     if (best != ALCM_PATH_PLAIN && (allowed & 1u) && c->samples[ALCM_PATH_PLAIN] &&
         c->spb[best] > c->spb[ALCM_PATH_PLAIN] * (1.0 - cfg->margin))
         best = ALCM_PATH_PLAIN;
@@ -210,9 +218,20 @@ void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_byt
     /* The first timed call of a path pays its set-up (allocation, stream creation). */
     if (c->seen[path] == 1 && planner->cfg.warmup > 1) return;
     double v = seconds / (double)raw_bytes;
-    if (c->samples[path] == 0) c->spb[path] = v;
-    else c->spb[path] += planner->cfg.smoothing * (v - c->spb[path]);
+    /* The median of the last `window` figures: a rank that was descheduled, or a burst of
+     * other traffic, makes one call slow, never fast, and must not move the choice. */
+    const uint32_t w = planner->cfg.window;
+    c->ring[path][c->samples[path] % w] = v;
     if (c->samples[path] < UINT32_MAX) c->samples[path]++;
+    uint32_t k = c->samples[path] < w ? c->samples[path] : w;
+    double sorted[PLANNER_MAX_WINDOW];
+    for (uint32_t i = 0; i < k; i++) { /* insertion sort of at most 15 values */
+        double x = c->ring[path][i];
+        uint32_t j = i;
+        for (; j > 0 && sorted[j - 1] > x; j--) sorted[j] = sorted[j - 1];
+        sorted[j] = x;
+    }
+    c->spb[path] = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
 }
 
 alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,

@@ -91,7 +91,7 @@ static void test_config(void **state)
     alcm_planner_config_default(&c);
     assert_int_equal(alcm_planner_config_check(&c), ALCM_OK);
     alcm_planner *pl = NULL;
-    c.smoothing = NAN;
+    c.window = 0;
     assert_int_equal(alcm_planner_create(&c, &pl), ALCM_E_ARG);
     assert_null(pl);
     alcm_planner_config_default(&c);
@@ -99,6 +99,18 @@ static void test_config(void **state)
     assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
     alcm_planner_config_default(&c);
     c.margin = 0.9;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    alcm_planner_config_default(&c);
+    c.window = 16;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    alcm_planner_config_default(&c);
+    c.scale_margin = NAN;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    alcm_planner_config_default(&c);
+    c.scale_margin = -0.1;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    alcm_planner_config_default(&c);
+    c.struct_size = 8;
     assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
     assert_int_equal(alcm_planner_create(NULL, NULL), ALCM_E_ARG);
     assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
@@ -161,6 +173,22 @@ static void test_warmup_then_fastest(void **state)
     alcm_planner_free(pl);
 }
 
+/* rsag wins near-ties with allgather (within the scale margin): its work does not grow
+ * with p. */
+static void test_rsag_over_allgather_on_near_ties(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    const double near[3] = {5e-9, 0.95e-9, 1.0e-9}, far[3] = {5e-9, 0.8e-9, 1.0e-9};
+    assert_int_equal(drive(pl, 1 << 20, ALCM_PATH_MASK_ALL, near, 100, NULL), ALCM_PATH_RSAG);
+    alcm_planner_free(pl);
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    assert_int_equal(drive(pl, 1 << 20, ALCM_PATH_MASK_ALL, far, 100, NULL),
+                     ALCM_PATH_ALLGATHER);
+    alcm_planner_free(pl);
+}
+
 /* Plain wins ties (within the margin): it is exact. */
 static void test_plain_on_ties(void **state)
 {
@@ -183,10 +211,11 @@ static void test_close_paths_retimed_often(void **state)
     const double noisy[3] = {1.0e-9, 0, 1.3e-9}, real[3] = {1.0e-9, 0, 0.5e-9};
     assert_int_equal(drive(pl, 1 << 20, mask, noisy, 6, NULL), ALCM_PATH_RSAG);
     assert_int_equal(drive(pl, 1 << 20, mask, noisy, 3, NULL), ALCM_PATH_PLAIN);
-    /* ... then rsag is really twice as fast: found at its first re-probe, 54 calls on. */
+    /* ... then rsag is really twice as fast: re-timed every 54 calls, it wins once the
+     * new figures are the majority of its window (the second re-probe). */
     int counts[3] = {0, 0, 0};
-    drive(pl, 1 << 20, mask, real, 200, counts);
-    assert_true(counts[ALCM_PATH_RSAG] >= 140);
+    drive(pl, 1 << 20, mask, real, 400, counts);
+    assert_true(counts[ALCM_PATH_RSAG] >= 250);
     alcm_planner_free(pl);
 }
 
@@ -250,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_warmup_then_fastest),
         cmocka_unit_test(test_plain_on_ties),
+        cmocka_unit_test(test_rsag_over_allgather_on_near_ties),
         cmocka_unit_test(test_close_paths_retimed_often),
         cmocka_unit_test(test_follows_a_changed_link),
         cmocka_unit_test(test_single_path_and_determinism),
