@@ -315,6 +315,29 @@ void alcm_stream_get_state(const alcm_stream *stream, alcm_sched_state *state);
 /* Bytes of memory the stream holds (residual, scratch, scheduler). */
 size_t alcm_stream_memory(const alcm_stream *stream);
 
+/* ------------------------------------------------------------------------------------------
+ * Stream state export/import: the residual and the scheduler's full state (knobs, CAQ
+ * window, cooldown, counters) as a self-checking byte string (docs/FORMAT.md, "Stream
+ * state"), so a training checkpoint can carry it and a resumed run continues bit for bit.
+ * The configuration is not part of the state: import into a stream created from the same
+ * alcm_stream_config.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Size in bytes of the stream's current exported state. */
+size_t alcm_stream_state_size(const alcm_stream *stream);
+
+/* Writes the state to dst (capacity dst_cap) and its length to *dst_len.
+ * ALCM_E_DST_TOO_SMALL when dst_cap < alcm_stream_state_size(stream). */
+alcm_status alcm_stream_state_export(const alcm_stream *stream, void *dst, size_t dst_cap,
+                                     size_t *dst_len);
+
+/* Replaces the stream's residual and scheduler state with an exported one. Every field is
+ * checked before anything changes: ALCM_E_TRUNCATED, ALCM_E_MAGIC, ALCM_E_VERSION,
+ * ALCM_E_CHECKSUM or ALCM_E_CORRUPT for a malformed state, ALCM_E_ARG when it was exported
+ * from a stream with another scheduler window, ALCM_E_NOMEM; on error the stream is
+ * unchanged. */
+alcm_status alcm_stream_state_import(alcm_stream *stream, const void *src, size_t src_len);
+
 #ifdef __cplusplus
 }
 #endif

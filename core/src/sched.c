@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "alcm.h"
+#include "bytes.h"
+#include "sched_state.h"
 
 #define SCHED_MAX_WINDOW 64
 /* Initial knobs: half the distance between "half the budget" and "all of it", no pruning. */
@@ -219,4 +221,76 @@ void alcm_sched_record(alcm_sched *s, const alcm_info *info, double cpu_seconds)
 void alcm_sched_get_state(const alcm_sched *s, alcm_sched_state *state)
 {
     *state = s->st;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Export / import of the full state (docs/FORMAT.md, "Stream state")
+ * ---------------------------------------------------------------------------------------- */
+#define SCHED_STATE_FIXED 88
+
+size_t alcm_sched_state_bytes(const alcm_sched *s)
+{
+    return SCHED_STATE_FIXED + 8 * (size_t)s->cfg.window;
+}
+
+void alcm_sched_state_write(const alcm_sched *s, uint8_t *p)
+{
+    const alcm_sched_state *st = &s->st;
+    alcm_put_u32(p + 0, s->cfg.window);
+    alcm_put_u32(p + 4, s->n_caq);
+    alcm_put_u32(p + 8, s->head);
+    alcm_put_u32(p + 12, s->cooldown);
+    alcm_put_u32(p + 16, (uint32_t)(int32_t)st->last_action);
+    alcm_put_u32(p + 20, 0);
+    alcm_put_u64(p + 24, st->steps);
+    const double f[7] = {st->aggressiveness, st->prune_ratio,     st->last_ratio,
+                         st->last_cpu_seconds, st->last_caq, st->last_rel_l2_error,
+                         st->window_trend};
+    for (int i = 0; i < 7; i++) alcm_put_f64(p + 32 + 8 * i, f[i]);
+    for (uint32_t i = 0; i < s->cfg.window; i++) alcm_put_f64(p + SCHED_STATE_FIXED + 8 * i, s->caq[i]);
+}
+
+uint32_t alcm_sched_state_window(const uint8_t *p)
+{
+    return alcm_get_u32(p);
+}
+
+alcm_status alcm_sched_state_read(alcm_sched *s, const uint8_t *p, size_t avail)
+{
+    if (avail < SCHED_STATE_FIXED) return ALCM_E_TRUNCATED;
+    uint32_t w = alcm_get_u32(p);
+    if (w < 2 || w > SCHED_MAX_WINDOW) return ALCM_E_CORRUPT;
+    if (w != s->cfg.window) return ALCM_E_ARG;
+    if (avail < SCHED_STATE_FIXED + 8 * (size_t)w) return ALCM_E_TRUNCATED;
+    uint32_t n = alcm_get_u32(p + 4), head = alcm_get_u32(p + 8), cool = alcm_get_u32(p + 12);
+    int32_t action = (int32_t)alcm_get_u32(p + 16);
+    if (n > w || head >= w || cool > w || action < -1 || action > 1 || alcm_get_u32(p + 20))
+        return ALCM_E_CORRUPT;
+    double f[7];
+    for (int i = 0; i < 7; i++) {
+        f[i] = alcm_get_f64(p + 32 + 8 * i);
+        if (!isfinite(f[i])) return ALCM_E_CORRUPT;
+    }
+    if (f[0] < 0.0 || f[0] > 1.0 || f[1] < 0.0 || f[1] > 0.25) return ALCM_E_CORRUPT;
+    double caq[SCHED_MAX_WINDOW];
+    for (uint32_t i = 0; i < w; i++) {
+        caq[i] = alcm_get_f64(p + SCHED_STATE_FIXED + 8 * i);
+        if (!isfinite(caq[i])) return ALCM_E_CORRUPT;
+    }
+    alcm_sched_state *st = &s->st;
+    st->steps = alcm_get_u64(p + 24);
+    st->aggressiveness = f[0];
+    st->prune_ratio = f[1];
+    st->last_ratio = f[2];
+    st->last_cpu_seconds = f[3];
+    st->last_caq = f[4];
+    st->last_rel_l2_error = f[5];
+    st->window_trend = f[6];
+    st->last_action = action;
+    memset(s->caq, 0, sizeof s->caq);
+    memcpy(s->caq, caq, sizeof caq[0] * w);
+    s->n_caq = n;
+    s->head = head;
+    s->cooldown = cool;
+    return ALCM_OK;
 }

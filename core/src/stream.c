@@ -1,9 +1,12 @@
 /* stream.c - one compression stream: scheduler, error-feedback residual and context. */
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "alcm.h"
 #include "alcm_tools.h"
+#include "bytes.h"
+#include "sched_state.h"
 
 struct alcm_stream {
     alcm_stream_config cfg;
@@ -126,5 +129,92 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
                        : s->cfg.sched.deterministic ? alcm_sched_model_seconds(info)
                                                     : cpu;
     }
+    return ALCM_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * State export / import (docs/FORMAT.md, "Stream state")
+ * ---------------------------------------------------------------------------------------- */
+#define STATE_MAGIC "ALSS"
+#define STATE_VERSION 1u
+#define STATE_PREFIX 8   /* magic + version */
+
+size_t alcm_stream_state_size(const alcm_stream *s)
+{
+    return STATE_PREFIX + alcm_sched_state_bytes(s->sched) + 8 +
+           (size_t)s->residual_n * sizeof(float) + 4;
+}
+
+alcm_status alcm_stream_state_export(const alcm_stream *s, void *dst, size_t dst_cap,
+                                     size_t *dst_len)
+{
+    if (!s || !dst || !dst_len) return ALCM_E_ARG;
+    size_t need = alcm_stream_state_size(s);
+    if (dst_cap < need) return ALCM_E_DST_TOO_SMALL;
+    uint8_t *p = dst;
+    memcpy(p, STATE_MAGIC, 4);
+    alcm_put_u32(p + 4, STATE_VERSION);
+    size_t off = STATE_PREFIX;
+    alcm_sched_state_write(s->sched, p + off);
+    off += alcm_sched_state_bytes(s->sched);
+    alcm_put_u64(p + off, s->residual_n);
+    off += 8;
+    for (uint64_t i = 0; i < s->residual_n; i++) {
+        uint32_t v;
+        memcpy(&v, &s->residual[i], sizeof v);
+        alcm_put_u32(p + off + 4 * i, v);
+    }
+    off += (size_t)s->residual_n * 4;
+    alcm_put_u32(p + off, (uint32_t)crc32_z(0L, p, off));
+    *dst_len = off + 4;
+    return ALCM_OK;
+}
+
+alcm_status alcm_stream_state_import(alcm_stream *s, const void *src, size_t len)
+{
+    if (!s || (!src && len)) return ALCM_E_ARG;
+    const uint8_t *p = src;
+    const size_t min = STATE_PREFIX + 88 + 8 * 2 + 8 + 4;
+    if (len < STATE_PREFIX + 4) return ALCM_E_TRUNCATED;
+    if (memcmp(p, STATE_MAGIC, 4) != 0) return ALCM_E_MAGIC;
+    if (alcm_get_u32(p + 4) != STATE_VERSION) return ALCM_E_VERSION;
+    if (len < min) return ALCM_E_TRUNCATED;
+    uint32_t w = alcm_sched_state_window(p + STATE_PREFIX);
+    if (w < 2 || w > 64) return ALCM_E_CORRUPT;
+    size_t sched_bytes = 88 + 8 * (size_t)w;
+    size_t roff = STATE_PREFIX + sched_bytes;
+    if (len < roff + 8 + 4) return ALCM_E_TRUNCATED;
+    uint64_t n = alcm_get_u64(p + roff);
+    if (n >= ((uint64_t)1 << 61)) return ALCM_E_CORRUPT;
+    uint64_t body = (uint64_t)(len - roff - 8 - 4);
+    if (body / 4 < n) return ALCM_E_TRUNCATED;
+    if (body != n * 4) return ALCM_E_CORRUPT;
+    if (alcm_get_u32(p + len - 4) != (uint32_t)crc32_z(0L, p, len - 4)) return ALCM_E_CHECKSUM;
+
+    /* Validate the scheduler part on a scratch copy, so a bad state changes nothing. */
+    alcm_sched *probe = alcm_sched_create(&s->cfg.sched);
+    if (!probe) return ALCM_E_NOMEM;
+    alcm_status st = alcm_sched_state_read(probe, p + STATE_PREFIX, sched_bytes);
+    alcm_sched_free(probe);
+    if (st != ALCM_OK) return st;
+
+    float *res = NULL;
+    if (n > 0) {
+        if (n > SIZE_MAX / sizeof(float)) return ALCM_E_NOMEM;
+        res = malloc((size_t)n * sizeof(float));
+        if (!res) return ALCM_E_NOMEM;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t v = alcm_get_u32(p + roff + 8 + 4 * i);
+            memcpy(&res[i], &v, sizeof v);
+        }
+    }
+    st = alcm_sched_state_read(s->sched, p + STATE_PREFIX, sched_bytes);
+    if (st != ALCM_OK) {   /* cannot happen: the probe accepted the same bytes */
+        free(res);
+        return ALCM_E_INTERNAL;
+    }
+    free(s->residual);
+    s->residual = res;
+    s->residual_n = n;
     return ALCM_OK;
 }
