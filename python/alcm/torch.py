@@ -125,7 +125,7 @@ class AlcmHookState:
     compressed all-gather from measured times."""
 
     def __init__(self, process_group=None, profile="training", error_budget=None,
-                 error_feedback=None, min_slice=1024, min_bucket_bytes=4096, planner=True):
+                 error_feedback=None, min_slice=64, min_bucket_bytes=4096, planner=True):
         if profile not in PRESETS:
             raise ValueError("profile must be one of %s" % sorted(PRESETS))
         p = dict(PRESETS[profile])
@@ -178,7 +178,8 @@ class AlcmHookState:
 
     def state_dict(self):
         return {"format": 1, "config": self._config(),
-                "layouts": {str(b): list(l) for b, l in self._layouts.items()},
+                "layouts": {str(b): [[list(r) for r in sl] for sl in l]
+                            for b, l in self._layouts.items()},
                 "streams": {"%d/%d" % k: s.export_state() for k, s in self._streams.items()},
                 "stats": dict(self._stats)}
 
@@ -187,7 +188,8 @@ class AlcmHookState:
             raise ValueError("unknown AlcmHookState format %r" % sd.get("format"))
         if sd["config"] != self._config():
             raise ValueError("hook state saved with another configuration: %r" % sd["config"])
-        self._layouts = {int(b): tuple(l) for b, l in sd["layouts"].items()}
+        self._layouts = {int(b): tuple(tuple(tuple(r) for r in sl) for sl in l)
+                         for b, l in sd["layouts"].items()}
         self._streams = {}
         for k, blob in sd["streams"].items():
             b, s = (int(x) for x in k.split("/"))
@@ -196,23 +198,25 @@ class AlcmHookState:
 
 
 def _slices(bucket, n, min_slice):
-    """Slice lengths of a bucket from its parameters' boundaries: each parameter of at
-    least min_slice elements is a slice; runs of smaller ones are grouped."""
+    """The layout of a bucket from its parameters' boundaries: a tuple of slices, each a
+    tuple of (offset, length) ranges. Each parameter of at least min_slice elements is its
+    own slice (its own budget); all smaller ones (biases, norms) share one last slice, so
+    they are not quantised against a large layer's scale and cost one blob header."""
     sizes = [p.numel() for p in bucket.parameters()]
     if sum(sizes) != n or not sizes:
-        return (n,)
-    out, run = [], 0
+        return (((0, n),),)
+    big, small, off = [], [], 0
     for s in sizes:
-        if s >= min_slice:
-            if run:
-                out.append(run)
-                run = 0
-            out.append(s)
-        else:
-            run += s
-    if run:
-        out.append(run)
-    return tuple(out)
+        (big.append(((off, s),)) if s >= min_slice else small.append((off, s)))
+        off += s
+    return tuple(big) + ((tuple(small),) if small else ())
+
+
+def _gather(flat, ranges):
+    if len(ranges) == 1:
+        o, n = ranges[0]
+        return flat[o:o + n]
+    return np.concatenate([flat[o:o + n] for o, n in ranges])
 
 
 def _ring_allreduce_bytes(nbytes, world):
@@ -233,10 +237,8 @@ def _encode(state, bidx, flat, layout):
     """The payload of one bucket: u32 slice count, u32 blob lengths, the blobs."""
     if state.fail_encode_for_test:
         raise Error(_lib.E_INTERNAL, "ALCM_E_INTERNAL", "encode failure injected by a test")
-    blobs, off = [], 0
-    for j, n in enumerate(layout):
-        blobs.append(state._stream((bidx, j)).compress(flat[off:off + n]))
-        off += n
+    blobs = [state._stream((bidx, j)).compress(_gather(flat, ranges))
+             for j, ranges in enumerate(layout)]
     head = np.array([len(blobs)] + [len(b) for b in blobs], dtype="<u4").tobytes()
     return head + b"".join(blobs)
 
@@ -247,20 +249,22 @@ def _decode_into(payload, layout, acc, first):
         raise Error(_lib.E_CORRUPT, "ALCM_E_CORRUPT", "payload has %d slices, expected %d"
                     % (count, len(layout)))
     lens = np.frombuffer(payload[4:4 + 4 * count], dtype="<u4")
-    pos, off = 4 + 4 * count, 0
-    for n, ln in zip(layout, lens):
+    pos = 4 + 4 * count
+    for ranges, ln in zip(layout, lens):
         ln = int(ln)
         if pos + ln > len(payload):
             raise Error(_lib.E_TRUNCATED, "ALCM_E_TRUNCATED", "payload shorter than its table")
-        part = decompress(memoryview(payload)[pos:pos + ln])
-        if part.size != n:
+        part = decompress(memoryview(payload)[pos:pos + ln]).reshape(-1)
+        if part.size != sum(n for _, n in ranges):
             raise Error(_lib.E_CORRUPT, "ALCM_E_CORRUPT", "slice size mismatch")
-        if first:
-            acc[off:off + n] = part.reshape(-1)
-        else:
-            acc[off:off + n] += part.reshape(-1)
+        k = 0
+        for o, n in ranges:
+            if first:
+                acc[o:o + n] = part[k:k + n]
+            else:
+                acc[o:o + n] += part[k:k + n]
+            k += n
         pos += ln
-        off += n
 
 
 def _allgather_path(state, bidx, buf, group, world):
