@@ -87,6 +87,7 @@ class _PickleModule:
 def save(obj, f, **kw):
     """torch.save, with every floating CPU tensor stored as a lossless ALCM blob. Tensors
     that share storage are stored once per reference (views are not preserved as views)."""
+    kw.setdefault("pickle_protocol", 4)   # protocol 2 would store bytes as latin-1 text
     torch.save(obj, f, pickle_module=_PickleModule, **kw)
 
 
@@ -139,8 +140,8 @@ class AlcmHookState:
         self.error_feedback = p["error_feedback"]
         self.min_slice = int(min_slice)
         self.min_bucket_bytes = int(min_bucket_bytes)
-        self._streams = {}      # (bucket index, slice index) -> Stream
-        self._layouts = {}      # bucket index -> tuple of slice lengths
+        self._streams = {}      # slice key (tuple of parameter ids) -> Stream
+        self._pids = {}         # parameter address -> canonical id
         self._stats = dict(raw_bytes=0, wire_sent_bytes=0, wire_recv_bytes=0, calls=0,
                            fallbacks=0, plain_calls=0, compressed_calls=0, blob_bytes=0,
                            encode_failures=0)
@@ -178,9 +179,8 @@ class AlcmHookState:
 
     def state_dict(self):
         return {"format": 1, "config": self._config(),
-                "layouts": {str(b): [[list(r) for r in sl] for sl in l]
-                            for b, l in self._layouts.items()},
-                "streams": {"%d/%d" % k: s.export_state() for k, s in self._streams.items()},
+                "streams": {",".join(map(str, k)): s.export_state()
+                            for k, s in self._streams.items()},
                 "stats": dict(self._stats)}
 
     def load_state_dict(self, sd):
@@ -188,28 +188,37 @@ class AlcmHookState:
             raise ValueError("unknown AlcmHookState format %r" % sd.get("format"))
         if sd["config"] != self._config():
             raise ValueError("hook state saved with another configuration: %r" % sd["config"])
-        self._layouts = {int(b): tuple(tuple(tuple(r) for r in sl) for sl in l)
-                         for b, l in sd["layouts"].items()}
         self._streams = {}
         for k, blob in sd["streams"].items():
-            b, s = (int(x) for x in k.split("/"))
-            self._stream((b, s)).import_state(blob)
+            key = tuple(x if x.startswith("b") else int(x) for x in k.split(","))
+            self._stream(key).import_state(blob)
         self._stats = dict(sd["stats"])
 
 
-def _slices(bucket, n, min_slice):
-    """The layout of a bucket from its parameters' boundaries: a tuple of slices, each a
-    tuple of (offset, length) ranges. Each parameter of at least min_slice elements is its
-    own slice (its own budget); all smaller ones (biases, norms) share one last slice, so
-    they are not quantised against a large layer's scale and cost one blob header."""
-    sizes = [p.numel() for p in bucket.parameters()]
-    if sum(sizes) != n or not sizes:
-        return (((0, n),),)
+def _slices(state, bucket, n):
+    """The layout of a bucket from its parameters' boundaries: a list of (key, ranges),
+    ranges being (offset, length) pairs in the bucket. Each parameter of at least
+    state.min_slice elements is its own slice (its own budget); all smaller ones (biases,
+    norms) share one slice, so they are not quantised against a large layer's scale and
+    cost one blob header. Keys name parameters by a canonical id (the order in which the
+    hook first met them, which is DDP's deterministic initial bucket order), not by their
+    place in the bucket: DDP reorders its buckets after the first step, and a run resumed
+    from a checkpoint starts again from the initial order, so the residuals follow the
+    parameters. Slices are listed in key order."""
+    params = list(bucket.parameters())
+    sizes = [p.numel() for p in params]
+    if sum(sizes) != n or not params:
+        return [(("b%d" % bucket.index(),), ((0, n),))]
     big, small, off = [], [], 0
-    for s in sizes:
-        (big.append(((off, s),)) if s >= min_slice else small.append((off, s)))
-        off += s
-    return tuple(big) + ((tuple(small),) if small else ())
+    for p, sz in zip(params, sizes):
+        pid = state._pids.setdefault(p.data_ptr(), len(state._pids))
+        (big.append(((pid,), ((off, sz),))) if sz >= state.min_slice else small.append((pid, off, sz)))
+        off += sz
+    small.sort()
+    if small:
+        big.append((tuple(pid for pid, _, _ in small), tuple((o, z) for _, o, z in small)))
+    big.sort()
+    return big
 
 
 def _gather(flat, ranges):
@@ -233,12 +242,11 @@ def _plain(state, buf, group, world):
     return buf
 
 
-def _encode(state, bidx, flat, layout):
+def _encode(state, flat, layout):
     """The payload of one bucket: u32 slice count, u32 blob lengths, the blobs."""
     if state.fail_encode_for_test:
         raise Error(_lib.E_INTERNAL, "ALCM_E_INTERNAL", "encode failure injected by a test")
-    blobs = [state._stream((bidx, j)).compress(_gather(flat, ranges))
-             for j, ranges in enumerate(layout)]
+    blobs = [state._stream(key).compress(_gather(flat, ranges)) for key, ranges in layout]
     head = np.array([len(blobs)] + [len(b) for b in blobs], dtype="<u4").tobytes()
     return head + b"".join(blobs)
 
@@ -250,7 +258,7 @@ def _decode_into(payload, layout, acc, first):
                     % (count, len(layout)))
     lens = np.frombuffer(payload[4:4 + 4 * count], dtype="<u4")
     pos = 4 + 4 * count
-    for ranges, ln in zip(layout, lens):
+    for (_, ranges), ln in zip(layout, lens):
         ln = int(ln)
         if pos + ln > len(payload):
             raise Error(_lib.E_TRUNCATED, "ALCM_E_TRUNCATED", "payload shorter than its table")
@@ -269,15 +277,10 @@ def _decode_into(payload, layout, acc, first):
 
 def _allgather_path(state, bidx, buf, group, world):
     flat = buf.detach().reshape(-1).numpy()
-    layout = _slices(state._bucket, flat.size, state.min_slice)
-    if state._layouts.get(bidx) != layout:
-        # A new bucket layout (first call, or DDP rebuilt its buckets): fresh streams.
-        for k in [k for k in state._streams if k[0] == bidx]:
-            del state._streams[k]
-        state._layouts[bidx] = layout
+    layout = _slices(state, state._bucket, flat.size)
     failed = 0
     try:
-        payload = _encode(state, bidx, flat, layout)
+        payload = _encode(state, flat, layout)
     except Error:
         payload, failed = b"", 1
         state._stats["encode_failures"] += 1
