@@ -14,6 +14,8 @@ class Client:
     thread its own Client. compress() runs one step of the daemon's stream `stream` (error
     feedback and scheduler held by the daemon); the result's figures are in .last_result."""
 
+    _h = None
+
     def __init__(self, socket, timeout_ms=60000, shm=True, client_name="alcm-python"):
         c = _lib.client()
         opts = _lib.ClientOptions()
@@ -29,7 +31,7 @@ class Client:
 
     def close(self):
         if self._h:
-            self._c.close(self._h)
+            _lib.client().close(self._h)
             self._h = None
 
     __del__ = close
