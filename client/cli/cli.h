@@ -21,6 +21,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_leaderboard(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_bench_daemon(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 
 /* Options given before the subcommand (`alcm --socket S --stream N <cmd> ...`): the
  * daemon socket and stream name a subcommand uses when it has no --socket/--stream of its

@@ -22,6 +22,8 @@ static const command k_commands[] = {
     {"leaderboard", cmd_leaderboard, "validate results JSON and write the CAQ leaderboard"},
     {"stats", cmd_stats, "per-stream and total figures of a running alcmd"},
     {"bench-daemon", cmd_bench_daemon, "in-process encode vs the alcmd round trip; load test"},
+    {"pack", cmd_pack, "compress a safetensors file tensor by tensor, exactly"},
+    {"unpack", cmd_unpack, "restore the exact safetensors file from `alcm pack`"},
 };
 
 static void usage(FILE *f)
