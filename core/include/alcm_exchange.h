@@ -1,0 +1,132 @@
+/*
+ * alcm_exchange.h - choosing how a sum of float tensors crosses the network.
+ *
+ * Pure computation, like the rest of libalcm: no I/O, no clock, no globals. Two pieces:
+ *
+ * - a cost model, alcm_exchange_predict(), that predicts the seconds of one allreduce of n
+ *   raw bytes over p ranks on each path from measured figures (link bandwidth and latency,
+ *   the codec's encode and decode throughput, its ratio). docs/MPI.md derives it and checks
+ *   it against measured runs;
+ * - a planner, alcm_planner, that decides per call which path to take from timed calls: it
+ *   measures every allowed path a few times per size class, then takes the fastest, times
+ *   the chosen path now and then and re-measures the others periodically, so a link that
+ *   changes speed is followed.
+ *
+ * Collective use: the planner is deterministic. When every rank of a group creates it with
+ * the same config, calls alcm_planner_choose() with the same arguments in the same order and
+ * feeds alcm_planner_record() the same figures (the MAX over the ranks of each rank's wall
+ * time of the call: one small allreduce), every rank chooses the same path. The MPI hook
+ * and the PyTorch hook both drive it this way.
+ */
+#ifndef ALCM_EXCHANGE_H
+#define ALCM_EXCHANGE_H
+
+#include <stdint.h>
+
+#include "alcm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How one allreduce of floats crosses the network. */
+typedef enum {
+    ALCM_PATH_PLAIN = 0,     /* the uncompressed collective (MPI_Allreduce, gloo all_reduce) */
+    ALCM_PATH_ALLGATHER = 1, /* every rank's blob to every rank; each decodes p blobs of n */
+    ALCM_PATH_RSAG = 2       /* compressed reduce-scatter (rank r owns shard r, decodes the p
+                                pieces of it, sums, re-encodes once) + allgather of the p
+                                encoded shard sums: decode work and bytes received O(n) */
+} alcm_path;
+
+#define ALCM_PATH_COUNT 3
+#define ALCM_PATH_MASK_ALL 7u   /* (1u << ALCM_PATH_PLAIN) | ... */
+
+/* "plain", "allgather", "rsag"; "?" for anything else. Static storage. */
+const char *alcm_path_name(alcm_path path);
+
+/* Parses "plain", "allgather" or "rsag" into *path: ALCM_OK or ALCM_E_ARG. */
+alcm_status alcm_path_parse(const char *name, alcm_path *path);
+
+/* ------------------------------------------------------------------------------------------
+ * Cost model
+ * ---------------------------------------------------------------------------------------- */
+typedef struct {
+    uint32_t ranks;               /* p >= 2 */
+    double link_bytes_per_s;      /* payload bytes per second one rank sends (and receives
+                                     at once) over the network, > 0 */
+    double latency_s;             /* start-up time of one message, >= 0 */
+    double encode_bytes_per_s;    /* raw float bytes one rank encodes per second, > 0 */
+    double decode_bytes_per_s;    /* raw float bytes one rank decodes and adds per second, > 0 */
+    double ratio;                 /* raw bytes / blob bytes of the codec, >= 1 */
+    double overlap;               /* [0, 1]: share of the smaller of codec and network time
+                                     hidden behind the other (0: none, 1: pipelined fully) */
+} alcm_exchange_figures;
+
+/* Predicted seconds of one allreduce of raw_bytes on path with the figures of *f:
+ *   plain      2 (p-1)/p n / B + 2 (p-1) a
+ *   allgather  codec n/E + p n/D,           network (p-1) n/(R B) + (p-1) a + a log2 p
+ *   rsag       codec (1 + 1/p) n/E + 2 n/D, network 2 (p-1)/p n/(R B) + 2 (p-1) a + a
+ * and for the compressed paths codec + network - overlap * min(codec, network).
+ * (n raw bytes, p ranks, B link, a latency, E/D encode/decode throughput, R ratio.)
+ * A negative value when *f or path is invalid. */
+double alcm_exchange_predict(alcm_path path, uint64_t raw_bytes,
+                             const alcm_exchange_figures *f);
+
+/* ------------------------------------------------------------------------------------------
+ * Planner
+ * ---------------------------------------------------------------------------------------- */
+typedef struct {
+    uint32_t warmup;          /* timed calls of each allowed path per size class before the
+                                 planner chooses; the first is discarded (set-up costs);
+                                 default 3, range 1..64 */
+    uint32_t measure_period;  /* the chosen path is timed every N-th call; default 8, >= 1 */
+    uint32_t reprobe_period;  /* every N-th call of a class times the least recently timed
+                                 other path once; default 64, 0 = never */
+    double smoothing;         /* weight of a new figure in the moving average; default 0.3,
+                                 (0, 1] */
+    double margin;            /* a compressed path must beat plain by this share to be chosen
+                                 (plain wins ties: it is exact); default 0.03, [0, 0.5] */
+} alcm_planner_config;
+
+/* Fills *cfg with the defaults above. */
+void alcm_planner_config_default(alcm_planner_config *cfg);
+
+/* Checks every field of *cfg: ALCM_OK or ALCM_E_ARG. */
+alcm_status alcm_planner_config_check(const alcm_planner_config *cfg);
+
+typedef struct alcm_planner alcm_planner;
+
+/* Creates a planner in *out (cfg NULL = defaults). ALCM_E_ARG for a bad config (*out NULL),
+ * ALCM_E_NOMEM when out of memory. */
+alcm_status alcm_planner_create(const alcm_planner_config *cfg, alcm_planner **out);
+
+/* Frees a planner; NULL is a no-op. */
+void alcm_planner_free(alcm_planner *planner);
+
+/* The path for the next call of raw_bytes among the allowed ones (a mask of 1u << path;
+ * no allowed bit, or no planner, gives ALCM_PATH_PLAIN). *measure (if non-NULL) is set to
+ * 1 when the caller must time this call and report it with alcm_planner_record(), else 0.
+ * Size classes are powers of two of raw_bytes; figures are kept per byte. */
+alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigned allowed,
+                              int *measure);
+
+/* Records the wall seconds a call of raw_bytes took on path (all ranks: the same figure). */
+void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
+                         double seconds);
+
+/* What the planner knows of the size class of raw_bytes. */
+typedef struct {
+    uint64_t calls;                           /* choices made in the class */
+    uint32_t samples[ALCM_PATH_COUNT];        /* timed calls kept per path */
+    double seconds_per_byte[ALCM_PATH_COUNT]; /* moving average; 0 when no sample */
+    alcm_path last;                           /* the last path chosen */
+} alcm_planner_class;
+
+/* Copies the state of raw_bytes' size class into *out: ALCM_OK, or ALCM_E_ARG. */
+alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,
+                                   alcm_planner_class *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALCM_EXCHANGE_H */

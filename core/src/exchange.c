@@ -1,0 +1,217 @@
+/* exchange.c - the allreduce cost model and the per-size-class path planner. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alcm_exchange.h"
+
+static const char *const path_names[ALCM_PATH_COUNT] = {"plain", "allgather", "rsag"};
+
+const char *alcm_path_name(alcm_path path)
+{
+    return (unsigned)path < ALCM_PATH_COUNT ? path_names[path] : "?";
+}
+
+alcm_status alcm_path_parse(const char *name, alcm_path *path)
+{
+    if (!name || !path) return ALCM_E_ARG;
+    for (unsigned i = 0; i < ALCM_PATH_COUNT; i++) {
+        if (!strcmp(name, path_names[i])) {
+            *path = (alcm_path)i;
+            return ALCM_OK;
+        }
+    }
+    return ALCM_E_ARG;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Cost model
+ * ---------------------------------------------------------------------------------------- */
+static int figures_ok(const alcm_exchange_figures *f)
+{
+    return f && f->ranks >= 2 && f->link_bytes_per_s > 0 && isfinite(f->link_bytes_per_s) &&
+           f->latency_s >= 0 && isfinite(f->latency_s) && f->encode_bytes_per_s > 0 &&
+           isfinite(f->encode_bytes_per_s) && f->decode_bytes_per_s > 0 &&
+           isfinite(f->decode_bytes_per_s) && f->ratio >= 1 && isfinite(f->ratio) &&
+           f->overlap >= 0 && f->overlap <= 1;
+}
+
+double alcm_exchange_predict(alcm_path path, uint64_t raw_bytes,
+                             const alcm_exchange_figures *f)
+{
+    if (!figures_ok(f) || (unsigned)path >= ALCM_PATH_COUNT) return -1.0;
+    const double n = (double)raw_bytes, p = (double)f->ranks, B = f->link_bytes_per_s;
+    const double a = f->latency_s, E = f->encode_bytes_per_s, D = f->decode_bytes_per_s;
+    const double R = f->ratio;
+    double codec, net;
+    switch (path) {
+    case ALCM_PATH_PLAIN:
+        return 2.0 * (p - 1.0) / p * n / B + 2.0 * (p - 1.0) * a;
+    case ALCM_PATH_ALLGATHER:
+        codec = n / E + p * n / D;
+        net = (p - 1.0) * n / (R * B) + (p - 1.0) * a + a * log2(p);
+        break;
+    default: /* ALCM_PATH_RSAG */
+        codec = (1.0 + 1.0 / p) * n / E + 2.0 * n / D;
+        net = 2.0 * (p - 1.0) / p * n / (R * B) + 2.0 * (p - 1.0) * a + a;
+        break;
+    }
+    return codec + net - f->overlap * (codec < net ? codec : net);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Planner
+ * ---------------------------------------------------------------------------------------- */
+#define N_CLASSES 64
+
+typedef struct {
+    uint64_t calls;
+    uint32_t seen[ALCM_PATH_COUNT];       /* timed calls recorded, the discarded first too */
+    uint32_t samples[ALCM_PATH_COUNT];    /* timed calls in the average */
+    double spb[ALCM_PATH_COUNT];          /* seconds per raw byte, moving average */
+    uint64_t timed_at[ALCM_PATH_COUNT];   /* calls value when last timed */
+    alcm_path last;
+} size_class;
+
+struct alcm_planner {
+    alcm_planner_config cfg;
+    size_class cls[N_CLASSES];
+};
+
+void alcm_planner_config_default(alcm_planner_config *cfg)
+{
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->warmup = 3;
+    cfg->measure_period = 8;
+    cfg->reprobe_period = 64;
+    cfg->smoothing = 0.3;
+    cfg->margin = 0.03;
+}
+
+alcm_status alcm_planner_config_check(const alcm_planner_config *cfg)
+{
+    if (!cfg) return ALCM_E_ARG;
+    if (cfg->warmup < 1 || cfg->warmup > 64 || cfg->measure_period < 1) return ALCM_E_ARG;
+    if (!(cfg->smoothing > 0.0 && cfg->smoothing <= 1.0)) return ALCM_E_ARG;
+    if (!(cfg->margin >= 0.0 && cfg->margin <= 0.5)) return ALCM_E_ARG;
+    return ALCM_OK;
+}
+
+alcm_status alcm_planner_create(const alcm_planner_config *cfg, alcm_planner **out)
+{
+    if (!out) return ALCM_E_ARG;
+    *out = NULL;
+    alcm_planner_config def;
+    if (!cfg) {
+        alcm_planner_config_default(&def);
+        cfg = &def;
+    }
+    if (alcm_planner_config_check(cfg) != ALCM_OK) return ALCM_E_ARG;
+    alcm_planner *pl = calloc(1, sizeof *pl);
+    if (!pl) return ALCM_E_NOMEM;
+    pl->cfg = *cfg;
+    *out = pl;
+    return ALCM_OK;
+}
+
+void alcm_planner_free(alcm_planner *planner)
+{
+    free(planner);
+}
+
+static unsigned class_of(uint64_t raw_bytes)
+{
+    unsigned k = 0;
+    while (k + 1 < N_CLASSES && (raw_bytes >> (k + 1)) != 0) k++;
+    return k;
+}
+
+/* Warm-up order: plain first (exact, and the reference), then the scalable compressed
+ * path, then the allgather one. */
+static const alcm_path probe_order[ALCM_PATH_COUNT] = {ALCM_PATH_PLAIN, ALCM_PATH_RSAG,
+                                                       ALCM_PATH_ALLGATHER};
+
+alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigned allowed,
+                              int *measure)
+{
+    int m = 0;
+    alcm_path path = ALCM_PATH_PLAIN;
+    allowed &= ALCM_PATH_MASK_ALL;
+    if (!planner || !allowed) goto done;
+    size_class *c = &planner->cls[class_of(raw_bytes)];
+    const alcm_planner_config *cfg = &planner->cfg;
+    c->calls++;
+    if ((allowed & (allowed - 1)) == 0) { /* one path allowed: nothing to decide */
+        path = (alcm_path)__builtin_ctz(allowed);
+        goto chosen;
+    }
+    for (unsigned i = 0; i < ALCM_PATH_COUNT; i++) {
+        alcm_path p = probe_order[i];
+        if ((allowed & (1u << p)) && c->seen[p] < cfg->warmup) {
+            path = p;
+            m = 1;
+            goto chosen;
+        }
+    }
+    /* Every allowed path is measured: the fastest per byte, plain on near ties. */
+    int best = -1;
+    for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
+        if (!(allowed & (1u << p)) || c->samples[p] == 0) continue;
+        if (best < 0 || c->spb[p] < c->spb[best]) best = (int)p;
+    }
+    if (best < 0) best = ALCM_PATH_PLAIN;
+    if (best != ALCM_PATH_PLAIN && (allowed & 1u) && c->samples[ALCM_PATH_PLAIN] &&
+        c->spb[best] > c->spb[ALCM_PATH_PLAIN] * (1.0 - cfg->margin))
+        best = ALCM_PATH_PLAIN;
+    path = (alcm_path)best;
+    m = c->calls % cfg->measure_period == 0;
+    if (cfg->reprobe_period && c->calls % cfg->reprobe_period == 0) {
+        /* Re-time the allowed path measured longest ago, so a changed link is seen. */
+        int oldest = -1;
+        for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
+            if (!(allowed & (1u << p)) || (int)p == best) continue;
+            if (oldest < 0 || c->timed_at[p] < c->timed_at[oldest]) oldest = (int)p;
+        }
+        if (oldest >= 0) {
+            path = (alcm_path)oldest;
+            m = 1;
+        }
+    }
+chosen:
+    c->last = path;
+done:
+    if (measure) *measure = m;
+    return path;
+}
+
+void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
+                         double seconds)
+{
+    if (!planner || (unsigned)path >= ALCM_PATH_COUNT || raw_bytes == 0) return;
+    if (!(seconds >= 0.0) || !isfinite(seconds)) return;
+    size_class *c = &planner->cls[class_of(raw_bytes)];
+    c->timed_at[path] = c->calls;
+    if (c->seen[path] < UINT32_MAX) c->seen[path]++;
+    /* The first timed call of a path pays its set-up (allocation, stream creation). */
+    if (c->seen[path] == 1 && planner->cfg.warmup > 1) return;
+    double v = seconds / (double)raw_bytes;
+    if (c->samples[path] == 0) c->spb[path] = v;
+    else c->spb[path] += planner->cfg.smoothing * (v - c->spb[path]);
+    if (c->samples[path] < UINT32_MAX) c->samples[path]++;
+}
+
+alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,
+                                   alcm_planner_class *out)
+{
+    if (!planner || !out) return ALCM_E_ARG;
+    const size_class *c = &planner->cls[class_of(raw_bytes)];
+    memset(out, 0, sizeof *out);
+    out->calls = c->calls;
+    for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
+        out->samples[p] = c->samples[p];
+        out->seconds_per_byte[p] = c->spb[p];
+    }
+    out->last = c->last;
+    return ALCM_OK;
+}

@@ -1,0 +1,233 @@
+/* test_exchange.c - the allreduce cost model and the path planner: formulas, warm-up,
+ * choice of the fastest path, plain on ties, re-probing, determinism, bad arguments. */
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alcm_exchange.h"
+
+static alcm_exchange_figures figures(uint32_t p, double link)
+{
+    alcm_exchange_figures f;
+    memset(&f, 0, sizeof f);
+    f.ranks = p;
+    f.link_bytes_per_s = link;
+    f.latency_s = 0.0;
+    f.encode_bytes_per_s = 1e9;
+    f.decode_bytes_per_s = 2e9;
+    f.ratio = 10.0;
+    f.overlap = 0.0;
+    return f;
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < ALCM_PATH_COUNT; i++) {
+        alcm_path p;
+        assert_int_equal(alcm_path_parse(alcm_path_name((alcm_path)i), &p), ALCM_OK);
+        assert_int_equal(p, i);
+    }
+    alcm_path p = ALCM_PATH_RSAG;
+    assert_int_equal(alcm_path_parse("auto", &p), ALCM_E_ARG);
+    assert_int_equal(alcm_path_parse(NULL, &p), ALCM_E_ARG);
+    assert_string_equal(alcm_path_name((alcm_path)7), "?");
+}
+
+static void test_model_formulas(void **state)
+{
+    (void)state;
+    alcm_exchange_figures f = figures(4, 1e8);
+    const double n = 1e6;
+    /* plain: 2 (p-1)/p n / B */
+    assert_true(fabs(alcm_exchange_predict(ALCM_PATH_PLAIN, 1000000, &f) - 1.5 * n / 1e8) <
+                1e-12);
+    /* allgather: n/E + p n/D + (p-1) n/(R B) */
+    double ag = n / 1e9 + 4 * n / 2e9 + 3 * n / (10 * 1e8);
+    assert_true(fabs(alcm_exchange_predict(ALCM_PATH_ALLGATHER, 1000000, &f) - ag) < 1e-12);
+    /* rsag: 1.25 n/E + 2 n/D + 1.5 n/(R B) */
+    double rs = 1.25 * n / 1e9 + 2 * n / 2e9 + 1.5 * n / (10 * 1e8);
+    assert_true(fabs(alcm_exchange_predict(ALCM_PATH_RSAG, 1000000, &f) - rs) < 1e-12);
+    /* Full overlap hides the smaller part. */
+    f.overlap = 1.0;
+    double codec = 1.25 * n / 1e9 + 2 * n / 2e9, net = 1.5 * n / (10 * 1e8);
+    assert_true(fabs(alcm_exchange_predict(ALCM_PATH_RSAG, 1000000, &f) -
+                     (codec > net ? codec : net)) < 1e-12);
+    /* Invalid figures and paths. */
+    f.ranks = 1;
+    assert_true(alcm_exchange_predict(ALCM_PATH_PLAIN, 1000, &f) < 0);
+    f = figures(4, 1e8);
+    f.ratio = 0.5;
+    assert_true(alcm_exchange_predict(ALCM_PATH_RSAG, 1000, &f) < 0);
+    f = figures(4, 1e8);
+    assert_true(alcm_exchange_predict((alcm_path)3, 1000, &f) < 0);
+    assert_true(alcm_exchange_predict(ALCM_PATH_PLAIN, 1000, NULL) < 0);
+}
+
+/* The scalable path's bytes and decode work do not grow with p; allgather's do. */
+static void test_model_scaling(void **state)
+{
+    (void)state;
+    alcm_exchange_figures f8 = figures(8, 1e9), f1024 = figures(1024, 1e9);
+    double r8 = alcm_exchange_predict(ALCM_PATH_RSAG, 1 << 24, &f8);
+    double r1024 = alcm_exchange_predict(ALCM_PATH_RSAG, 1 << 24, &f1024);
+    double a8 = alcm_exchange_predict(ALCM_PATH_ALLGATHER, 1 << 24, &f8);
+    double a1024 = alcm_exchange_predict(ALCM_PATH_ALLGATHER, 1 << 24, &f1024);
+    assert_true(r1024 < r8 * 1.2);
+    assert_true(a1024 > a8 * 50);
+    /* A slow link favours compression, a fast one plain. */
+    alcm_exchange_figures slow = figures(4, 1.25e8), fast = figures(4, 5e10);
+    assert_true(alcm_exchange_predict(ALCM_PATH_RSAG, 1 << 22, &slow) <
+                alcm_exchange_predict(ALCM_PATH_PLAIN, 1 << 22, &slow));
+    assert_true(alcm_exchange_predict(ALCM_PATH_RSAG, 1 << 22, &fast) >
+                alcm_exchange_predict(ALCM_PATH_PLAIN, 1 << 22, &fast));
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    alcm_planner_config c;
+    alcm_planner_config_default(&c);
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_OK);
+    alcm_planner *pl = NULL;
+    c.smoothing = NAN;
+    assert_int_equal(alcm_planner_create(&c, &pl), ALCM_E_ARG);
+    assert_null(pl);
+    alcm_planner_config_default(&c);
+    c.warmup = 0;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    alcm_planner_config_default(&c);
+    c.margin = 0.9;
+    assert_int_equal(alcm_planner_config_check(&c), ALCM_E_ARG);
+    assert_int_equal(alcm_planner_create(NULL, NULL), ALCM_E_ARG);
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    assert_non_null(pl);
+    alcm_planner_free(pl);
+    alcm_planner_free(NULL);
+    int m = 5;
+    assert_int_equal(alcm_planner_choose(NULL, 100, ALCM_PATH_MASK_ALL, &m), ALCM_PATH_PLAIN);
+    assert_int_equal(m, 0);
+}
+
+/* Drives a planner against a simulated link where each path costs spb[path] per byte. */
+static alcm_path drive(alcm_planner *pl, uint64_t bytes, unsigned allowed, const double *spb,
+                       int calls, int *counts)
+{
+    alcm_path last = ALCM_PATH_PLAIN;
+    for (int i = 0; i < calls; i++) {
+        int measure = 0;
+        last = alcm_planner_choose(pl, bytes, allowed, &measure);
+        assert_true(allowed & (1u << last));
+        if (counts) counts[last]++;
+        if (measure) alcm_planner_record(pl, last, bytes, spb[last] * (double)bytes);
+    }
+    return last;
+}
+
+static void test_warmup_then_fastest(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    /* Warm-up: plain first, then rsag, then allgather, each 3 times, all timed. */
+    const alcm_path order[9] = {0, 0, 0, 2, 2, 2, 1, 1, 1};
+    const double spb[3] = {10e-9, 2e-9, 1e-9}; /* rsag fastest */
+    for (int i = 0; i < 9; i++) {
+        int m = 0;
+        alcm_path p = alcm_planner_choose(pl, 1 << 20, ALCM_PATH_MASK_ALL, &m);
+        assert_int_equal(p, order[i]);
+        assert_int_equal(m, 1);
+        alcm_planner_record(pl, p, 1 << 20, spb[p] * (1 << 20));
+    }
+    int counts[3] = {0, 0, 0};
+    assert_int_equal(drive(pl, 1 << 20, ALCM_PATH_MASK_ALL, spb, 200, counts), ALCM_PATH_RSAG);
+    assert_true(counts[ALCM_PATH_RSAG] >= 190);  /* re-probes: a few */
+    assert_true(counts[ALCM_PATH_PLAIN] >= 1);
+    alcm_planner_class cl;
+    assert_int_equal(alcm_planner_get_class(pl, 1 << 20, &cl), ALCM_OK);
+    assert_int_equal(cl.samples[ALCM_PATH_PLAIN] >= 2, 1);
+    assert_true(fabs(cl.seconds_per_byte[ALCM_PATH_RSAG] - 1e-9) < 1e-15);
+    /* Another size class knows nothing yet: it warms up on its own. */
+    int m = 0;
+    assert_int_equal(alcm_planner_choose(pl, 1000, ALCM_PATH_MASK_ALL, &m), ALCM_PATH_PLAIN);
+    assert_int_equal(m, 1);
+    alcm_planner_free(pl);
+}
+
+/* Plain wins ties (within the margin): it is exact. */
+static void test_plain_on_ties(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    const double spb[3] = {1.00e-9, 0.99e-9, 0.985e-9};
+    assert_int_equal(drive(pl, 1 << 16, ALCM_PATH_MASK_ALL, spb, 100, NULL), ALCM_PATH_PLAIN);
+    alcm_planner_free(pl);
+}
+
+/* A link that becomes fast is followed: re-probes see plain got cheaper. */
+static void test_follows_a_changed_link(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    const double slow[3] = {10e-9, 3e-9, 2e-9}, fast[3] = {0.5e-9, 3e-9, 2e-9};
+    unsigned mask = (1u << ALCM_PATH_PLAIN) | (1u << ALCM_PATH_RSAG);
+    assert_int_equal(drive(pl, 1 << 20, mask, slow, 100, NULL), ALCM_PATH_RSAG);
+    assert_int_equal(drive(pl, 1 << 20, mask, fast, 600, NULL), ALCM_PATH_PLAIN);
+    alcm_planner_free(pl);
+}
+
+/* One allowed path: taken, never timed. Two planners fed alike choose alike. */
+static void test_single_path_and_determinism(void **state)
+{
+    (void)state;
+    alcm_planner *a, *b;
+    assert_int_equal(alcm_planner_create(NULL, &a), ALCM_OK);
+    assert_int_equal(alcm_planner_create(NULL, &b), ALCM_OK);
+    int m = 1;
+    assert_int_equal(alcm_planner_choose(a, 1 << 20, 1u << ALCM_PATH_ALLGATHER, &m),
+                     ALCM_PATH_ALLGATHER);
+    assert_int_equal(m, 0);
+    assert_int_equal(alcm_planner_choose(a, 1 << 20, 0, &m), ALCM_PATH_PLAIN);
+    double t = 1e-3;
+    for (int i = 0; i < 500; i++) {
+        int ma = 0, mb = 0;
+        alcm_path pa = alcm_planner_choose(a, 3 << 18, ALCM_PATH_MASK_ALL, &ma);
+        alcm_path pb = alcm_planner_choose(b, 3 << 18, ALCM_PATH_MASK_ALL, &mb);
+        assert_int_equal(pa, pb);
+        assert_int_equal(ma, mb);
+        t = t * 1.37;
+        if (t > 1.0) t -= 0.999;
+        if (ma) {
+            alcm_planner_record(a, pa, 3 << 18, t * (1 + pa));
+            alcm_planner_record(b, pb, 3 << 18, t * (1 + pb));
+        }
+    }
+    /* Bad figures are ignored. */
+    alcm_planner_record(a, ALCM_PATH_PLAIN, 1 << 10, NAN);
+    alcm_planner_record(a, ALCM_PATH_PLAIN, 1 << 10, -1.0);
+    alcm_planner_record(a, (alcm_path)9, 1 << 10, 1.0);
+    alcm_planner_class cl;
+    assert_int_equal(alcm_planner_get_class(a, 1 << 10, &cl), ALCM_OK);
+    assert_int_equal(cl.samples[ALCM_PATH_PLAIN], 0);
+    assert_int_equal(alcm_planner_get_class(NULL, 1, &cl), ALCM_E_ARG);
+    alcm_planner_free(a);
+    alcm_planner_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_model_formulas),
+        cmocka_unit_test(test_model_scaling),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_warmup_then_fastest),
+        cmocka_unit_test(test_plain_on_ties),
+        cmocka_unit_test(test_follows_a_changed_link),
+        cmocka_unit_test(test_single_path_and_determinism),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
