@@ -121,12 +121,16 @@ class AlcmHookState:
     profile: "safe" or "training" (PRESETS); error_budget / error_feedback override it.
     min_slice: parameters of fewer elements are grouped with their small neighbours into
     one slice (a slice is one blob with its own budget). min_bucket_bytes: smaller buckets
-    go through a plain allreduce. planner: use libalcm's link-aware planner when this
-    build has it (alcm_exchange.h), choosing per bucket between a plain allreduce and the
-    compressed all-gather from measured times."""
+    go through a plain allreduce.
+    path: "auto" lets libalcm's exchange planner (alcm_exchange.h, the one the MPI hook
+    uses) choose per bucket size class between a plain allreduce and the compressed
+    all-gather from timed calls (every rank records the slowest rank's time, so all choose
+    alike); "allgather" always compresses; "plain" never does. The planner follows the
+    link, so its choices depend on timing: two runs, or a run and its resumed copy, are
+    bit-identical only with a fixed path."""
 
     def __init__(self, process_group=None, profile="training", error_budget=None,
-                 error_feedback=None, min_slice=64, min_bucket_bytes=4096, planner=True):
+                 error_feedback=None, min_slice=64, min_bucket_bytes=4096, path="auto"):
         if profile not in PRESETS:
             raise ValueError("profile must be one of %s" % sorted(PRESETS))
         p = dict(PRESETS[profile])
@@ -140,13 +144,16 @@ class AlcmHookState:
         self.error_feedback = p["error_feedback"]
         self.min_slice = int(min_slice)
         self.min_bucket_bytes = int(min_bucket_bytes)
+        if path not in ("auto", "allgather", "plain"):
+            raise ValueError("path must be 'auto', 'allgather' or 'plain'")
+        self.path = path
         self._streams = {}      # slice key (tuple of parameter ids) -> Stream
         self._pids = {}         # parameter address -> canonical id
         self._stats = dict(raw_bytes=0, wire_sent_bytes=0, wire_recv_bytes=0, calls=0,
                            fallbacks=0, plain_calls=0, compressed_calls=0, blob_bytes=0,
                            encode_failures=0)
         self._planner = None
-        if planner and _lib.planner is not None:
+        if path == "auto" and _lib.planner is not None:
             import ctypes
             h = ctypes.c_void_p()
             if _lib.planner.create(None, ctypes.byref(h)) == _lib.OK:
@@ -169,7 +176,7 @@ class AlcmHookState:
     def _config(self):
         return dict(profile=self.profile, error_budget=self.error_budget,
                     error_feedback=self.error_feedback, min_slice=self.min_slice,
-                    min_bucket_bytes=self.min_bucket_bytes)
+                    min_bucket_bytes=self.min_bucket_bytes, path=self.path)
 
     def stats(self):
         """raw_bytes, wire_sent_bytes, wire_recv_bytes (this rank, as gloo's ring
@@ -334,7 +341,7 @@ def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
     if buf.dtype != torch.float32 or nbytes < state.min_bucket_bytes or world == 1:
         fut.set_result(_plain(state, buf, group, world))
         return fut
-    path, measure = PATH_ALLGATHER, 0
+    path, measure = (PATH_PLAIN if state.path == "plain" else PATH_ALLGATHER), 0
     if state._planner is not None:
         import ctypes
         m = ctypes.c_int(0)

@@ -43,7 +43,7 @@ def check_safe_and_identical(rank, world, profile):
     import alcm.torch as at
     model = make_model()
     ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.02)
-    state = at.AlcmHookState(profile=profile)
+    state = at.AlcmHookState(profile=profile, path="allgather")
     ddp.register_comm_hook(state, at.alcm_hook)
     x, y = batch(rank, 0)
     F.cross_entropy(ddp(x), y).backward()
@@ -78,7 +78,7 @@ def check_resume(rank, world, path):
     def fresh():
         m = make_model()
         d = nn.parallel.DistributedDataParallel(m)
-        s = at.AlcmHookState(profile="training")
+        s = at.AlcmHookState(profile="training", path="allgather")
         d.register_comm_hook(s, at.alcm_hook)
         return m, d, s, torch.optim.SGD(d.parameters(), lr=0.1, momentum=0.9)
 
@@ -132,7 +132,7 @@ class FakeBucket:
 
 def check_odd_buckets_and_failure(rank, world):
     import alcm.torch as at
-    state = at.AlcmHookState(profile="training")
+    state = at.AlcmHookState(profile="training", path="allgather")
     g = torch.Generator().manual_seed(rank)
     cases = [torch.empty(0), torch.randn(3, generator=g), torch.randn(1237, generator=g),
              torch.randn(5000, generator=g)]
@@ -167,7 +167,30 @@ def check_odd_buckets_and_failure(rank, world):
     assert state.stats()["fallbacks"] == 1 and gather_equal(out)
 
 
+def check_planner_agrees(rank, world):
+    import alcm
+    import alcm.torch as at
+    if alcm._lib.planner is None:
+        return
+    state = at.AlcmHookState(profile="training")   # path="auto": the planner decides
+    assert state._planner is not None
+    g = torch.Generator().manual_seed(rank)
+    for k in range(40):
+        buf = torch.randn(20000 if k % 2 else 3000, generator=g)
+        out = at.alcm_hook(state, FakeBucket(k % 2, buf, [torch.empty(buf.numel())])).value()
+        assert gather_equal(out)
+        st = state.stats()
+        counts = torch.tensor([st["plain_calls"], st["compressed_calls"]])
+        assert gather_equal(counts), "ranks chose different paths"
+    st = state.stats()
+    # both paths were measured during warm-up
+    assert st["plain_calls"] >= 2 and st["compressed_calls"] >= 2, st
+
+
 class Hook(unittest.TestCase):
+    def test_planner_chooses_alike_on_every_rank(self):
+        run_ranks(check_planner_agrees, 2)
+
     def test_safe_within_one_percent_and_identical_on_every_rank(self):
         run_ranks(check_safe_and_identical, 2, ("safe",))
         run_ranks(check_safe_and_identical, 3, ("training",))
