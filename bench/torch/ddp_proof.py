@@ -124,9 +124,11 @@ def worker(rank, world, port, model_name, method, epochs, seed, train_limit, q):
         # "alcm_training" or "alcm_training:0.7" (the preset with another error budget);
         # the compressed path always (on one machine's loopback the planner would rightly
         # choose the plain allreduce: the comparison here is of bytes and accuracy)
-        preset, _, budget = method[5:].partition(":")
+        # "alcm_training:0.7@rsag": that budget over the compressed reduce-scatter path
+        spec, _, path = method[5:].partition("@")
+        preset, _, budget = spec.partition(":")
         state = at.AlcmHookState(profile=preset, error_budget=float(budget) if budget else None,
-                                 path=os.environ.get("ALCM_TORCH_PATH", "allgather"))
+                                 path=path or "allgather")
         ddp.register_comm_hook(state, at.alcm_hook)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
     nparam = sum(p.numel() for p in model.parameters())
@@ -211,7 +213,7 @@ def svg_scatter(results, path):
         v = y0 + (y1 - y0) * k / 4
         out.append('<text x="%d" y="%.0f" text-anchor="end">%.3f</text>' % (L - 4, Y(v) + 4, v))
     for r, x, y in zip(pts, xs, ys):
-        c = colors.get(r["method"].split(":")[0], "#f0f")
+        c = colors.get(r["method"].split(":")[0].split("@")[0], "#f0f")
         label = "%s %s p=%d" % (r["model"], r["method"], r["world"])
         if r["model"] == "cnn":
             out.append('<circle cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s</title></circle>' % (X(x), Y(y), c, label))

@@ -110,7 +110,8 @@ PRESETS = {
     # Error feedback carries what a step leaves out into the next; coarse steps are fine.
     "training": dict(error_budget=0.5, error_feedback=True),
 }
-PATH_PLAIN, PATH_ALLGATHER = 0, 1
+PATH_PLAIN, PATH_ALLGATHER, PATH_RSAG = 0, 1, 2
+_PATHS = {"plain": PATH_PLAIN, "allgather": PATH_ALLGATHER, "rsag": PATH_RSAG}
 
 
 class AlcmHookState:
@@ -123,8 +124,8 @@ class AlcmHookState:
     one slice (a slice is one blob with its own budget). min_bucket_bytes: smaller buckets
     go through a plain allreduce.
     path: "auto" lets libalcm's exchange planner (alcm_exchange.h, the one the MPI hook
-    uses) choose per bucket size class between a plain allreduce and the compressed
-    all-gather from timed calls (every rank records the slowest rank's time, so all choose
+    uses) choose per bucket size class between a plain allreduce, the compressed
+    all-gather and the compressed reduce-scatter + all-gather ("rsag") from timed calls (every rank records the slowest rank's time, so all choose
     alike); "allgather" always compresses; "plain" never does. The planner follows the
     link, so its choices depend on timing: two runs, or a run and its resumed copy, are
     bit-identical only with a fixed path."""
@@ -144,8 +145,8 @@ class AlcmHookState:
         self.error_feedback = p["error_feedback"]
         self.min_slice = int(min_slice)
         self.min_bucket_bytes = int(min_bucket_bytes)
-        if path not in ("auto", "allgather", "plain"):
-            raise ValueError("path must be 'auto', 'allgather' or 'plain'")
+        if path not in ("auto", "allgather", "plain", "rsag"):
+            raise ValueError("path must be 'auto', 'plain', 'allgather' or 'rsag'")
         self.path = path
         self._streams = {}      # slice key (tuple of parameter ids) -> Stream
         self._pids = {}         # parameter address -> canonical id
@@ -197,7 +198,7 @@ class AlcmHookState:
             raise ValueError("hook state saved with another configuration: %r" % sd["config"])
         self._streams = {}
         for k, blob in sd["streams"].items():
-            key = tuple(x if x.startswith("b") else int(x) for x in k.split(","))
+            key = tuple(int(x) if x.lstrip("-").isdigit() else x for x in k.split(","))
             self._stream(key).import_state(blob)
         self._stats = dict(sd["stats"])
 
@@ -320,6 +321,110 @@ def _allgather_path(state, bidx, buf, group, world):
     return torch.from_numpy(acc).reshape(buf.shape)
 
 
+def _clip(layout, lo, hi, tag):
+    """The part of a layout inside elements [lo, hi), keys extended by tag."""
+    out = []
+    for key, ranges in layout:
+        part = tuple((max(o, lo), min(o + n, hi) - max(o, lo)) for o, n in ranges
+                     if o < hi and o + n > lo)
+        if part:
+            out.append((key + tag, part))
+    return out
+
+
+def _count(state, sent, recv):
+    state._stats["wire_sent_bytes"] += sent
+    state._stats["wire_recv_bytes"] += recv
+
+
+def _gather_payloads(state, payload, failed, group, world):
+    """All-gathers variable-size payloads: sizes (and failure flags) first, then padded
+    bytes. Returns the list of payloads in rank order, or None when some rank failed."""
+    meta = torch.tensor([len(payload), failed], dtype=torch.int64)
+    metas = [torch.empty_like(meta) for _ in range(world)]
+    dist.all_gather(metas, meta, group=group)
+    _count(state, (world - 1) * 16, (world - 1) * 16)
+    if any(int(m[1]) for m in metas):
+        return None
+    sizes = [int(m[0]) for m in metas]
+    maxlen = max(sizes)
+    mine = torch.zeros(maxlen, dtype=torch.uint8)
+    if payload:
+        mine[:len(payload)] = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    outs = [torch.empty(maxlen, dtype=torch.uint8) for _ in range(world)]
+    dist.all_gather(outs, mine, group=group)
+    _count(state, (world - 1) * maxlen, (world - 1) * maxlen)
+    return [outs[r].numpy()[:sizes[r]].tobytes() for r in range(world)]
+
+
+def _global_rank(group, r):
+    if group is None or group == dist.group.WORLD:
+        return r
+    from torch.distributed.distributed_c10d import _get_global_rank
+    return _get_global_rank(group, r)
+
+
+def _rsag_path(state, buf, group, world):
+    flat = buf.detach().reshape(-1).numpy()
+    n = flat.size
+    me = dist.get_rank(group)
+    layout = _slices(state, state._bucket, n)
+    bounds = [(j * n // world, (j + 1) * n // world) for j in range(world)]
+    shard_layouts = [_clip(layout, lo, hi, ("s", j)) for j, (lo, hi) in enumerate(bounds)]
+    failed = 0
+    try:
+        payloads = [_encode(state, flat, sl) for sl in shard_layouts]
+    except Error:
+        payloads, failed = [b""] * world, 1
+        state._stats["encode_failures"] += 1
+    # 1. sizes of every piece and the failure flags, in one small gather
+    meta = torch.tensor([len(p) for p in payloads] + [failed], dtype=torch.int64)
+    metas = [torch.empty_like(meta) for _ in range(world)]
+    dist.all_gather(metas, meta, group=group)
+    _count(state, (world - 1) * meta.numel() * 8, (world - 1) * meta.numel() * 8)
+    if any(int(m[world]) for m in metas):
+        state._stats["fallbacks"] += 1
+        return _plain(state, buf, group, world)
+    # 2. reduce-scatter: piece j of every rank goes to rank j (point to point)
+    reqs, inbox = [], [None] * world
+    for j in range(world):
+        if j == me:
+            continue
+        out = torch.frombuffer(bytearray(payloads[j]), dtype=torch.uint8)
+        reqs.append(dist.isend(out, _global_rank(group, j), group=group))
+        inbox[j] = torch.empty(int(metas[j][me]), dtype=torch.uint8)
+        reqs.append(dist.irecv(inbox[j], _global_rank(group, j), group=group))
+    for r in reqs:
+        r.wait()
+    _count(state, sum(len(payloads[j]) for j in range(world) if j != me),
+           sum(int(metas[j][me]) for j in range(world) if j != me))
+    state._stats["blob_bytes"] += sum(len(p) for p in payloads)
+    # 3. rank order sum of my shard, averaged, re-encoded once
+    acc = np.empty(n, dtype=np.float32)
+    mine = shard_layouts[me]
+    for r in range(world):
+        _decode_into(payloads[me] if r == me else inbox[r].numpy().tobytes(), mine, acc, r == 0)
+    lo, hi = bounds[me]
+    acc[lo:hi] /= np.float32(world)
+    sum_layouts = [[(("sum",) + k, rg) for k, rg in sl] for sl in shard_layouts]
+    try:
+        total = _encode(state, acc, sum_layouts[me]) if not state.fail_encode_for_test else b""
+        tfail = 0
+    except Error:
+        total, tfail = b"", 1
+    # 4. all-gather the encoded shard sums; every rank decodes the same blobs
+    sums = _gather_payloads(state, total, tfail, group, world)
+    if sums is None:
+        state._stats["fallbacks"] += 1
+        return _plain(state, buf, group, world)
+    state._stats["blob_bytes"] += len(total)
+    res = np.empty(n, dtype=np.float32)
+    for j in range(world):
+        _decode_into(sums[j], sum_layouts[j], res, True)
+    state._stats["compressed_calls"] += 1
+    return torch.from_numpy(res).reshape(buf.shape)
+
+
 def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
     """DDP communication hook: each rank encodes its bucket (one blob per layer slice, error
     feedback per bucket index), the blobs are all-gathered (sizes first, then padded
@@ -341,20 +446,23 @@ def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
     if buf.dtype != torch.float32 or nbytes < state.min_bucket_bytes or world == 1:
         fut.set_result(_plain(state, buf, group, world))
         return fut
-    path, measure = (PATH_PLAIN if state.path == "plain" else PATH_ALLGATHER), 0
+    path, measure = _PATHS.get(state.path, PATH_ALLGATHER), 0
     if state._planner is not None:
         import ctypes
         m = ctypes.c_int(0)
         path = _lib.planner.choose(state._planner, nbytes,
-                                   (1 << PATH_PLAIN) | (1 << PATH_ALLGATHER), ctypes.byref(m))
+                                   (1 << PATH_PLAIN) | (1 << PATH_ALLGATHER) | (1 << PATH_RSAG),
+                                   ctypes.byref(m))
         measure = m.value
-        if path not in (PATH_PLAIN, PATH_ALLGATHER):
-            path = PATH_ALLGATHER
+        if path not in (PATH_PLAIN, PATH_ALLGATHER, PATH_RSAG):
+            path = PATH_PLAIN
     t0 = time.perf_counter()
     state._bucket = bucket
     try:
         if path == PATH_PLAIN:
             out = _plain(state, buf, group, world)
+        elif path == PATH_RSAG:
+            out = _rsag_path(state, buf, group, world)
         else:
             out = _allgather_path(state, bidx, buf, group, world)
     finally:

@@ -39,11 +39,11 @@ def gather_equal(t):
     return all(torch.equal(out[0], o) for o in out)
 
 
-def check_safe_and_identical(rank, world, profile):
+def check_safe_and_identical(rank, world, profile, path):
     import alcm.torch as at
     model = make_model()
     ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.02)
-    state = at.AlcmHookState(profile=profile, path="allgather")
+    state = at.AlcmHookState(profile=profile, path=path)
     ddp.register_comm_hook(state, at.alcm_hook)
     x, y = batch(rank, 0)
     F.cross_entropy(ddp(x), y).backward()
@@ -130,9 +130,9 @@ class FakeBucket:
         return False
 
 
-def check_odd_buckets_and_failure(rank, world):
+def check_odd_buckets_and_failure(rank, world, path):
     import alcm.torch as at
-    state = at.AlcmHookState(profile="training", path="allgather")
+    state = at.AlcmHookState(profile="training", path=path)
     g = torch.Generator().manual_seed(rank)
     cases = [torch.empty(0), torch.randn(3, generator=g), torch.randn(1237, generator=g),
              torch.randn(5000, generator=g)]
@@ -146,7 +146,8 @@ def check_odd_buckets_and_failure(rank, world):
         assert out.shape == buf.shape
         if buf.numel():
             assert gather_equal(out)
-            assert float((out - expect).norm() / expect.norm()) < 0.7
+            # one step at budget 0.5 (rsag: two lossy stages); error feedback does the rest
+            assert float((out - expect).norm() / expect.norm()) < (0.7 if path == "allgather" else 0.95)
     # odd parameter boundaries inside one bucket
     buf = torch.randn(3001, generator=g)
     params = [torch.empty(2000), torch.empty(7), torch.empty(994)]
@@ -192,15 +193,18 @@ class Hook(unittest.TestCase):
         run_ranks(check_planner_agrees, 2)
 
     def test_safe_within_one_percent_and_identical_on_every_rank(self):
-        run_ranks(check_safe_and_identical, 2, ("safe",))
-        run_ranks(check_safe_and_identical, 3, ("training",))
+        run_ranks(check_safe_and_identical, 2, ("safe", "allgather"))
+        run_ranks(check_safe_and_identical, 3, ("training", "allgather"))
+        run_ranks(check_safe_and_identical, 3, ("safe", "rsag"))
+        run_ranks(check_safe_and_identical, 4, ("training", "rsag"))
 
     def test_resume_from_checkpoint_is_bit_identical(self):
         with tempfile.TemporaryDirectory() as d:
             run_ranks(check_resume, 2, (os.path.join(d, "ck.pt"),))
 
     def test_odd_buckets_and_a_failing_rank_do_not_hang(self):
-        run_ranks(check_odd_buckets_and_failure, 3, (), timeout=120)
+        run_ranks(check_odd_buckets_and_failure, 3, ("allgather",), timeout=120)
+        run_ranks(check_odd_buckets_and_failure, 3, ("rsag",), timeout=120)
 
 
 if __name__ == "__main__":
