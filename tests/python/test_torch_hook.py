@@ -112,10 +112,13 @@ def check_resume(rank, world, path):
 
 
 class FakeBucket:
-    """What alcm_hook reads of a GradBucket: index, buffer and parameters."""
+    """What alcm_hook reads of a GradBucket: index, buffer and parameters. The parameters
+    stay alive, as a model's do (the hook knows parameters by address)."""
+    keep = []
 
     def __init__(self, index, buf, params):
         self._i, self._b, self._p = index, buf, params
+        FakeBucket.keep.append(params)
 
     def index(self):
         return self._i
