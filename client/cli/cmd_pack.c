@@ -204,6 +204,8 @@ static void usage_pack(FILE *f, const char *cmd)
                    "(byte planes for F32, F16, BF16; bytes otherwise), keeping the header;\n"
                    "`alcm unpack` restores the exact file. Layout and checks: docs/PACK.md.\n\n"
                    "  -o, --output OUT   output file (required; '-' for stdout)\n"
+                   "  --backend NAME     zlib (default: the best ratio on weights, bf16 1.52 vs\n"
+                   "                     1.45), zstd (2-4x faster encode) or auto\n"
                    "  -v, --verbose      print per-dtype sizes and the ratio\n"
                    "  -h, --help         this help\n");
     else
@@ -216,10 +218,11 @@ static void usage_pack(FILE *f, const char *cmd)
 
 /* Shared option parsing; returns -1 (exit 2 / 0 decided by *code) or 0 with paths set. */
 static int parse_args(const char *cmd, int argc, char **argv, const char **in, const char **out,
-                      int *verbose, int *code)
+                      int *verbose, alcm_backend *backend, int *code)
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
+        {"backend", required_argument, 0, 'B'},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -231,6 +234,16 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **in, c
         switch (c) {
         case 'o': *out = optarg; break;
         case 'v': *verbose = 1; break;
+        case 'B':
+            if (strcmp(optarg, "zlib") == 0) *backend = ALCM_BACKEND_ZLIB;
+            else if (strcmp(optarg, "zstd") == 0) *backend = ALCM_BACKEND_ZSTD;
+            else if (strcmp(optarg, "auto") == 0) *backend = ALCM_BACKEND_AUTO;
+            else {
+                cli_error(cmd, "--backend must be zlib, zstd or auto, got '%s'", optarg);
+                *code = 2;
+                return -1;
+            }
+            break;
         case 'h': usage_pack(stdout, cmd); *code = 0; return -1;
         default: usage_pack(stderr, cmd); *code = 2; return -1;
         }
@@ -250,7 +263,8 @@ int cmd_pack(int argc, char **argv)
 {
     const char *cmd = "pack", *in, *out;
     int verbose = 0, code = 0;
-    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &code)) return code;
+    alcm_backend backend = ALCM_BACKEND_ZLIB;
+    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, &code)) return code;
     uint8_t *src = NULL, *dst = NULL;
     size_t len = 0;
     if (cli_read_file(in, &src, &len)) {
@@ -291,6 +305,7 @@ int cmd_pack(int argc, char **argv)
             alcm_params params;
             alcm_params_default(&params, ALCM_PROFILE_LOSSLESS);
             params.dtype = f.t[i].dtype;
+            params.backend = backend;
             alcm_shape shape;
             alcm_shape_1d(&shape, nb / alcm_dtype_size(params.dtype));
             alcm_status st = alcm_compress(cctx, &params, &shape, data + f.t[i].begin, nb, NULL,
@@ -332,7 +347,8 @@ int cmd_unpack(int argc, char **argv)
 {
     const char *cmd = "unpack", *in, *out;
     int verbose = 0, code = 0;
-    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &code)) return code;
+    alcm_backend backend = ALCM_BACKEND_AUTO;
+    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, &code)) return code;
     uint8_t *src = NULL, *dst = NULL;
     size_t len = 0;
     if (cli_read_file(in, &src, &len)) {

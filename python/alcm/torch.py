@@ -30,15 +30,15 @@ _DTYPE_BY_NAME = {"float32": torch.float32, "float16": torch.float16,
 _load_ctx = threading.local()
 
 
-def _tensor_blob(t):
+def _tensor_blob(t, backend):
     t = t.detach().contiguous()
     if t.dtype == torch.bfloat16:
         arr = t.view(torch.int16).numpy().view(np.uint16)
-        return compress(arr, profile="lossless", dtype="bf16")
+        return compress(arr, profile="lossless", dtype="bf16", backend=backend)
     arr = t.numpy()
     if t.dtype == torch.float64:
-        return compress(arr.reshape(-1).view(np.uint8), profile="lossless")
-    return compress(arr, profile="lossless")
+        return compress(arr.reshape(-1).view(np.uint8), profile="lossless", backend=backend)
+    return compress(arr, profile="lossless", backend=backend)
 
 
 def _rebuild_tensor(blob, dtype_name, shape, requires_grad, is_param):
@@ -65,12 +65,14 @@ def _rebuild_tensor(blob, dtype_name, shape, requires_grad, is_param):
 
 
 class _Pickler(pickle.Pickler):
+    backend = "zlib"
+
     def reducer_override(self, obj):
         if (isinstance(obj, torch.Tensor) and obj.dtype in _FLOAT_CODES and obj.layout == torch.strided
                 and obj.device.type == "cpu" and type(obj) in (torch.Tensor, torch.nn.Parameter)
                 and not obj.is_quantized):
             name = str(obj.dtype).split(".")[1]
-            return (_rebuild_tensor, (_tensor_blob(obj), name, tuple(obj.shape),
+            return (_rebuild_tensor, (_tensor_blob(obj, self.backend), name, tuple(obj.shape),
                                       bool(obj.requires_grad),
                                       type(obj) is torch.nn.Parameter))
         return NotImplemented
@@ -84,11 +86,14 @@ class _PickleModule:
     __name__ = "alcm.torch.pickle"
 
 
-def save(obj, f, **kw):
+def save(obj, f, backend="zlib", **kw):
     """torch.save, with every floating CPU tensor stored as a lossless ALCM blob. Tensors
-    that share storage are stored once per reference (views are not preserved as views)."""
+    that share storage are stored once per reference (views are not preserved as views).
+    backend: "zlib" (default: the best ratio on weights, bf16 about 1.5), "zstd" (2-4x
+    faster encode, a few % less) or "auto"."""
     kw.setdefault("pickle_protocol", 4)   # protocol 2 would store bytes as latin-1 text
-    torch.save(obj, f, pickle_module=_PickleModule, **kw)
+    module = type("_M", (_PickleModule,), {"Pickler": type("_P", (_Pickler,), {"backend": backend})})
+    torch.save(obj, f, pickle_module=module, **kw)
 
 
 def load(f, map_location=None, **kw):
