@@ -254,8 +254,20 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train-limit", type=int, default=0, help="use the first N training images")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="no training: merge these results.json files into --out and plot")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.merge:
+        runs = []
+        for path in a.merge:
+            with open(path) as f:
+                runs += json.load(f)["runs"]
+        with open(os.path.join(a.out, "results.json"), "w") as f:
+            json.dump({"config": {"merged": a.merge}, "runs": runs}, f, indent=1)
+        svg_scatter(runs, os.path.join(a.out, "accuracy_vs_wire.svg"))
+        svg_bars(runs, os.path.join(a.out, "time_per_epoch.svg"))
+        return 0
     results = []
     path = os.path.join(a.out, "results.json")
     for model in a.models.split(","):
