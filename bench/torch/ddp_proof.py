@@ -164,6 +164,7 @@ def worker(rank, world, port, model_name, method, epochs, seed, train_limit, q):
                raw_bytes=steps * nparam * 4, ranks_identical=identical)
     if method.startswith("alcm"):
         res["alcm_stats"] = state.stats()
+        res["error_budget"], res["path"] = state.error_budget, state.path
         res["payload_bytes"] = state.stats()["blob_bytes"]
     allw = torch.tensor([float(counter.bytes)], dtype=torch.float64)
     counter._ar(allw, op=dist.ReduceOp.MAX)
