@@ -434,11 +434,14 @@ def _rsag_path(state, buf, group, world):
 
 
 def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
-    """DDP communication hook: each rank encodes its bucket (one blob per layer slice, error
-    feedback per bucket index), the blobs are all-gathered (sizes first, then padded
-    blobs), every rank decodes and sums them in rank order (bit-identical everywhere) and
-    averages. Buckets that are not float32, or smaller than min_bucket_bytes, and buckets
-    the planner assigns to the plain path, take a plain allreduce."""
+    """DDP communication hook (docs/TORCH.md). Each rank encodes its bucket as one blob per
+    layer slice (error feedback per slice, kept by parameter), then, on the path chosen:
+    all-gather (sizes first, then the padded payloads; every rank decodes all and sums in
+    rank order) or reduce-scatter + all-gather (rank r sums shard r, re-encodes it once,
+    the encoded sums are all-gathered); either way every rank ends with the same bits.
+    The average is returned in a completed future. Buckets that are empty, not float32 or
+    smaller than min_bucket_bytes take a plain allreduce; so does a call in which any rank
+    failed to encode (all ranks learn it from the size exchange: no rank is left waiting)."""
     group = state.process_group if state.process_group is not None else dist.group.WORLD
     world = dist.get_world_size(group)
     buf = bucket.buffer()
