@@ -7,7 +7,6 @@ The round trip is exact, bit for bit.
 
 DDP: model.register_comm_hook(AlcmHookState(profile="training"), alcm_hook).
 """
-import io
 import pickle
 import threading
 import time
@@ -167,7 +166,6 @@ class AlcmHookState:
             h = ctypes.c_void_p()
             if _lib.planner.create(None, ctypes.byref(h)) == _lib.OK:
                 self._planner = h
-        self.fail_encode_for_test = False
 
     def __del__(self):
         if getattr(self, "_planner", None) is not None and _lib.planner is not None:
@@ -260,8 +258,6 @@ def _plain(state, buf, group, world):
 
 def _encode(state, flat, layout):
     """The payload of one bucket: u32 slice count, u32 blob lengths, the blobs."""
-    if state.fail_encode_for_test:
-        raise Error(_lib.E_INTERNAL, "ALCM_E_INTERNAL", "encode failure injected by a test")
     blobs = [state._stream(key).compress(_gather(flat, ranges)) for key, ranges in layout]
     head = np.array([len(blobs)] + [len(b) for b in blobs], dtype="<u4").tobytes()
     return head + b"".join(blobs)
@@ -291,7 +287,7 @@ def _decode_into(payload, layout, acc, first):
         pos += ln
 
 
-def _allgather_path(state, bidx, buf, group, world):
+def _allgather_path(state, buf, group, world):
     flat = buf.detach().reshape(-1).numpy()
     layout = _slices(state, state._bucket, flat.size)
     failed = 0
@@ -300,30 +296,16 @@ def _allgather_path(state, bidx, buf, group, world):
     except Error:
         payload, failed = b"", 1
         state._stats["encode_failures"] += 1
-    meta = torch.tensor([len(payload), failed], dtype=torch.int64)
-    metas = [torch.empty_like(meta) for _ in range(world)]
-    dist.all_gather(metas, meta, group=group)
-    sizes = [int(m[0]) for m in metas]
-    meta_bytes = (world - 1) * meta.numel() * 8
-    state._stats["wire_sent_bytes"] += meta_bytes
-    state._stats["wire_recv_bytes"] += meta_bytes
-    if any(int(m[1]) for m in metas):
+    payloads = _gather_payloads(state, payload, failed, group, world)
+    if payloads is None:
         # Some rank could not encode (non-finite values ...): every rank sees the flag in
         # the same gather, so all take the plain path together and nobody waits forever.
         state._stats["fallbacks"] += 1
         return _plain(state, buf, group, world)
-    maxlen = max(sizes)
-    mine = torch.zeros(maxlen, dtype=torch.uint8)
-    if payload:
-        mine[:len(payload)] = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
-    outs = [torch.empty(maxlen, dtype=torch.uint8) for _ in range(world)]
-    dist.all_gather(outs, mine, group=group)
-    state._stats["wire_sent_bytes"] += (world - 1) * maxlen
-    state._stats["wire_recv_bytes"] += (world - 1) * maxlen
     state._stats["blob_bytes"] += len(payload)
     acc = np.empty(flat.size, dtype=np.float32)
     for r in range(world):   # rank order: the same float sum, bit for bit, on every rank
-        _decode_into(outs[r].numpy()[:sizes[r]].tobytes(), layout, acc, r == 0)
+        _decode_into(payloads[r], layout, acc, r == 0)
     acc /= np.float32(world)
     state._stats["compressed_calls"] += 1
     return torch.from_numpy(acc).reshape(buf.shape)
@@ -416,8 +398,7 @@ def _rsag_path(state, buf, group, world):
     acc[lo:hi] /= np.float32(world)
     sum_layouts = [[(("sum",) + k, rg) for k, rg in sl] for sl in shard_layouts]
     try:
-        total = _encode(state, acc, sum_layouts[me]) if not state.fail_encode_for_test else b""
-        tfail = 0
+        total, tfail = _encode(state, acc, sum_layouts[me]), 0
     except Error:
         total, tfail = b"", 1
     # 4. all-gather the encoded shard sums; every rank decodes the same blobs
@@ -445,7 +426,6 @@ def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
     group = state.process_group if state.process_group is not None else dist.group.WORLD
     world = dist.get_world_size(group)
     buf = bucket.buffer()
-    bidx = bucket.index()
     nbytes = buf.numel() * buf.element_size()
     st = state._stats
     st["calls"] += 1
@@ -475,7 +455,7 @@ def alcm_hook(state, bucket) -> torch.futures.Future[torch.Tensor]:
         elif path == PATH_RSAG:
             out = _rsag_path(state, buf, group, world)
         else:
-            out = _allgather_path(state, bidx, buf, group, world)
+            out = _allgather_path(state, buf, group, world)
     finally:
         state._bucket = None
     if measure:
