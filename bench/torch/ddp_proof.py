@@ -199,7 +199,6 @@ def svg_scatter(results, path):
     y0, y1 = min(ys) - 0.01, max(ys) + 0.01
     colors = {"plain": "#000", "fp16": "#888", "powersgd1": "#c60", "powersgd4": "#e90",
               "alcm_safe": "#06c", "alcm_training": "#0a4"}
-    marks = {"cnn": "circle", "mlp": "rect"}
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">' % (W, H),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="18" font-size="13">Final test accuracy vs wire bytes per rank (log), Fashion-MNIST, gloo</text>' % L]
