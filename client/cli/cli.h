@@ -31,6 +31,8 @@ int cmd_decompress(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 
 /* The program name messages start with ("alcm"; set by cli_dispatch). */
 void cli_set_program(const char *prog);

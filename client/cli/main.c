@@ -8,6 +8,8 @@ static const cli_command k_commands[] = {
     {"inspect", cmd_inspect, "show a blob's header, bits per channel and ratio", 0},
     {"sample", cmd_sample, "write a synthetic float32 gradient to try the other commands on", 0},
     {"stats", cmd_stats, "per-stream and total figures of a running alcmd", 1},
+    {"pack", cmd_pack, "compress a safetensors file tensor by tensor, exactly", 0},
+    {"unpack", cmd_unpack, "restore the exact safetensors file from `alcm pack`", 0},
 };
 
 int main(int argc, char **argv)
