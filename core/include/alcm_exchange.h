@@ -89,8 +89,10 @@ typedef struct {
     uint32_t window;          /* the figure of a path is the median of its last `window`
                                  timed calls (one slow call, never a fast one, is what a
                                  busy machine adds); default 5, 1..15 */
-    double margin;            /* a compressed path must beat plain by this share to be chosen
-                                 (plain wins ties: it is exact); default 0.03, [0, 0.5] */
+    double margin;            /* a compressed path must beat plain by this share to be chosen:
+                                 plain wins near-ties (it is exact, and the CPU a compressed
+                                 exchange takes from the ranks' own work does not show in
+                                 the exchange's time); default 0.10, [0, 0.5] */
     double scale_margin;      /* allgather must beat rsag by this share to be chosen: rsag's
                                  decode work does not grow with p, and the CPU allgather
                                  takes from the other ranks' work does not show in the

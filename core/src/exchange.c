@@ -89,7 +89,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
     cfg->measure_period = 8;
     cfg->reprobe_period = 128;
     cfg->window = 5;
-    cfg->margin = 0.03;
+    cfg->margin = 0.10;
     cfg->scale_margin = 0.15;
 }
 

@@ -195,8 +195,13 @@ static void test_plain_on_ties(void **state)
     (void)state;
     alcm_planner *pl;
     assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
-    const double spb[3] = {1.00e-9, 0.99e-9, 0.985e-9};
+    const double spb[3] = {1.00e-9, 0.95e-9, 0.92e-9};
     assert_int_equal(drive(pl, 1 << 16, ALCM_PATH_MASK_ALL, spb, 100, NULL), ALCM_PATH_PLAIN);
+    alcm_planner_free(pl);
+    /* Beyond the margin the compressed path is taken. */
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    const double faster[3] = {1.00e-9, 0.95e-9, 0.85e-9};
+    assert_int_equal(drive(pl, 1 << 16, ALCM_PATH_MASK_ALL, faster, 100, NULL), ALCM_PATH_RSAG);
     alcm_planner_free(pl);
 }
 
