@@ -9,6 +9,9 @@
 /* Takes a request whose frame is complete (payload read) and sees it answered. */
 void alcmd_ops_dispatch(alcmd_request *req);
 
+/* Runs a decompress whose output is reserved (req->out_need in req->reserved). */
+void alcmd_ops_start_decompress(alcmd_request *req);
+
 /* Frees a request that was never dispatched (connection closed while reading it),
  * releasing its in-flight reservation. */
 void alcmd_request_discard(alcmd_request *req);

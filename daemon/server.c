@@ -8,6 +8,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "ops.h"
 #include "prom.h"
 #include "report.h"
 #include "session.h"
@@ -73,18 +74,36 @@ uint64_t alcmd_request_need(const alcmd_request *req)
            (req->op == ALCMWIRE__OP__OP_COMPRESS ? alcm_compress_bound(req->payload_len) : 0);
 }
 
+#define SMALL_REQUEST ((uint64_t)1 << 20)
+
+/* What a reservation of `bytes` may bring the in-flight total to. */
+static uint64_t reserve_limit(const alcmd_server *srv, uint64_t bytes)
+{
+    uint64_t cap = srv->cfg.inflight_cap;
+    return bytes <= SMALL_REQUEST ? cap : cap - cap / 16;
+}
+
 int alcmd_server_reserve(alcmd_server *srv, uint64_t bytes)
 {
-    if (srv->inflight != 0 && srv->inflight + bytes > srv->cfg.inflight_cap) return -1;
+    return alcmd_server_reserve_more(srv, bytes, 0);
+}
+
+int alcmd_server_reserve_more(alcmd_server *srv, uint64_t bytes, uint64_t own)
+{
+    if (srv->inflight > own && srv->inflight + bytes > reserve_limit(srv, bytes)) return -1;
     srv->inflight += bytes;
     make_pool_room(srv);
     return 0;
 }
 
-void alcmd_server_force_reserve(alcmd_server *srv, uint64_t bytes)
+void alcmd_server_wait_output(alcmd_server *srv, alcmd_request *req)
 {
-    srv->inflight += bytes;
-    make_pool_room(srv);
+    alcmd_log(ALCMD_LOG_DEBUG, "request %llu waits for %llu bytes of output memory",
+              (unsigned long long)req->id, (unsigned long long)req->out_need);
+    req->q_next = NULL;
+    if (srv->dec_wait_tail) srv->dec_wait_tail->q_next = req;
+    else srv->dec_wait_head = req;
+    srv->dec_wait_tail = req;
 }
 
 uint8_t *alcmd_server_take_buffer(alcmd_server *srv, size_t size, size_t *cap)
@@ -110,6 +129,15 @@ void alcmd_server_release(alcmd_server *srv, uint64_t bytes)
         if (!srv->mem_wait_head) srv->mem_wait_tail = NULL;
         s->mem_next = NULL;
         alcmd_session_memory_ready(s);
+    }
+    while (srv->dec_wait_head) {
+        alcmd_request *req = srv->dec_wait_head;
+        if (alcmd_server_reserve_more(srv, req->out_need, req->reserved) != 0) break;
+        srv->dec_wait_head = req->q_next;
+        if (!srv->dec_wait_head) srv->dec_wait_tail = NULL;
+        req->q_next = NULL;
+        req->reserved += req->out_need;
+        alcmd_ops_start_decompress(req);
     }
 }
 

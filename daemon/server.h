@@ -52,6 +52,8 @@ typedef struct alcmd_request {
     alcm_header out_header;                 /* decompress */
     alcm_wire_error error;
     uint64_t max_output;                    /* decompress: the message limit */
+    uint64_t out_need;                      /* decompress: decoded size, reserved before
+                                               the work (from the blob header) */
     uv_work_t work;
 } alcmd_request;
 
@@ -78,6 +80,7 @@ struct alcmd_server {
     alcmd_bufpool pool;             /* idle buffers; inflight + pool.bytes <= inflight_cap */
     uint32_t requests_in_flight;    /* received and not yet answered */
     alcmd_session *mem_wait_head, *mem_wait_tail;
+    alcmd_request *dec_wait_head, *dec_wait_tail;   /* decompresses waiting for output memory */
     uint32_t self_uid;
     uint64_t start_ns;
     int draining;
@@ -100,11 +103,18 @@ void alcmd_server_free(alcmd_server *srv);
 uint64_t alcmd_request_need(const alcmd_request *req);
 
 /* Reserves bytes of in-flight memory: granted when nothing is in flight or when the cap
- * allows. 0 when granted, -1 otherwise (the caller waits for alcmd_server_release). */
+ * allows. Requests above 1 MiB may fill only 15/16 of inflight_cap, so a large request
+ * holding its reservation (a slow sender, a slow reader) never blocks small ones. 0 when
+ * granted, -1 otherwise (the caller waits for alcmd_server_release). */
 int alcmd_server_reserve(alcmd_server *srv, uint64_t bytes);
 
-/* Reserves without checking the cap (output whose size is only known once decoded). */
-void alcmd_server_force_reserve(alcmd_server *srv, uint64_t bytes);
+/* Reserves more bytes for a request already holding `own`: granted when nothing else is
+ * in flight or when the cap allows. 0 or -1. */
+int alcmd_server_reserve_more(alcmd_server *srv, uint64_t bytes, uint64_t own);
+
+/* A decompress waits (first come, first served) until its output can be reserved; then
+ * alcmd_ops_start_decompress runs it. */
+void alcmd_server_wait_output(alcmd_server *srv, alcmd_request *req);
 
 /* Returns bytes and lets connections waiting for memory continue. */
 void alcmd_server_release(alcmd_server *srv, uint64_t bytes);
