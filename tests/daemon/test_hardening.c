@@ -521,7 +521,17 @@ static void test_decompress_bomb(void **state)
     fx_daemon *d = *state;
     static const char *const args[] = {"--inflight-cap", "160M", "--max-message-bytes", "64M",
                                        "--threads", "2", NULL};
-    assert_int_equal(fx_start(d, args), 0);
+    /* Under ASan, freed buffers would sit in its quarantine and count in the RSS: the
+     * daemon started here returns them at once (no effect without ASan). */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
+             asan ? asan : "", asan && asan[0] ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    int started = fx_start(d, args);
+    if (asan) setenv("ASAN_OPTIONS", asan, 1);
+    else unsetenv("ASAN_OPTIONS");
+    assert_int_equal(started, 0);
     pthread_t th[2];
     for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, bomb_conn, d), 0);
     usleep(300000);
@@ -537,8 +547,9 @@ static void test_decompress_bomb(void **state)
     fprintf(stderr, "daemon peak anonymous RSS %.1f MiB (cap 160 MiB, 1 GiB decoded)\n",
             st->peak_rss_anon_bytes / 1048576.0);
     /* Without the reservation 16 x 64 MiB were decoded at once. */
-    assert_true(st->peak_rss_anon_bytes < (uint64_t)(160 + 96) << 20);
+    int within = st->peak_rss_anon_bytes < (uint64_t)(160 + 96) << 20;
     alcmc_stats_free(st);
+    assert_true(within);
     alcmc_close(c);
     assert_int_equal(fx_stop(d), 0);
 }
