@@ -154,6 +154,13 @@ static void export_state(alcmd_request *req, alcmd_stream *st)
         return;
     }
     size_t cap = alcm_stream_export_size(st->st), len;
+    /* The reply is reserved before it is built, like every other reply. */
+    if (alcmd_server_reserve_more(req->srv, cap, req->reserved) != 0) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+             "in-flight memory cap reached (%zu bytes of state); retry", cap);
+        return;
+    }
+    req->reserved += cap;
     uint8_t *buf = malloc(cap);
     if (!buf) {
         fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for the state");
