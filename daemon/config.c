@@ -35,6 +35,9 @@ void alcmd_config_default(alcmd_config *cfg)
     cfg->shm_max_bytes = (uint64_t)4 << 30;
     cfg->max_pending = 16;
     cfg->idle_timeout_ms = 30000;
+    cfg->min_progress_bytes = 65536;
+    cfg->max_connections = 1024;
+    cfg->max_fds_per_connection = 4;
     cfg->shutdown_timeout_ms = 30000;
     cfg->log_level = ALCMD_LOG_INFO;
     cfg->log_format = ALCMD_LOG_FORMAT_AUTO;
@@ -167,6 +170,9 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
         {"max_streams", &cfg->max_streams},
         {"max_pending", &cfg->max_pending},
         {"idle_timeout_ms", &cfg->idle_timeout_ms},
+        {"min_progress_bytes", &cfg->min_progress_bytes},
+        {"max_connections", &cfg->max_connections},
+        {"max_fds_per_connection", &cfg->max_fds_per_connection},
         {"shutdown_timeout_ms", &cfg->shutdown_timeout_ms},
         {"prometheus_interval_ms", &cfg->prometheus_interval_ms},
         {"state_interval_ms", &cfg->state_interval_ms},
@@ -212,47 +218,57 @@ static char *trim(char *s)
     return s;
 }
 
-int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap)
+int alcmd_config_parse(alcmd_config *cfg, const char *name, const char *text, size_t len,
+                       char *err, size_t cap)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return fail(err, cap, "%s: %s", path, strerror(errno));
-    char *line = NULL, why[512];
-    size_t line_cap = 0;
+    char line[8192], why[512];
     unsigned lineno = 0;
-    int rc = 0;
-    ssize_t got;
-    while ((got = getline(&line, &line_cap, f)) >= 0) {
+    size_t at = 0;
+    while (at < len) {
         lineno++;
-        size_t len = (size_t)got;
-        if (len > 8191) {
-            rc = fail(err, cap, "%s:%u: line too long", path, lineno);
-            break;
-        }
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+        if (n >= sizeof line) return fail(err, cap, "%s:%u: line too long", name, lineno);
         /* A NUL byte would silently cut the line short (and a reload with such a file
          * would drop every setting after it): the file is refused instead. */
-        if (memchr(line, '\0', len)) {
-            rc = fail(err, cap, "%s:%u: NUL byte in the line (not a text file?)", path, lineno);
-            break;
-        }
+        if (memchr(text + at, '\0', n))
+            return fail(err, cap, "%s:%u: NUL byte in the line (not a text file?)", name,
+                        lineno);
+        memcpy(line, text + at, n);
+        line[n] = '\0';
+        at += n + (nl ? 1 : 0);
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         char *s = trim(line);
         if (!*s) continue;
         char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = fail(err, cap, "%s:%u: expected 'key = value'", path, lineno);
-            break;
-        }
+        if (!eq) return fail(err, cap, "%s:%u: expected 'key = value'", name, lineno);
         *eq = '\0';
         char *key = trim(s), *value = trim(eq + 1);
-        if (alcmd_config_set(cfg, key, value, why, sizeof why) != 0) {
-            rc = fail(err, cap, "%s:%u: %s", path, lineno, why);
-            break;
-        }
+        if (alcmd_config_set(cfg, key, value, why, sizeof why) != 0)
+            return fail(err, cap, "%s:%u: %s", name, lineno, why);
     }
-    if (rc == 0 && ferror(f)) rc = fail(err, cap, "%s: read error", path);
-    free(line);
+    return 0;
+}
+
+int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return fail(err, cap, "%s: %s", path, strerror(errno));
+    size_t max = ALCMD_CONFIG_MAX_BYTES, len = 0;
+    char *text = malloc(max + 1);
+    if (!text) {
+        fclose(f);
+        return fail(err, cap, "%s: out of memory", path);
+    }
+    len = fread(text, 1, max + 1, f);
+    int bad = ferror(f);
     fclose(f);
+    int rc;
+    if (bad) rc = fail(err, cap, "%s: read error", path);
+    else if (len > max) rc = fail(err, cap, "%s: larger than %zu bytes", path, max);
+    else rc = alcmd_config_parse(cfg, path, text, len, err, cap);
+    free(text);
     return rc;
 }
 
@@ -266,6 +282,10 @@ int alcmd_config_check(const alcmd_config *cfg, char *err, size_t cap)
         return fail(err, cap, "max_pending must be between 1 and 1024");
     if (cfg->threads > 1024) return fail(err, cap, "threads must be at most 1024");
     if (cfg->idle_timeout_ms < 10) return fail(err, cap, "idle_timeout_ms must be at least 10");
+    if (cfg->max_connections < 1 || cfg->max_connections > (1u << 20))
+        return fail(err, cap, "max_connections must be between 1 and 1048576");
+    if (cfg->max_fds_per_connection < 1 || cfg->max_fds_per_connection > 64)
+        return fail(err, cap, "max_fds_per_connection must be between 1 and 64");
     if (cfg->prometheus_file[0] && cfg->prometheus_interval_ms < 100)
         return fail(err, cap, "prometheus_interval_ms must be at least 100");
     if (cfg->state_dir[0] && cfg->state_interval_ms < 100)

@@ -19,7 +19,13 @@ typedef struct {
     uint64_t inflight_cap;         /* bytes of request and reply buffers */
     uint64_t shm_max_bytes;        /* largest shared region a client may attach; 0: none */
     uint32_t max_pending;          /* requests read ahead per connection */
-    uint32_t idle_timeout_ms;      /* a frame stalled this long is dropped */
+    uint32_t idle_timeout_ms;      /* progress interval: a connection mid-frame must deliver
+                                      min_progress_bytes (or the rest of the frame), and one
+                                      with replies queued must take some, per interval */
+    uint32_t min_progress_bytes;   /* bytes per idle_timeout_ms a sender must keep up */
+    uint32_t max_connections;      /* open client connections; more are refused */
+    uint32_t max_fds_per_connection; /* descriptors queued on one connection before it is
+                                        dropped */
     uint32_t shutdown_timeout_ms;  /* drain limit after SIGTERM */
     uint32_t n_uids, uids[ALCMD_MAX_IDS];   /* allowed peer uids */
     uint32_t n_gids, gids[ALCMD_MAX_IDS];   /* allowed peer gids (primary or supplementary) */
@@ -43,6 +49,14 @@ int alcmd_config_set(alcmd_config *cfg, const char *key, const char *value, char
  * lines are skipped). Returns 0, or -1 with "path:line: reason" in err; *cfg may then hold
  * part of the file, so callers load into a copy. */
 int alcmd_config_load(alcmd_config *cfg, const char *path, char *err, size_t err_cap);
+
+/* Largest config file accepted. */
+#define ALCMD_CONFIG_MAX_BYTES ((size_t)1 << 20)
+
+/* alcmd_config_load on text already in memory (len bytes, NUL bytes refused); name is used
+ * in the messages. */
+int alcmd_config_parse(alcmd_config *cfg, const char *name, const char *text, size_t len,
+                       char *err, size_t err_cap);
 
 /* Checks the settings together (ranges, limits that must fit each other). 0 or -1. */
 int alcmd_config_check(const alcmd_config *cfg, char *err, size_t err_cap);

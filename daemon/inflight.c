@@ -20,28 +20,40 @@ static uint64_t pool_room(const alcmd_inflight *m)
     return m->bytes < *m->cap ? *m->cap - m->bytes : 0;
 }
 
-int alcmd_inflight_reserve(alcmd_inflight *m, uint64_t bytes)
+/* Whether bytes more may be reserved while `stuck` of the reserved bytes cannot be
+ * returned before this reservation is granted. */
+static int fits(const alcmd_inflight *m, uint64_t bytes, uint64_t stuck)
 {
-    if (m->bytes != 0 && m->bytes + bytes > *m->cap) return -1;
-    alcmd_inflight_force(m, bytes);
-    return 0;
+    if (m->bytes <= stuck) return 1;
+    uint64_t cap = *m->cap, limit = bytes <= ALCMD_INFLIGHT_SMALL ? cap : cap - cap / 16;
+    return m->bytes + bytes <= limit;
 }
 
-void alcmd_inflight_force(alcmd_inflight *m, uint64_t bytes)
+static void take(alcmd_inflight *m, uint64_t bytes)
 {
     m->bytes += bytes;
     alcmd_bufpool_shrink(&m->pool, pool_room(m));
 }
 
+int alcmd_inflight_reserve(alcmd_inflight *m, uint64_t bytes, uint64_t held)
+{
+    if (!fits(m, bytes, held + m->waiting_held)) return -1;
+    take(m, bytes);
+    return 0;
+}
+
 void alcmd_inflight_release(alcmd_inflight *m, uint64_t bytes)
 {
     m->bytes -= bytes < m->bytes ? bytes : m->bytes;
-    /* First come, first served: a large request at the head is not overtaken. */
-    while (m->head && alcmd_inflight_reserve(m, m->head->need) == 0) {
+    /* First come, first served: a large request at the head is not overtaken. The head's
+     * own holding is part of waiting_held. */
+    while (m->head && fits(m, m->head->need, m->waiting_held)) {
         alcmd_inflight_waiter *w = m->head;
         m->head = w->next;
         if (!m->head) m->tail = NULL;
         w->next = NULL;
+        m->waiting_held -= w->held;
+        take(m, w->need);
         w->ready(w);
     }
 }
@@ -52,6 +64,7 @@ void alcmd_inflight_wait(alcmd_inflight *m, alcmd_inflight_waiter *w)
     if (m->tail) m->tail->next = w;
     else m->head = w;
     m->tail = w;
+    m->waiting_held += w->held;
 }
 
 void alcmd_inflight_unwait(alcmd_inflight *m, alcmd_inflight_waiter *w)
@@ -65,6 +78,7 @@ void alcmd_inflight_unwait(alcmd_inflight *m, alcmd_inflight_waiter *w)
     *pp = w->next;
     if (m->tail == w) m->tail = prev;
     w->next = NULL;
+    m->waiting_held -= w->held;
 }
 
 uint8_t *alcmd_inflight_take_buffer(alcmd_inflight *m, size_t size, size_t *cap)

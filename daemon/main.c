@@ -1,6 +1,7 @@
 /* main.c - alcmd's entry point: options and config, thread pool size, the listener, the
  * event loop until a drain completes. */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -60,6 +61,24 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* Descriptors: the soft limit is raised to the hard one; connections and the
+     * descriptors they may queue must fit in it, or the connection cap could never be
+     * reached before accept() fails (silently, for the refused client). */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        if (nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &nofile);
+            (void)getrlimit(RLIMIT_NOFILE, &nofile);
+        }
+        unsigned long long need =
+            (unsigned long long)cfg.max_connections * (1ull + cfg.max_fds_per_connection) + 64;
+        if (nofile.rlim_cur != RLIM_INFINITY && need > nofile.rlim_cur)
+            alcmd_log(ALCMD_LOG_WARNING, "max_connections %u with max_fds_per_connection %u "
+                      "may need %llu descriptors, above the limit %llu: lower "
+                      "max_connections or raise LimitNOFILE", cfg.max_connections,
+                      cfg.max_fds_per_connection, need, (unsigned long long)nofile.rlim_cur);
+    }
     /* A client that disappears must not kill the daemon: writes report EPIPE instead. */
     signal(SIGPIPE, SIG_IGN);
     /* libuv sizes its thread pool from this variable on the first uv_queue_work. */

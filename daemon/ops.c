@@ -94,6 +94,7 @@ static void reply_reset(alcmd_request *req, int existed)
 }
 
 static void compress_done(uv_work_t *work, int status);
+static void decompress_done(uv_work_t *work, int status);
 
 /* Export-state: the stream's state bytes as the reply payload (docs/STATE.md). */
 static void export_state(alcmd_request *req, alcmd_stream *st)
@@ -104,6 +105,12 @@ static void export_state(alcmd_request *req, alcmd_stream *st)
         return;
     }
     size_t cap = alcm_stream_export_size(st->st), len;
+    /* The reply is reserved before it is built, like every other reply. */
+    if (alcmd_request_reserve_reply(req, cap, NULL) != 0) {
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK,
+             "in-flight memory cap reached (%zu bytes of state); retry", cap);
+        return;
+    }
     uint8_t *buf = malloc(cap);
     if (!buf) {
         fail(req, ALCMWIRE__ERROR_CODE__ERR_NO_MEMORY, ALCM_E_NOMEM, "no memory for the state");
@@ -293,6 +300,16 @@ static void compress_done(uv_work_t *work, int status)
     stream_pump(st);
 }
 
+/* Runs a decompress whose output is reserved. */
+static void start_decompress(alcmd_request *req)
+{
+    req->work.data = req;
+    int rc = uv_queue_work(req->srv->loop, &req->work, alcmd_work_decompress, decompress_done);
+    if (rc != 0)
+        fail(req, ALCMWIRE__ERROR_CODE__ERR_INTERNAL, ALCM_OK, "uv_queue_work: %s",
+             uv_strerror(rc));
+}
+
 static void decompress_done(uv_work_t *work, int status)
 {
     (void)status;
@@ -308,7 +325,8 @@ static void decompress_done(uv_work_t *work, int status)
                  alcm_strerror(req->status));
         return;
     }
-    alcmd_request_output_grow(req, req->out_len);
+    /* The output was reserved before the work (from the blob header, which the worker
+     * checked: out_len is at most that size). */
     Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
     uint64_t dims[ALCM_MAX_RANK];
     alcm_wire_tensor_fill(&t, req->out_header.dtype, &req->out_header.shape, dims);
@@ -460,11 +478,22 @@ void alcmd_ops_dispatch(alcmd_request *req)
         return;
     case ALCMWIRE__OP__OP_DECOMPRESS: {
         req->max_output = srv->cfg.max_message_bytes;
-        req->work.data = req;
-        int rc = uv_queue_work(srv->loop, &req->work, alcmd_work_decompress, decompress_done);
-        if (rc != 0)
-            fail(req, ALCMWIRE__ERROR_CODE__ERR_INTERNAL, ALCM_OK, "uv_queue_work: %s",
-                 uv_strerror(rc));
+        /* The decoded size, from the blob header (both format versions keep it at offset
+         * 20), is reserved before any work: a small blob that decodes to a large tensor
+         * waits for memory like any large request. The worker checks the header fully;
+         * the bytes it reads are these. */
+        const uint8_t *b = req->payload;
+        uint64_t raw = 0;
+        if (req->payload_len >= 28 && !memcmp(b, "ALCM", 4))
+            for (int i = 7; i >= 0; i--) raw = raw << 8 | b[20 + i];
+        if (raw > req->max_output) {
+            fail(req, ALCMWIRE__ERROR_CODE__ERR_TOO_LARGE, ALCM_E_LIMIT,
+                 "the blob decodes to %llu bytes, above max_message_bytes %llu",
+                 (unsigned long long)raw, (unsigned long long)req->max_output);
+            return;
+        }
+        if (alcmd_request_reserve_reply(req, raw, start_decompress) != 0) return;
+        start_decompress(req);
         return;
     }
     default:

@@ -23,6 +23,9 @@ static const struct {
     {"shm-max-bytes", "shm_max_bytes", NULL},
     {"max-pending", "max_pending", NULL},
     {"idle-timeout-ms", "idle_timeout_ms", NULL},
+    {"min-progress-bytes", "min_progress_bytes", NULL},
+    {"max-connections", "max_connections", NULL},
+    {"max-fds-per-connection", "max_fds_per_connection", NULL},
     {"shutdown-timeout-ms", "shutdown_timeout_ms", NULL},
     {"allow-uid", "allowed_uids", NULL},
     {"allow-gid", "allowed_gids", NULL},
@@ -56,7 +59,14 @@ void alcmd_options_usage(FILE *f)
         "  --shm-max-bytes SIZE        largest shared-memory region per connection\n"
         "                              (default 4G; 0 turns shared memory off)\n"
         "  --max-pending N             requests read ahead per connection (default 16)\n"
-        "  --idle-timeout-ms MS        drop a connection stalled mid-frame (default 30000)\n"
+        "  --idle-timeout-ms MS        progress interval: drop a connection that sends less\n"
+        "                              than --min-progress-bytes of an unfinished frame, or\n"
+        "                              takes none of its queued replies, per interval\n"
+        "                              (default 30000)\n"
+        "  --min-progress-bytes N      bytes per interval a sender must deliver (65536)\n"
+        "  --max-connections N         open connections; more are refused (default 1024)\n"
+        "  --max-fds-per-connection N  descriptors queued on a connection before it is\n"
+        "                              dropped (default 4)\n"
         "  --shutdown-timeout-ms MS    SIGTERM drain limit (default 30000)\n"
         "  --allow-uid LIST            allowed peer uids/users (default: the daemon's uid)\n"
         "  --allow-gid LIST            allowed peer gids/groups (primary or supplementary)\n"

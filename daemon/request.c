@@ -57,13 +57,14 @@ static void memory_ready(alcmd_inflight_waiter *w)
 int alcmd_request_admit(alcmd_request *req)
 {
     uint64_t need = alcmd_request_need(req);
-    if (alcmd_inflight_reserve(&req->srv->mem, need) == 0) {
+    if (alcmd_inflight_reserve(&req->srv->mem, need, 0) == 0) {
         req->reserved = need;
         return 0;
     }
     alcmd_log(ALCMD_LOG_DEBUG, "connection %llu waits for %llu bytes of in-flight memory",
               (unsigned long long)alcmd_request_conn_serial(req), (unsigned long long)need);
     req->mem_wait.need = need;
+    req->mem_wait.held = 0;
     req->mem_wait.ready = memory_ready;
     alcmd_inflight_wait(&req->srv->mem, &req->mem_wait);
     return -1;
@@ -97,10 +98,29 @@ void alcmd_request_input_done(alcmd_request *req)
     req->payload = NULL;
 }
 
-void alcmd_request_output_grow(alcmd_request *req, uint64_t bytes)
+static void reply_memory_ready(alcmd_inflight_waiter *w)
 {
-    alcmd_inflight_force(&req->srv->mem, bytes);
-    req->reserved += bytes;
+    alcmd_request *req = (alcmd_request *)((char *)w - offsetof(alcmd_request, mem_wait));
+    req->reserved += w->need;
+    req->reply_ready(req);
+}
+
+int alcmd_request_reserve_reply(alcmd_request *req, uint64_t bytes,
+                                void (*ready)(alcmd_request *req))
+{
+    if (alcmd_inflight_reserve(&req->srv->mem, bytes, req->reserved) == 0) {
+        req->reserved += bytes;
+        return 0;
+    }
+    if (!ready) return -1;
+    alcmd_log(ALCMD_LOG_DEBUG, "request %llu waits for %llu bytes of reply memory",
+              (unsigned long long)req->id, (unsigned long long)bytes);
+    req->reply_ready = ready;
+    req->mem_wait.need = bytes;
+    req->mem_wait.held = req->reserved;
+    req->mem_wait.ready = reply_memory_ready;
+    alcmd_inflight_wait(&req->srv->mem, &req->mem_wait);
+    return -1;
 }
 
 void alcmd_request_start(alcmd_request *req)

@@ -30,7 +30,10 @@ typedef struct alcmd_request {
     uint8_t *payload;
     size_t payload_len, payload_cap;
     uint64_t reserved;                      /* in-flight bytes held for this request */
-    alcmd_inflight_waiter mem_wait;         /* queued for memory before its payload */
+    alcmd_inflight_waiter mem_wait;         /* queued for memory: before its payload, or
+                                               for its reply before the work */
+    void (*reply_ready)(struct alcmd_request *req);  /* runs once a queued reply reservation
+                                                        is granted */
     uint64_t t0;                            /* uv_hrtime() when the frame was complete */
     int fd;                                 /* attach-shm: the descriptor, else -1 */
     alcmd_shm *shm;                         /* set: payload and out point into this region */
@@ -89,9 +92,13 @@ int alcmd_request_take_output(alcmd_request *req, size_t size);
  * shared region holds neither). */
 void alcmd_request_input_done(alcmd_request *req);
 
-/* Output whose size was only known once decoded: bytes more are held (over the cap if
- * need be) until the reply is written. */
-void alcmd_request_output_grow(alcmd_request *req, uint64_t bytes);
+/* Reserves bytes more for the reply before the work that builds it (the decompressed
+ * tensor, exported state), so nothing is produced that the cap cannot hold. 0 when granted.
+ * Otherwise, with ready NULL: -1, refused (nothing held more). With ready: -1, the request
+ * waits in arrival order, keeping what it holds, and ready(req) runs once the bytes are
+ * reserved for it. */
+int alcmd_request_reserve_reply(alcmd_request *req, uint64_t bytes,
+                                void (*ready)(alcmd_request *req));
 
 /* The frame is complete: stamps the request, counts it in flight and dispatches it
  * (srv->dispatch). */

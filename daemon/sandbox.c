@@ -83,27 +83,30 @@ static int add_arg_rules(scmp_filter_ctx ctx, char *err, size_t cap)
         const char *what;
         uint32_t action;
         int nr;
-        struct scmp_arg_cmp cmp;
+        unsigned arg;
+        enum scmp_compare op;
+        uint64_t a, b;
     } rules[] = {
-        {"socket(AF_UNIX)", SCMP_ACT_ALLOW, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX)},
-        {"socket(other)", SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket),
-         SCMP_A0(SCMP_CMP_NE, AF_UNIX)},
-        {"socketpair(AF_UNIX)", SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
-         SCMP_A0(SCMP_CMP_EQ, AF_UNIX)},
-        {"socketpair(other)", SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair),
-         SCMP_A0(SCMP_CMP_NE, AF_UNIX)},
+        {"socket(AF_UNIX)", SCMP_ACT_ALLOW, SCMP_SYS(socket), 0, SCMP_CMP_EQ, AF_UNIX, 0},
+        {"socket(other)", SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 0, SCMP_CMP_NE,
+         AF_UNIX, 0},
+        {"socketpair(AF_UNIX)", SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 0, SCMP_CMP_EQ, AF_UNIX,
+         0},
+        {"socketpair(other)", SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair), 0,
+         SCMP_CMP_NE, AF_UNIX, 0},
 #ifndef ALCMD_SANITIZED
-        {"clone(thread)", SCMP_ACT_ALLOW, SCMP_SYS(clone),
-         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)},
+        {"clone(thread)", SCMP_ACT_ALLOW, SCMP_SYS(clone), 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+         CLONE_THREAD},
 #endif
-        {"ioctl(FIONBIO)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONBIO)},
-        {"ioctl(FIOCLEX)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIOCLEX)},
-        {"ioctl(FIONCLEX)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONCLEX)},
-        {"ioctl(FIONREAD)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONREAD)},
-        {"ioctl(TCGETS)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS)},
+        {"ioctl(FIONBIO)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, FIONBIO, 0},
+        {"ioctl(FIOCLEX)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, FIOCLEX, 0},
+        {"ioctl(FIONCLEX)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, FIONCLEX, 0},
+        {"ioctl(FIONREAD)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, FIONREAD, 0},
+        {"ioctl(TCGETS)", SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, TCGETS, 0},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        int rc = seccomp_rule_add(ctx, rules[i].action, rules[i].nr, 1, rules[i].cmp);
+        struct scmp_arg_cmp cmp = {rules[i].arg, rules[i].op, rules[i].a, rules[i].b};
+        int rc = seccomp_rule_add_array(ctx, rules[i].action, rules[i].nr, 1, &cmp);
         if (rc != 0) {
             snprintf(err, cap, "seccomp rule for %s: %s", rules[i].what, strerror(-rc));
             return -1;

@@ -35,6 +35,7 @@ static void on_handle_closed(uv_handle_t *h)
 }
 
 static void start_reading(alcmd_session *s);
+static void progress_arm(alcmd_session *s);
 
 static int mid_frame(const alcmd_session *s)
 {
@@ -77,6 +78,7 @@ static void on_write(uv_write_t *w, int status)
     alcmd_reply_done(s->srv, o->payload, o->payload_cap, o->hold);
     free(o);
     s->writes--;
+    s->progress_writes++;
     if (s->closing) return;
     if (status < 0) {
         alcmd_log(ALCMD_LOG_INFO, "connection %llu: write failed (%s), closing",
@@ -179,8 +181,11 @@ void alcmd_session_update(alcmd_session *s)
         uv_read_stop((uv_stream_t *)&s->pipe);
         s->reading = 0;
     }
-    if (srv->draining && between && s->pending == 0 && s->writes == 0)
+    if (srv->draining && between && s->pending == 0 && s->writes == 0) {
         alcmd_session_close(s);
+        return;
+    }
+    progress_arm(s);
 }
 
 void alcmd_session_request_done(alcmd_session *s, alcmd_request *req)
@@ -249,13 +254,11 @@ static void start_payload(alcmd_session *s)
     s->got = 0;
 }
 
-static void on_idle_timeout(uv_timer_t *t);
-
 void alcmd_session_memory_ready(alcmd_session *s)
 {
     start_payload(s);
-    /* Reading resumes mid-frame: the sender has idle_timeout_ms to go on. */
-    uv_timer_start(&s->timer, on_idle_timeout, s->srv->cfg.idle_timeout_ms, 0);
+    /* Reading resumes mid-frame: a new progress interval starts. */
+    s->progress_read = 0;
     alcmd_session_update(s);
 }
 
@@ -395,14 +398,76 @@ static void advance(alcmd_session *s, size_t n)
     }
 }
 
-static void on_idle_timeout(uv_timer_t *t)
+/* Bytes the sender still owes for the frame being read (at least what it must send in one
+ * progress interval when less than min_progress_bytes remain). */
+static uint64_t frame_left(const alcmd_session *s)
+{
+    switch (s->state) {
+    case ALCMD_RD_PREFIX: return sizeof s->prefix - s->got;
+    case ALCMD_RD_HEADER: return s->pf.header_len - s->got + s->pf.payload_len;
+    case ALCMD_RD_PAYLOAD: return s->cur->payload_len - s->got;
+    case ALCMD_RD_SKIP: return s->skip_left;
+    default: return 0;
+    }
+}
+
+/* Read side: mid-frame while the daemon reads. Write side: replies queued. */
+static int read_watched(const alcmd_session *s)
+{
+    return s->reading && mid_frame(s) && s->state != ALCMD_RD_WAIT_MEMORY;
+}
+
+static void on_progress_tick(uv_timer_t *t)
 {
     alcmd_session *s = t->data;
-    if (s->closing || s->fatal || !mid_frame(s) || s->state == ALCMD_RD_WAIT_MEMORY) return;
-    char msg[128];
-    snprintf(msg, sizeof msg, "no bytes for %u ms in the middle of a frame",
-             s->srv->cfg.idle_timeout_ms);
-    frame_error(s, ALCMWIRE__ERROR_CODE__ERR_TIMEOUT, msg);
+    if (s->closing) return;
+    alcmd_server *srv = s->srv;
+    uint32_t ms = srv->cfg.idle_timeout_ms;
+    if (!s->fatal && read_watched(s)) {
+        uint64_t need = frame_left(s);
+        if (need > srv->cfg.min_progress_bytes) need = srv->cfg.min_progress_bytes;
+        if (s->progress_read < need) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%llu bytes of an unfinished frame in %u ms (at least "
+                     "%llu required)", (unsigned long long)s->progress_read, ms,
+                     (unsigned long long)need);
+            frame_error(s, ALCMWIRE__ERROR_CODE__ERR_TIMEOUT, msg);
+            return;
+        }
+    }
+    size_t queued = s->pipe.write_queue_size;
+    if (s->writes > 0 && s->progress_writes == 0 && queued >= s->progress_queue) {
+        /* It does not read its replies: they would stay reserved for ever. */
+        alcmd_counters_error(&srv->total, ALCMWIRE__ERROR_CODE__ERR_TIMEOUT);
+        alcmd_log(ALCMD_LOG_NOTICE, "connection %llu (uid %u pid %d): ERR_TIMEOUT: took none "
+                  "of its %u queued repl%s (%zu bytes) in %u ms, closing",
+                  (unsigned long long)s->serial, s->peer.uid, s->peer.pid, s->writes,
+                  s->writes == 1 ? "y" : "ies", queued, ms);
+        alcmd_session_close(s);
+        return;
+    }
+    s->progress_read = 0;
+    s->progress_writes = 0;
+    s->progress_queue = queued;
+}
+
+/* Runs the progress timer exactly while something is watched; a new watch starts a fresh
+ * interval. */
+static void progress_arm(alcmd_session *s)
+{
+    if (s->closing) return;
+    int want = read_watched(s) || s->writes > 0;
+    if (want && !s->progress_on) {
+        s->progress_on = 1;
+        s->progress_read = 0;
+        s->progress_writes = 0;
+        s->progress_queue = s->pipe.write_queue_size;
+        uv_timer_start(&s->timer, on_progress_tick, s->srv->cfg.idle_timeout_ms,
+                       s->srv->cfg.idle_timeout_ms);
+    } else if (!want && s->progress_on) {
+        s->progress_on = 0;
+        uv_timer_stop(&s->timer);
+    }
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -422,12 +487,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         alcmd_session_close(s);
         return;
     }
+    /* Descriptors queue up with the bytes of an unfinished frame: past the cap they are
+     * closed at once and the peer dropped. */
+    if (uv_pipe_pending_count(&s->pipe) > (int)s->srv->cfg.max_fds_per_connection) {
+        int n = uv_pipe_pending_count(&s->pipe);
+        take_fds(s, 0);
+        char msg[128];
+        snprintf(msg, sizeof msg, "%d file descriptors queued (limit %u per connection)", n,
+                 s->srv->cfg.max_fds_per_connection);
+        frame_error(s, ALCMWIRE__ERROR_CODE__ERR_BAD_FRAME, msg);
+        return;
+    }
+    s->progress_read += (size_t)nread;
     advance(s, (size_t)nread);
     if (s->closing) return;
-    if (!s->fatal && mid_frame(s) && s->state != ALCMD_RD_WAIT_MEMORY)
-        uv_timer_start(&s->timer, on_idle_timeout, s->srv->cfg.idle_timeout_ms, 0);
-    else
-        uv_timer_stop(&s->timer);
     alcmd_session_update(s);
 }
 
@@ -460,6 +533,17 @@ void alcmd_session_accept(alcmd_server *srv, uv_stream_t *listener)
         return;
     }
     srv->connections_total++;
+    if (srv->n_sessions > srv->cfg.max_connections) {
+        alcmd_counters_error(&srv->total, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED);
+        alcmd_log(ALCMD_LOG_WARNING, "connection %llu refused: %u connections open "
+                  "(max_connections %u)", (unsigned long long)s->serial, srv->n_sessions - 1,
+                  srv->cfg.max_connections);
+        char msg[96];
+        snprintf(msg, sizeof msg, "too many connections (max_connections %u)",
+                 srv->cfg.max_connections);
+        alcmd_session_error(s, 0, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED, ALCM_OK, msg, 1);
+        return;
+    }
     uv_os_fd_t fd;
     int err = uv_fileno((uv_handle_t *)&s->pipe, &fd);
     if (err == 0) err = alcmd_peer_read(fd, &s->peer);

@@ -38,6 +38,10 @@ struct alcmd_session {
     uint32_t pending;
     uint32_t writes;                /* uv_writes in progress */
     int reading;
+    int progress_on;                /* the progress timer runs (timer) */
+    uint64_t progress_read;         /* bytes read since the last progress tick */
+    uint32_t progress_writes;       /* replies fully written since the last tick */
+    size_t progress_queue;          /* reply bytes queued at the last tick */
     int fatal;                      /* an error closes the connection once written */
     int closing;
     int handles_open;

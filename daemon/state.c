@@ -154,10 +154,9 @@ int alcmd_state_decode(const uint8_t *buf, size_t len, uint32_t *uid, char *name
     return 0;
 }
 
-static void file_name(const alcm_stream *unused, const alcmd_stream *s, char *out, size_t cap,
-                      const char *dir)
+/* DIR/<uid>-<hash>.alcmstate: the table's 64-bit hash of (uid, name). */
+static void file_name(const alcmd_stream *s, char *out, size_t cap, const char *dir)
 {
-    (void)unused;
     snprintf(out, cap, "%s/%u-%016llx%s", dir, s->uid, (unsigned long long)s->hash, FILE_SUFFIX);
 }
 
@@ -199,7 +198,7 @@ int alcmd_state_save_all(alcmd_server *srv)
     for (size_t b = 0; b < srv->streams.n_buckets; b++)
         for (alcmd_stream *s = srv->streams.buckets[b]; s; s = s->hnext) {
             char path[ALCMD_PATH_MAX + 64];
-            file_name(NULL, s, path, sizeof path, dir);
+            file_name(s, path, sizeof path, dir);
             if (!s->st) {
                 if (unlink(path) == 0)
                     alcmd_log(ALCMD_LOG_DEBUG, "state of stream '%s' (uid %u) dropped: evicted",

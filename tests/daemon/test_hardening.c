@@ -2,10 +2,15 @@
  * against a real daemon: NaN in a config field the profile ignores (D1), connect() denied
  * by file permissions told apart from the daemon's allow-list (D6), a NUL byte in the
  * config file at start and on SIGHUP (D7), a shared region rewritten while the daemon
- * encodes it. */
+ * encodes it; and the limits that keep one peer from starving the others, each while
+ * another client's small request must still be answered within 2 s: a descriptor flood
+ * and the connection cap (D2), a trickling sender (D3), a client that never reads its
+ * replies (D4), small blobs that decode to large tensors (D5). */
 #include <grp.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -261,6 +266,294 @@ static void test_shared_input_rewritten_during_encode(void **state)
     assert_int_equal(fx_stop(d), 0);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Connects, compresses 256 floats, and returns how long it took in ms (-1 on failure). */
+static double small_request_ms(const char *socket_path)
+{
+    double t0 = now_ms();
+    alcmc_options o;
+    alcmc_options_default(&o);
+    o.timeout_ms = 10000;
+    alcmc_conn *c;
+    if (alcmc_connect(socket_path, &o, &c) != ALCMC_OK) return -1;
+    float x[256];
+    fx_fill_gradient(x, 256, 1);
+    alcm_shape sh;
+    alcm_shape_1d(&sh, 256);
+    uint8_t blob[4096];
+    size_t len;
+    alcmc_status st = alcmc_compress(c, "small", NULL, &sh, x, sizeof x, blob, sizeof blob, &len,
+                                     NULL);
+    alcmc_close(c);
+    return st == ALCMC_OK ? now_ms() - t0 : -1;
+}
+
+static void assert_small_request_fast(const fx_daemon *d)
+{
+    double ms = small_request_ms(d->socket);
+    if (!(ms >= 0 && ms < 2000)) fx_dump_log(d);
+    fprintf(stderr, "small request answered in %.1f ms\n", ms);
+    assert_true(ms >= 0 && ms < 2000);
+}
+
+/* Error replies of a code counted in the daemon's statistics. */
+static uint64_t errors_counted(const fx_daemon *d, const char *code)
+{
+    alcmc_conn *c;
+    if (alcmc_connect(d->socket, NULL, &c) != ALCMC_OK) return 0;
+    alcmc_stats_report *st;
+    uint64_t n = 0;
+    if (alcmc_stats(c, NULL, &st) == ALCMC_OK) {
+        for (size_t i = 0; i < st->total.n_errors; i++)
+            if (!strcmp(st->total.errors_by_code[i].code, code)) n = st->total.errors_by_code[i].count;
+        alcmc_stats_free(st);
+    }
+    alcmc_close(c);
+    return n;
+}
+
+/* Sends `len` bytes with n_fds descriptors attached (SCM_RIGHTS). */
+static int send_with_fds(int fd, const void *buf, size_t len, const int *fds, int n_fds)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(64 * sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = CMSG_SPACE((size_t)n_fds * sizeof(int))};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)n_fds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)n_fds * sizeof(int));
+    return sendmsg(fd, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* D2: descriptors sent with the bytes of an unfinished frame are capped per connection,
+ * and connections are capped; each refusal is logged and counted. */
+static void test_fd_flood_and_connection_cap(void **state)
+{
+    fx_daemon *d = *state;
+    static const char *const args[] = {"--max-fds-per-connection", "4", "--max-connections",
+                                       "8", NULL};
+    assert_int_equal(fx_start(d, args), 0);
+    int base = fx_count_fds(d->pid);
+    int fds[64];
+    int m = fx_memfd(4096, 0);
+    assert_true(m >= 0);
+    for (int i = 0; i < 64; i++) fds[i] = m;
+    int flood[6];
+    for (int k = 0; k < 6; k++) {
+        flood[k] = fx_connect(d->socket);
+        assert_true(flood[k] >= 0);
+        /* Ten bytes of a frame prefix, then 64 descriptors with every next byte. */
+        assert_int_equal(send_with_fds(flood[k], ALCM_WIRE_MAGIC "\1\0\0\0\0\0", 10, fds, 64),
+                         0);
+        for (int i = 0; i < 5; i++) (void)send_with_fds(flood[k], "\0", 1, fds, 64);
+    }
+    close(m);
+    for (int k = 0; k < 6; k++) {
+        assert_true(fx_wait_closed(flood[k], 3000));
+        close(flood[k]);
+    }
+    assert_true(fx_log_contains(d, "file descriptors queued (limit 4 per connection)"));
+    assert_true(fx_count_fds(d->pid) <= base + 2);   /* nothing kept */
+    assert_true(errors_counted(d, "ERR_BAD_FRAME") >= 6);
+    assert_small_request_fast(d);
+
+    /* Eight idle connections fill the cap; the ninth is refused with ERR_OVERLOADED. */
+    int idle[8];
+    for (int k = 0; k < 8; k++) {
+        idle[k] = fx_connect(d->socket);
+        assert_true(idle[k] >= 0);
+    }
+    usleep(200000);
+    int extra = fx_connect(d->socket);
+    assert_true(extra >= 0);
+    Alcmwire__Reply *r;
+    assert_int_equal(fx_read_reply(extra, 3000, &r, NULL, NULL), 0);
+    assert_int_equal(r->error, ALCMWIRE__ERROR_CODE__ERR_OVERLOADED);
+    alcm_wire_reply_free(r);
+    assert_true(fx_wait_closed(extra, 3000));
+    close(extra);
+    assert_true(fx_log_contains(d, "refused: 8 connections open (max_connections 8)"));
+    for (int k = 0; k < 8; k++) close(idle[k]);
+    usleep(200000);
+    assert_small_request_fast(d);
+    assert_true(errors_counted(d, "ERR_OVERLOADED") >= 1);
+    assert_int_equal(fx_stop(d), 0);
+}
+
+/* D3: a sender trickling the payload of a request that holds the in-flight budget is
+ * dropped after one progress interval; others get the memory. */
+static void test_trickling_sender(void **state)
+{
+    fx_daemon *d = *state;
+    static const char *const args[] = {"--idle-timeout-ms", "500", "--inflight-cap", "64M",
+                                       "--max-message-bytes", "32M", NULL};
+    assert_int_equal(fx_start(d, args), 0);
+    int fd = fx_connect(d->socket);
+    assert_true(fd >= 0);
+    const size_t n = 8u << 20;   /* 32 MiB of floats: the whole in-flight budget */
+    uint64_t dims[1] = {n};
+    Alcmwire__Tensor t = ALCMWIRE__TENSOR__INIT;
+    t.dtype = ALCM_DTYPE_F32;
+    t.n_dims = 1;
+    t.dims = dims;
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_COMPRESS;
+    req.request_id = 1;
+    req.stream = "trickle";
+    req.tensor = &t;
+    size_t flen;
+    uint8_t *frame = alcm_wire_frame_pack(&req.base, n * 4, &flen);
+    assert_non_null(frame);
+    assert_int_equal(fx_send(fd, frame, flen), 0);
+    free(frame);
+    double t0 = now_ms();
+    /* One byte every 100 ms: the connection is alive, but far below 64 KiB per interval. */
+    int closed = 0;
+    for (int i = 0; i < 40 && !closed; i++) {
+        if (send(fd, "\0", 1, MSG_NOSIGNAL) != 1) closed = 1;
+        if (!closed) closed = fx_wait_closed(fd, 100);
+    }
+    double dt = now_ms() - t0;
+    assert_true(closed);
+    fprintf(stderr, "trickling sender dropped after %.0f ms\n", dt);
+    assert_true(dt < 2000);
+    close(fd);
+    assert_true(fx_log_contains(d, "bytes of an unfinished frame in 500 ms"));
+    assert_small_request_fast(d);
+    assert_true(errors_counted(d, "ERR_TIMEOUT") >= 1);
+    assert_int_equal(fx_stop(d), 0);
+}
+
+/* A lossless-bytes blob of `raw` zero bytes (tiny: zeros compress to almost nothing). */
+static uint8_t *zero_blob(size_t raw, size_t *len)
+{
+    uint8_t *zeros = calloc(1, raw);
+    alcm_params p;
+    alcm_params_default(&p, ALCM_PROFILE_LOSSLESS);
+    p.dtype = ALCM_DTYPE_BYTES;
+    alcm_shape sh;
+    alcm_shape_1d(&sh, raw);
+    size_t cap = alcm_compress_bound(raw);
+    uint8_t *blob = malloc(cap);
+    alcm_cctx *cx = alcm_cctx_create();
+    assert_int_equal(alcm_compress(cx, &p, &sh, zeros, raw, NULL, blob, cap, len, NULL), ALCM_OK);
+    alcm_cctx_free(cx);
+    free(zeros);
+    return blob;
+}
+
+/* D4: a client that pipelines requests and never reads the replies is dropped once it
+ * takes none of them for a progress interval, and its reserved replies are released. */
+static void test_client_never_reads(void **state)
+{
+    fx_daemon *d = *state;
+    static const char *const args[] = {"--idle-timeout-ms", "500", "--inflight-cap", "128M",
+                                       "--max-message-bytes", "16M", NULL};
+    assert_int_equal(fx_start(d, args), 0);
+    size_t len;
+    uint8_t *blob = zero_blob(4u << 20, &len);
+    int fd = fx_connect(d->socket);
+    int small = 4096;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_DECOMPRESS;
+    for (int i = 0; i < 16; i++) {   /* 64 MiB of replies, never read */
+        req.request_id = (uint64_t)i + 1;
+        assert_int_equal(fx_send_request(fd, &req, blob, len), 0);
+    }
+    double t0 = now_ms();
+    int logged = 0;
+    while (!logged && now_ms() - t0 < 3000) {
+        usleep(50000);
+        logged = fx_log_contains(d, "took none of its");
+    }
+    if (!logged) fx_dump_log(d);
+    assert_true(logged);
+    fprintf(stderr, "non-reading client dropped after %.0f ms\n", now_ms() - t0);
+    assert_small_request_fast(d);
+    close(fd);
+    free(blob);
+    assert_true(errors_counted(d, "ERR_TIMEOUT") >= 1);
+    assert_int_equal(fx_stop(d), 0);
+}
+
+static void *bomb_conn(void *arg)
+{
+    const fx_daemon *d = arg;
+    size_t len;
+    uint8_t *blob = zero_blob(64u << 20, &len);
+    int fd = fx_connect(d->socket);
+    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
+    req.op = ALCMWIRE__OP__OP_DECOMPRESS;
+    for (int i = 0; i < 8; i++) {   /* 8 pipelined small blobs of 64 MiB each */
+        req.request_id = (uint64_t)i + 1;
+        if (fx_send_request(fd, &req, blob, len) != 0) break;
+    }
+    for (int i = 0; i < 8; i++) {
+        Alcmwire__Reply *r;
+        uint8_t *payload;
+        size_t plen;
+        if (fx_read_reply(fd, 60000, &r, &payload, &plen) != 0) break;
+        alcm_wire_reply_free(r);
+        free(payload);
+    }
+    close(fd);
+    free(blob);
+    return (void *)(uintptr_t)len;
+}
+
+/* D5: the decoded size is reserved from the blob header before decoding: 2 connections x
+ * 8 pipelined blobs of a few KB that decode to 64 MiB each stay within a 160 MiB cap. */
+static void test_decompress_bomb(void **state)
+{
+    fx_daemon *d = *state;
+    static const char *const args[] = {"--inflight-cap", "160M", "--max-message-bytes", "64M",
+                                       "--threads", "2", NULL};
+    /* Under ASan, freed buffers would sit in its quarantine and count in the RSS: the
+     * daemon started here returns them at once (no effect without ASan). */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
+             asan ? asan : "", asan && asan[0] ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    int started = fx_start(d, args);
+    if (asan) setenv("ASAN_OPTIONS", asan, 1);
+    else unsetenv("ASAN_OPTIONS");
+    assert_int_equal(started, 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, bomb_conn, d), 0);
+    usleep(300000);
+    assert_small_request_fast(d);
+    void *blob_len;
+    for (int i = 0; i < 2; i++) pthread_join(th[i], &blob_len);
+    fprintf(stderr, "bomb blob: %zu bytes decoding to 64 MiB\n", (size_t)(uintptr_t)blob_len);
+    assert_true((size_t)(uintptr_t)blob_len < 64 * 1024);
+    alcmc_conn *c;
+    assert_int_equal(alcmc_connect(d->socket, NULL, &c), ALCMC_OK);
+    alcmc_stats_report *st;
+    assert_int_equal(alcmc_stats(c, NULL, &st), ALCMC_OK);
+    fprintf(stderr, "daemon peak anonymous RSS %.1f MiB (cap 160 MiB, 1 GiB decoded)\n",
+            st->peak_rss_anon_bytes / 1048576.0);
+    /* Without the reservation 16 x 64 MiB were decoded at once. */
+    int within = st->peak_rss_anon_bytes < (uint64_t)(160 + 96) << 20;
+    alcmc_stats_free(st);
+    assert_true(within);
+    alcmc_close(c);
+    assert_int_equal(fx_stop(d), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +563,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nul_byte_in_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_input_rewritten_during_encode, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fd_flood_and_connection_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trickling_sender, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_never_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decompress_bomb, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

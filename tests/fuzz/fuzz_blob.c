@@ -1,13 +1,14 @@
 /* fuzz_blob.c - fuzz target for the blob decoder (alcm_blob_header, alcm_blob_channel_bits,
  * alcm_decompress): any bytes must give a status, never a crash, over-read or leak.
  *
- * The CRC32 trailer would stop almost every mutated input at ALCM_E_CHECKSUM, so the fuzzer
- * would never reach the section and payload parsers. Each input is therefore decoded twice:
- * once exactly as given (magic, version, size and checksum checks), and, when it looks like
- * a blob (at least 32 bytes starting with "ALCM"), once more from a copy whose blob-size
- * field is set to the input length and whose last 4 bytes are replaced by the CRC32 of the
- * rest. That copy passes the container checks and exercises codec sections, parameter and
- * code streams, escapes and the zlib/zstd stream readers.
+ * The CRC32s would stop almost every mutated input at ALCM_E_CHECKSUM, so the fuzzer would
+ * never reach the section and payload parsers. Each input is therefore decoded twice: once
+ * exactly as given (magic, version, size and checksum checks), and, when it looks like a
+ * blob (at least 32 bytes starting with "ALCM"), once more from a copy whose blob-size field
+ * is set to the input length and whose checksums are recomputed (alcm_frame_seal: header and
+ * payload CRC for format 2, the single CRC for format 1). That copy passes the container
+ * checks and exercises codec sections, parameter and code streams, escapes and the
+ * zlib/zstd stream readers.
  *
  * Oracle: a successful decode writes exactly the declared raw size; for the exact codecs
  * the decoded bytes, compressed again and decoded, come back identical. */
@@ -51,14 +52,16 @@ static void decode(const uint8_t *data, size_t size)
     uint32_t nc;
     alcm_status bs = alcm_blob_channel_bits(data, size, bits, 8, &nc);
     /* Both parse the same header: a header error is the same error; past it, only the
-     * parameter stream can fail, and in a segmented blob the inner blobs' own header
-     * checks (docs/FORMAT.md, codec 5). */
+     * payload CRC (format 2: alcm_blob_header does not read the payload), the parameter
+     * stream, and in a segmented blob the inner blobs' own header checks (docs/FORMAT.md,
+     * codec 5) can fail. */
     const int inner = hs == ALCM_OK && h.n_segments > 0 &&
                       (bs == ALCM_E_MAGIC || bs == ALCM_E_VERSION || bs == ALCM_E_CHECKSUM ||
                        bs == ALCM_E_CODEC);
     if (hs != ALCM_OK ? bs != hs
                       : !(bs == ALCM_OK || bs == ALCM_E_CORRUPT || bs == ALCM_E_BACKEND ||
-                          bs == ALCM_E_NOMEM || inner))
+                          bs == ALCM_E_NOMEM || (bs == ALCM_E_CHECKSUM && h.version == 2) ||
+                          inner))
         abort();
     if (hs != ALCM_OK || h.raw_bytes > FUZZ_MAX_OUTPUT) return;
 
