@@ -81,7 +81,7 @@ typedef struct {
     uint32_t warmup;          /* timed calls of each allowed path per size class before the
                                  planner chooses; the first is discarded (set-up costs);
                                  default 3, range 1..64 */
-    uint32_t measure_period;  /* the chosen path is timed every N-th call; default 8, >= 1 */
+    uint32_t measure_period;  /* the chosen path is timed every N-th call; default 32, >= 1 */
     uint32_t reprobe_period;  /* how often the other paths are timed again: a path x times
                                  slower than the best one every N x^2 / 4 calls, within
                                  [N/4, 16 N], so probing costs at most 1/N of the calls'

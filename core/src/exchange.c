@@ -86,7 +86,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = (uint32_t)sizeof *cfg;
     cfg->warmup = 3;
-    cfg->measure_period = 8;
+    cfg->measure_period = 32;
     cfg->reprobe_period = 128;
     cfg->window = 5;
     cfg->margin = 0.10;
