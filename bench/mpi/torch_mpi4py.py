@@ -14,34 +14,19 @@ usage: mpirun -np 4 [-x LD_PRELOAD=.../libalcm_mpi.so -x ALCM_MPI_PROFILE=traini
            [--batch 64] [--lr 0.05] [--seed 1] [--train-limit N] [--label TEXT]
 """
 import argparse
-import gzip
 import hashlib
 import json
-import struct
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 from mpi4py import MPI
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic == 0x803:
-        n, r, c = struct.unpack(">III", raw[4:16])
-        if len(raw) != 16 + n * r * c:
-            raise ValueError("%s: truncated" % path)
-        return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, r, c)
-    if magic == 0x801:
-        n = struct.unpack(">I", raw[4:8])[0]
-        if len(raw) != 8 + n:
-            raise ValueError("%s: truncated" % path)
-        return np.frombuffer(raw, np.uint8, offset=8)
-    raise ValueError("%s: not an IDX file" % path)
+# The gzipped IDX reader of the DDP proof (one reader for both benchmarks).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+from ddp_proof import DATA, read_idx as idx  # noqa: E402
 
 
 def model_of(kind):
