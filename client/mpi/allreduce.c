@@ -98,12 +98,6 @@ static int reduce_segment(mpi_seg *s)
 
     mpi_seg_figures f;
     memset(&f, 0, sizeof f);
-    if (measure) {
-        /* Timed calls start together: the figure is the exchange's, not the spread of the
-         * ranks' arrivals (which is the same whatever the path). */
-        int brc = PMPI_Barrier(ctx->comm);
-        if (brc != MPI_SUCCESS) return brc;
-    }
     double t0 = mpi_now();
     int rc;
     if (path == ALCM_PATH_PLAIN) {
@@ -137,17 +131,24 @@ static int reduce_segment(mpi_seg *s)
     }
     s->key->last_path = (int)path;
     if (rc != MPI_SUCCESS) return rc;
-    double t = mpi_now() - t0;
+    double t1 = mpi_now();
     if (measure) {
-        /* Every rank records the same figure, so every rank keeps choosing alike. */
-        double tmax = t;
+        /* The figure is the cycle of this key: from the end of its previous call to the
+         * end of this one, the program's own work between the calls included. The exchange
+         * alone would miss what a compressed call costs the other ranks: the CPU it takes
+         * while they are still computing (on a node with fewer cores than ranks), and the
+         * spread of their arrivals. The first call of a key has no cycle and is not
+         * recorded. Every rank records the same figure (the MAX), so every rank keeps
+         * choosing alike. */
+        double t = s->key->last_end > 0 ? t1 - s->key->last_end : -1.0, tmax = t;
         rc = PMPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
         if (rc != MPI_SUCCESS) return rc;
-        alcm_planner_record(ctx->planner, path, bytes, tmax);
+        if (tmax > 0) alcm_planner_record(ctx->planner, path, bytes, tmax);
         f.wire_sent += mpi_ring_bytes(sizeof tmax, ctx->size);
         f.wire_recv += mpi_ring_bytes(sizeof tmax, ctx->size);
     }
-    mpi_stats_segment(path, &f, mpi_now() - t0);
+    s->key->last_end = mpi_now();
+    mpi_stats_segment(path, &f, t1 - t0);
     return MPI_SUCCESS;
 }
 

@@ -111,6 +111,7 @@ typedef struct {
     uint32_t seg;
     int last_path;               /* alcm_path of the last call, -1 before the first */
     int last_compressed;         /* the last compressed path taken, -1 none yet */
+    double last_end;             /* mpi_now() when its last call returned, 0 before */
     double kappa;                /* ||sum|| / sum_r ||x_r|| seen on the last checked call,
                                     0 before the first (safe mode sizes budgets with it) */
 } mpi_key;
