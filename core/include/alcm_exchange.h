@@ -14,9 +14,10 @@
  *
  * Collective use: the planner is deterministic. When every rank of a group creates it with
  * the same config, calls alcm_planner_choose() with the same arguments in the same order and
- * feeds alcm_planner_record() the same figures (the MAX over the ranks of each rank's wall
- * time of the call: one small allreduce), every rank chooses the same path. The MPI hook
- * and the PyTorch hook both drive it this way.
+ * feeds alcm_planner_record() the same figures (a time every rank holds alike: the MAX over
+ * the ranks of each rank's figure, one small allreduce), every rank chooses the same path.
+ * The MPI hook records the cycle of a call (end of the previous call of the same key to the
+ * end of this one, the program's work included); the PyTorch hook the call's wall time.
  */
 #ifndef ALCM_EXCHANGE_H
 #define ALCM_EXCHANGE_H
