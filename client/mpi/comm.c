@@ -204,6 +204,15 @@ mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t
     return s;
 }
 
+int mpi_slots_reserve(mpi_comm_ctx *ctx, size_t more)
+{
+    while (ctx->cap_slots - ctx->n_slots < more) {
+        size_t n = ctx->cap_slots; /* grow_items doubles when n reaches the capacity */
+        if (grow_items((void **)&ctx->slots, &ctx->cap_slots, n, sizeof *ctx->slots)) return -1;
+    }
+    return 0;
+}
+
 void mpi_slots_reset_path(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg,
                           alcm_path path)
 {

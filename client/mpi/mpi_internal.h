@@ -162,6 +162,10 @@ int mpi_comm_ctx_get(MPI_Comm comm, mpi_comm_ctx **out);
 mpi_slot *mpi_slot_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg,
                        uint32_t part, const alcm_stream_config *cfg);
 
+/* Grows ctx's slot array so that `more` new slots fit without moving it (pointers from
+ * mpi_slot_get stay valid across that many creations). 0, or -1 when out of memory. */
+int mpi_slots_reserve(mpi_comm_ctx *ctx, size_t more);
+
 /* The key (tag, count, seg) of ctx, created on first use. NULL when out of memory. */
 mpi_key *mpi_key_get(mpi_comm_ctx *ctx, uint32_t tag, uint64_t count, uint32_t seg);
 

@@ -202,17 +202,15 @@ int mpi_path_rsag_pipelined(const mpi_seg *s, mpi_seg_figures *f)
      * ahead while the calling thread sends. */
     alcm_stream_config cfg;
     mpi_stream_config(s->opts, s->budget, &cfg);
+    /* Room for every piece's slot first, so the pointers taken below stay valid. */
+    int have_room = mpi_slots_reserve(ctx, (size_t)total) == 0;
     for (int k = 0; k < total; k++) {
-        mpi_slot *slot = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)((me + 1 + k) % p),
-                                      &cfg);
+        mpi_slot *slot = have_room ? mpi_slot_get(ctx, tag, count, seg,
+                                                  1u + (uint32_t)((me + 1 + k) % p), &cfg)
+                                   : NULL;
         if (slot) slot->use_daemon = s->opts->use_daemon;
         w.slots[k] = slot;
     }
-    /* The slot array may have moved while it grew: look every slot up again. */
-    for (int k = 0; k < total; k++)
-        if (w.slots[k])
-            w.slots[k] = mpi_slot_get(ctx, tag, count, seg, 1u + (uint32_t)((me + 1 + k) % p),
-                                      &cfg);
     int helpers = s->opts->threads > 1 ? s->opts->threads - 1 : 0;
     if (helpers > total - 1) helpers = total - 1;
     if (s->opts->use_daemon && mpi_env_socket()) helpers = 0;
