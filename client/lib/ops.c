@@ -119,16 +119,27 @@ alcmc_status alcmc_decompress(alcmc_conn *conn, const void *blob, size_t blob_le
     return ALCMC_OK;
 }
 
-alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed)
+/* Starts a call on a named stream: the connection usable, the name valid, *req a request
+ * of op on it. */
+static alcmc_status begin_stream_op(alcmc_conn *conn, const char *stream, Alcmwire__Op op,
+                                    Alcmwire__Request *req)
 {
-    if (!conn) return ALCMC_E_ARG;
     alcmc_status st = alcmc__begin(conn);
     if (st != ALCMC_OK) return st;
     if (!alcm_wire_stream_name_ok(stream))
         return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
-    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
-    req.op = ALCMWIRE__OP__OP_RESET_STREAM;
-    req.stream = (char *)stream;
+    alcmwire__request__init(req);
+    req->op = op;
+    req->stream = (char *)stream;
+    return ALCMC_OK;
+}
+
+alcmc_status alcmc_reset_stream(alcmc_conn *conn, const char *stream, int *existed)
+{
+    if (!conn) return ALCMC_E_ARG;
+    Alcmwire__Request req;
+    alcmc_status st = begin_stream_op(conn, stream, ALCMWIRE__OP__OP_RESET_STREAM, &req);
+    if (st != ALCMC_OK) return st;
     Alcmwire__Reply *r;
     st = alcmc__exchange(conn, &req, NULL, 0, -1, ALCMWIRE__OP__OP_RESET_STREAM, NULL, &r);
     if (st != ALCMC_OK) return st;
@@ -142,13 +153,9 @@ alcmc_status alcmc_export_state(alcmc_conn *conn, const char *stream, void *dst,
 {
     if (!conn || !len || (!dst && dst_cap)) return ALCMC_E_ARG;
     *len = 0;
-    alcmc_status st = alcmc__begin(conn);
+    Alcmwire__Request req;
+    alcmc_status st = begin_stream_op(conn, stream, ALCMWIRE__OP__OP_EXPORT_STATE, &req);
     if (st != ALCMC_OK) return st;
-    if (!alcm_wire_stream_name_ok(stream))
-        return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
-    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
-    req.op = ALCMWIRE__OP__OP_EXPORT_STATE;
-    req.stream = (char *)stream;
     alcmc_sink sink = {.dst = dst, .cap = dst_cap};
     Alcmwire__Reply *r;
     st = alcmc__exchange(conn, &req, NULL, 0, -1, ALCMWIRE__OP__OP_EXPORT_STATE, &sink, &r);
@@ -162,13 +169,9 @@ alcmc_status alcmc_import_state(alcmc_conn *conn, const char *stream, const void
                                 size_t len)
 {
     if (!conn || !state || len == 0) return ALCMC_E_ARG;
-    alcmc_status st = alcmc__begin(conn);
+    Alcmwire__Request req;
+    alcmc_status st = begin_stream_op(conn, stream, ALCMWIRE__OP__OP_IMPORT_STATE, &req);
     if (st != ALCMC_OK) return st;
-    if (!alcm_wire_stream_name_ok(stream))
-        return alcmc__fail(conn, ALCMC_E_ARG, "invalid stream name");
-    Alcmwire__Request req = ALCMWIRE__REQUEST__INIT;
-    req.op = ALCMWIRE__OP__OP_IMPORT_STATE;
-    req.stream = (char *)stream;
     Alcmwire__Reply *r;
     st = alcmc__exchange(conn, &req, state, len, -1, ALCMWIRE__OP__OP_IMPORT_STATE, NULL, &r);
     if (st != ALCMC_OK) return st;
