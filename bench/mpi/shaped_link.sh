@@ -15,6 +15,9 @@
 #           the hook, test accuracy after each epoch against wall time;
 #   sched   at ACC_RATE on ACC_RANKS ranks, one epoch through the hook with the stream
 #           scheduler on (ALCM_MPI_ADAPTIVE=1) against the preset's static setting;
+#   repeat  REPEAT more alternating plain/hook pairs of the sweep at REPEAT_RATES (where
+#           the two are close, one run each cannot tell them apart on a shared machine):
+#           the paired speedups, their median and range;
 #   paths   every path of the trainer's allreduce side by side (alcm_mpi_exchange) on 4 and
 #           8 ranks, unshaped: bytes received, raw bytes decoded, codec throughput; the
 #           cost model (docs/MPI.md) is calibrated on these and checked against the sweep.
@@ -26,6 +29,7 @@
 #   ACC_RATE [1gbit] ACC_RANKS [4] ACC_EPOCHS [5]  SEED [1]  BURST [256kb] LATENCY [50ms]
 #   DELAY [] (e.g. 100us: netem delay on the link as well)
 #   PROFILE [training]   ALCM [extra -x VAR=VALUE arguments for the hook's runs]
+#   REPEAT [0] REPEAT_RATES ["10gbit none"] (pairs rep-RATE-RANKS-K-{plain,alcm})
 #   SKIP_SWEEP=1 SKIP_TTA=1 SKIP_PATHS=1 SKIP_SCHED=1   REPORT_ONLY=1 (rebuild the summaries)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +108,23 @@ if [ -z "${REPORT_ONLY:-}" ]; then
                 for mode in plain alcm; do
                     train_run "sweep-$rate-$np-$mode" "$rate" "$np" "$mode" --epochs 1 \
                         --train-limit "$limit" --test-limit 2000
+                done
+            done
+        done
+    fi
+    if [ "${REPEAT:-0}" -gt 0 ]; then
+        for np in $RANKS; do
+            for rate in ${REPEAT_RATES:-10gbit none}; do
+                limit=$((STEPS * 64))
+                for k in $(seq 1 "$REPEAT"); do
+                    # alternate which mode goes first, so drift in the machine's load
+                    # favours neither
+                    modes="plain alcm"
+                    [ $((k % 2)) -eq 0 ] && modes="alcm plain"
+                    for mode in $modes; do
+                        train_run "rep-$rate-$np-$k-$mode" "$rate" "$np" "$mode" --epochs 1 \
+                            --train-limit "$limit" --test-limit 2000
+                    done
                 done
             done
         done

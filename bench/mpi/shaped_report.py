@@ -9,6 +9,7 @@ measured codec figures, checked against the sweep and projected to large cluster
 usage: shaped_report.py OUT_DIR
 """
 import json
+import statistics
 import math
 import os
 import re
@@ -183,6 +184,31 @@ def main():
         }
         summary["sweep"].append(row)
 
+    # ---- repeats: the sweep's pair plus rep-RATE-RANKS-K-{plain,alcm} pairs
+    pat = re.compile(r"rep-(\w+)-(\d+)-(\d+)-(?:plain|alcm)\.json$")
+    reps = {}
+    for m in filter(None, map(pat.match, names)):
+        reps.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
+    summary["repeats"] = []
+    for (rate, np_), ks in sorted(reps.items(), key=lambda kv: (int(kv[0][1]), order.index(kv[0][0]) if kv[0][0] in order else 9)):
+        pairs = [("sweep-%s-%s-plain" % (rate, np_), "sweep-%s-%s-alcm" % (rate, np_))]
+        pairs += [("rep-%s-%s-%s-plain" % (rate, np_, k), "rep-%s-%s-%s-alcm" % (rate, np_, k))
+                  for k in sorted(ks, key=int)]
+        sp, pls, als = [], [], []
+        for a, b in pairs:
+            pl, al = load_run(runs, a), load_run(runs, b)
+            if pl and al:
+                pls.append(pl["train_seconds"])
+                als.append(al["train_seconds"])
+                sp.append(pl["train_seconds"] / al["train_seconds"])
+        if sp:
+            summary["repeats"].append({"rate": rate, "ranks": int(np_), "pairs": len(sp),
+                                       "plain_s": pls, "alcm_s": als, "speedups": sp,
+                                       "median_speedup": statistics.median(sp),
+                                       "min_speedup": min(sp), "max_speedup": max(sp),
+                                       "median_plain_s": statistics.median(pls),
+                                       "median_alcm_s": statistics.median(als)})
+
     # ---- time to accuracy
     for n in names:
         m = re.match(r"tta-(\w+)-(\d+)-(plain|alcm)\.json$", n)
@@ -267,6 +293,14 @@ def main():
             ("%.1f×" % r["link_reduction"]) if r["link_reduction"] else "-",
             r["plain_accuracy"], r["alcm_accuracy"], r["alcm_paths"]["plain"],
             r["alcm_paths"]["allgather"], r["alcm_paths"]["rsag"]))
+    if summary["repeats"]:
+        md += ["", "Repeated pairs where plain and ALCM are close (alternating order; speedup = plain s / ALCM s of each pair):", "",
+               "| link | ranks | pairs | plain s (median) | ALCM s (median) | speedup per pair | median speedup | range |",
+               "|---|---|---|---|---|---|---|---|"]
+        for r in summary["repeats"]:
+            md.append("| %s | %d | %d | %.2f | %.2f | %s | **%.3f×** | %.3f–%.3f |" % (
+                fmt_rate(r["rate"]), r["ranks"], r["pairs"], r["median_plain_s"], r["median_alcm_s"],
+                " ".join("%.3f" % x for x in r["speedups"]), r["median_speedup"], r["min_speedup"], r["max_speedup"]))
     tta = summary["tta"]
     if "plain" in tta and "alcm" in tta:
         md += ["", "Time to accuracy (%s, %d ranks, %d epochs):" % (fmt_rate(tta["plain"]["rate"]), tta["plain"]["ranks"], tta["plain"]["epochs"]), "",
