@@ -160,7 +160,7 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
     }
     int lo = (int)floor(log10(lo_v)), hi = (int)ceil(log10(hi_v));
     if (hi <= lo) hi = lo + 1;
-    /* Figures may span hundreds of decades (1e-300 to 1e300 MB/s are finite): past
+    /* Figures may span hundreds of decades (a valid file may hold 1e-15 and 1e308 MB/s): past
      * MAX_DECADE_LABELS decades every stride-th one is labelled and the minor lines are
      * left out, so the panel's size does not grow with the values. */
     int stride = (hi - lo + MAX_DECADE_LABELS - 1) / MAX_DECADE_LABELS;
