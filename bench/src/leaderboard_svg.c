@@ -17,6 +17,7 @@
 #define PLOT_B 52.0
 #define MAX_CODECS 64
 #define MAX_LABELS 256
+#define MAX_DECADE_LABELS 8   /* decades labelled on the speed axis, at most (+1) */
 
 static const char *const k_font = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
@@ -114,7 +115,7 @@ static void fmt_decade(char *buf, size_t cap, int k)
 {
     static const char *const big[] = {"1", "10", "100", "1k", "10k", "100k", "1M", "10M"};
     if (k >= 0 && k < 8) snprintf(buf, cap, "%s", big[k]);
-    else if (k < 0) snprintf(buf, cap, "%.*f", -k, pow(10, k));
+    else if (k < 0 && k >= -3) snprintf(buf, cap, "%.*f", -k, pow(10, k));
     else snprintf(buf, cap, "1e%d", k);
 }
 
@@ -159,19 +160,24 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
     }
     int lo = (int)floor(log10(lo_v)), hi = (int)ceil(log10(hi_v));
     if (hi <= lo) hi = lo + 1;
+    /* Figures may span hundreds of decades (a valid file may hold 1e-15 and 1e308 MB/s): past
+     * MAX_DECADE_LABELS decades every stride-th one is labelled and the minor lines are
+     * left out, so the panel's size does not grow with the values. */
+    int stride = (hi - lo + MAX_DECADE_LABELS - 1) / MAX_DECADE_LABELS;
+    hi = lo + stride * ((hi - lo + stride - 1) / stride);
     double ystep = nice_step(rmax * 1.1 / 5);
     double ymax = ceil(rmax * 1.1 / ystep) * ystep;
     if (ymax <= 0) ymax = 1;
 #define SX(v) (ax0 + (log10(v) - lo) / (double)(hi - lo) * (ax1 - ax0))
 #define SY(v) (ay1 - (v) / ymax * (ay1 - ay0))
     /* Grid: minor decades, decades, ratio steps. */
-    for (int k = lo; k < hi; k++)
+    for (int k = lo; stride == 1 && k < hi; k++)
         for (int m = 2; m <= 9; m++) {
             double x = SX(m * pow(10, k));
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                        "stroke=\"#f1f1f1\"/>\n", x, ay0, x, ay1);
         }
-    for (int k = lo; k <= hi; k++) {
+    for (int k = lo; k <= hi; k += stride) {
         double x = SX(pow(10, k));
         char lab[32];
         fmt_decade(lab, sizeof lab, k);

@@ -2,6 +2,7 @@
  * types, finite in-range figures, internal consistency, a baseline per bundle, verification. */
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,38 @@ static int read_result(reader *r, json_t *o, const alcm_bench_submission *sub,
     return 0;
 }
 
+/* The (bundle, codec) pairs seen so far: an open-addressing set of result indices + 1, so
+ * a duplicate is found in constant time per result (the whole check stays linear). */
+typedef struct {
+    size_t *slot;
+    size_t mask;
+} pair_set;
+
+static uint64_t pair_hash(const alcm_bench_result *x)
+{
+    uint64_t h = 1469598103934665603u;   /* FNV-1a over bundle, NUL, codec */
+    for (const char *p = x->bundle;; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+        if (!*p) break;
+    }
+    for (const char *p = x->codec; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return h;
+}
+
+/* Adds result i of sub to the set: 1 when its pair was already there, 0 otherwise. */
+static int pair_seen(pair_set *set, const alcm_bench_submission *sub, size_t i)
+{
+    const alcm_bench_result *x = &sub->results[i];
+    for (size_t k = (size_t)pair_hash(x) & set->mask;; k = (k + 1) & set->mask) {
+        if (!set->slot[k]) {
+            set->slot[k] = i + 1;
+            return 0;
+        }
+        const alcm_bench_result *y = &sub->results[set->slot[k] - 1];
+        if (!strcmp(y->bundle, x->bundle) && !strcmp(y->codec, x->codec)) return 1;
+    }
+}
+
 static int read_results(reader *r, json_t *root, alcm_bench_submission *sub)
 {
     r->path[0] = '\0';
@@ -283,19 +316,29 @@ static int read_results(reader *r, json_t *root, alcm_bench_submission *sub)
     if (!json_is_array(arr) || json_array_size(arr) == 0 ||
         json_array_size(arr) > ALCM_BENCH_SUBMISSION_MAX_RESULTS)
         return fail(r, "results", "must be a non-empty array of at most 4096 objects");
-    for (size_t i = 0; i < json_array_size(arr); i++) {
+    /* At most half full: the size is a power of two of at least twice the results. */
+    pair_set set = {NULL, 1};
+    while (set.mask + 1 < 2 * json_array_size(arr)) set.mask = 2 * set.mask + 1;
+    set.slot = calloc(set.mask + 1, sizeof *set.slot);
+    if (!set.slot) {
+        r->st = bench_fail(r->err, ALCM_BENCH_E_NOMEM, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(arr); i++) {
         alcm_bench_result x;
         snprintf(r->path, sizeof r->path, "results[%zu]", i);
-        if (read_result(r, json_array_get(arr, i), sub, &x)) return -1;
-        for (size_t j = 0; j < sub->n_results; j++)
-            if (!strcmp(sub->results[j].bundle, x.bundle) &&
-                !strcmp(sub->results[j].codec, x.codec))
-                return fail(r, "codec", "bundle and codec listed twice");
-        if (alcm_bench_submission_add_result(sub, &x) != ALCM_BENCH_OK) {
+        if (read_result(r, json_array_get(arr, i), sub, &x)) {
+            rc = -1;
+        } else if (alcm_bench_submission_add_result(sub, &x) != ALCM_BENCH_OK) {
             r->st = bench_fail(r->err, ALCM_BENCH_E_NOMEM, "out of memory");
-            return -1;
+            rc = -1;
+        } else if (pair_seen(&set, sub, sub->n_results - 1)) {
+            rc = fail(r, "codec", "bundle and codec listed twice");
         }
     }
+    free(set.slot);
+    if (rc) return -1;
     /* Every bundle needs its baseline, and every delta must agree with it. */
     for (size_t b = 0; b < sub->n_bundles; b++) {
         const alcm_bench_result *base = NULL;

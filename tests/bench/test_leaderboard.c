@@ -155,6 +155,38 @@ static void test_svg_is_well_formed(void **state)
     alcm_bench_submission_clear(&s[0]);
 }
 
+/* Validated submissions can hold speeds over hundreds of decades (with cpu_seconds at 0 the
+ * compress speed is any finite number; the parser accepts 1e-15 to 1e308 MB/s in one file):
+ * the chart labels a bounded number of decades instead of drawing every one, so its size
+ * does not grow with the values (here 10 818 lines and 870 KB before). */
+static void test_svg_size_bounded_for_extreme_speeds(void **state)
+{
+    (void)state;
+    alcm_bench_submission s;
+    make(&s, "extremes", 6.0);
+    char *plain = render(1, &s, 1);
+    for (size_t i = 0; i < s.n_results; i++) {
+        if (!strcmp(s.results[i].codec, "lz4")) s.results[i].compress_mb_s = 1e300;
+        if (!strcmp(s.results[i].codec, "alcm")) s.results[i].compress_mb_s = 1e-300;
+    }
+    char *svg = render(1, &s, 1);
+    fprintf(stderr, "chart: %zu bytes, %zu lines; with extreme speeds %zu bytes, %zu lines\n",
+            strlen(plain), count(plain, "<line"), strlen(svg), count(svg, "<line"));
+    assert_true(count(svg, "<line") <= count(plain, "<line"));
+    assert_true(strlen(svg) < strlen(plain) * 3 / 2);
+    assert_int_equal(count(svg, "<g>"), count(svg, "</g>"));
+    assert_int_equal(count(svg, "<text"), count(svg, "</text>"));
+    /* Both ends of the axis are labelled in powers of ten. */
+    assert_non_null(strstr(svg, ">1e-30"));    /* 1e-300 or 1e-301 */
+    assert_non_null(strstr(svg, ">1e30"));     /* 1e300 to 1e308 */
+    assert_null(strstr(svg, ">0.0000"));       /* no decimals cut off */
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf"));
+    free(plain);
+    free(svg);
+    alcm_bench_submission_clear(&s);
+}
+
 static void test_empty_leaderboard(void **state)
 {
     (void)state;
@@ -173,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown_ranks_by_caq),
         cmocka_unit_test(test_svg_is_well_formed),
+        cmocka_unit_test(test_svg_size_bounded_for_extreme_speeds),
         cmocka_unit_test(test_empty_leaderboard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

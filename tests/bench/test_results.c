@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alcm_bench.h"
 
@@ -341,6 +342,84 @@ static void test_rejects_unverified(void **state)
     alcm_bench_submission_clear(&s);
 }
 
+/* One bundle with n results (a baseline and n - 1 codecs whose names share a long prefix, so
+ * comparing two of them costs the most); with `dup`, the last result repeats the first
+ * codec. As JSON text (malloc'ed). */
+static char *many_results_json(size_t n, int dup)
+{
+    static const char bundle[] = "a-bundle-with-a-long-name-of-forty-chars";
+    alcm_bench_submission s;
+    memset(&s, 0, sizeof s);
+    alcm_bench_fill_metadata(&s);
+    s.runs = 5;
+    s.repeats = 1;
+    s.error_budget = 0.01;
+    alcm_bench_bundle_info bi;
+    memset(&bi, 0, sizeof bi);
+    snprintf(bi.name, sizeof bi.name, "%s", bundle);
+    memset(bi.manifest_sha256, 'b', 64);
+    bi.files = 1;
+    bi.bytes = 1000000;
+    assert_int_equal(alcm_bench_submission_add_bundle(&s, &bi), ALCM_BENCH_OK);
+    alcm_bench_result base;
+    result(&base, bundle, "baseline", 3.0, 0.05, 1, 0);
+    base.n_cpu_runs = 0;
+    assert_int_equal(alcm_bench_submission_add_result(&s, &base), ALCM_BENCH_OK);
+    for (size_t i = 1; i < n; i++) {
+        char codec[48];
+        snprintf(codec, sizeof codec, "codec-with-a-long-shared-prefix-%06zu",
+                 dup && i == n - 1 ? (size_t)1 : i);
+        alcm_bench_result r;
+        result(&r, bundle, codec, 2.0, 0.01, 1, 0);
+        r.n_cpu_runs = 0;
+        r.delta_vs_baseline_pct = 100 * (r.caq / base.caq - 1);
+        assert_int_equal(alcm_bench_submission_add_result(&s, &r), ALCM_BENCH_OK);
+    }
+    char *json = to_json(&s);
+    alcm_bench_submission_clear(&s);
+    return json;
+}
+
+/* Thread CPU seconds to parse text, the least of seven tries. */
+static double parse_seconds(const char *text)
+{
+    double best = INFINITY;
+    for (int k = 0; k < 7; k++) {
+        struct timespec t0, t1;
+        alcm_bench_submission s;
+        alcm_bench_error err;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        alcm_bench_status st = alcm_bench_submission_parse(text, strlen(text), &s, &err);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        if (st != ALCM_BENCH_OK) fail_msg("%s", err.message);
+        alcm_bench_submission_clear(&s);
+        double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+/* A submission parses in time linear in its size: 8 times the results take about 8 times as
+ * long (with a pairwise duplicate check and an array grown one element at a time, 18 times
+ * in a release build), and a duplicate pair is still found among the most results allowed. */
+static void test_parse_time_is_linear(void **state)
+{
+    (void)state;
+    const size_t big = ALCM_BENCH_SUBMISSION_MAX_RESULTS, small = big / 8;
+    char *a = many_results_json(small, 0), *b = many_results_json(big, 0);
+    double ta = parse_seconds(a), tb = parse_seconds(b);
+    fprintf(stderr, "parse: %zu results %.2f ms, %zu results %.2f ms (x%.1f)\n", small,
+            ta * 1e3, big, tb * 1e3, tb / ta);
+    assert_true(tb < 13 * ta);
+    free(a);
+    free(b);
+    char *d = many_results_json(big, 1);
+    char where[64];
+    snprintf(where, sizeof where, "results[%zu].codec: bundle and codec listed twice", big - 1);
+    expect_reject(d, ALCM_BENCH_E_SUBMISSION, where);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_rejects_non_finite_and_out_of_range),
         cmocka_unit_test(test_rejects_inconsistent),
         cmocka_unit_test(test_rejects_unverified),
+        cmocka_unit_test(test_parse_time_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

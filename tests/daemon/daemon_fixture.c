@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,22 @@ static int start(fx_daemon *d, const char *const *args, int listen_fd)
 int fx_start(fx_daemon *d, const char *const *args)
 {
     return start(d, args, -1);
+}
+
+int fx_start_lean(fx_daemon *d, const char *const *args)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    if (asan && !saved) return -1;
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
+             asan ? asan : "", asan && asan[0] ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    int rc = start(d, args, -1);
+    if (saved) setenv("ASAN_OPTIONS", saved, 1);
+    else unsetenv("ASAN_OPTIONS");
+    free(saved);
+    return rc;
 }
 
 int fx_start_activated(fx_daemon *d, int listen_fd, const char *const *args)
@@ -301,6 +318,75 @@ int fx_count_fds(pid_t pid)
     if (fscanf(p, "%d", &n) != 1) n = -1;
     pclose(p);
     return n;
+}
+
+int fx_memory(pid_t pid, uint64_t *rss, uint64_t *peak)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[256];
+    unsigned long long kib;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %llu kB", &kib) == 1) {
+            if (rss) *rss = (uint64_t)kib << 10;
+            found |= 1;
+        } else if (sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
+            if (peak) *peak = (uint64_t)kib << 10;
+            found |= 2;
+        }
+    }
+    fclose(f);
+    return found == 3 ? 0 : -1;
+}
+
+struct fx_rss_watch {
+    pid_t pid;
+    int hwm_reset;           /* VmHWM restarted from the current RSS */
+    volatile int stop;
+    uint64_t peak;           /* highest VmRSS sampled */
+    pthread_t thread;
+};
+
+static void *rss_watch_loop(void *arg)
+{
+    fx_rss_watch *w = arg;
+    while (!w->stop) {
+        uint64_t rss;
+        if (fx_memory(w->pid, &rss, NULL) == 0 && rss > w->peak) w->peak = rss;
+        usleep(2000);
+    }
+    return NULL;
+}
+
+fx_rss_watch *fx_rss_watch_start(pid_t pid)
+{
+    fx_rss_watch *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->pid = pid;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/clear_refs", (long)pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* "5" resets the peak RSS (Linux 4.0 and later). */
+    w->hwm_reset = fd >= 0 && write(fd, "5", 1) == 1;
+    if (fd >= 0) close(fd);
+    if (pthread_create(&w->thread, NULL, rss_watch_loop, w) != 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+uint64_t fx_rss_watch_stop(fx_rss_watch *w)
+{
+    w->stop = 1;
+    pthread_join(w->thread, NULL);
+    uint64_t peak = w->peak, hwm;
+    if (w->hwm_reset && fx_memory(w->pid, NULL, &hwm) == 0 && hwm > peak) peak = hwm;
+    free(w);
+    return peak;
 }
 
 int fx_send_request(int fd, const Alcmwire__Request *req, const void *payload, size_t len)

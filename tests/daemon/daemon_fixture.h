@@ -30,6 +30,10 @@ int fx_start(fx_daemon *d, const char *const *args);
  * LISTEN_PID set to its own pid, as systemd passes an activated socket. */
 int fx_start_activated(fx_daemon *d, int listen_fd, const char *const *args);
 
+/* fx_start for a daemon whose memory is measured: under ASan its quarantine of freed
+ * blocks (which would count in the RSS) is turned off; no effect without ASan. */
+int fx_start_lean(fx_daemon *d, const char *const *args);
+
 /* Runs alcmd with args (NULL-terminated) in the foreground, as a second daemon would be,
  * and returns its exit status (or -1 if it was still running after timeout_ms, when it is
  * killed). Its stderr is appended to d->log. */
@@ -75,6 +79,19 @@ int fx_memfd(size_t size, int sealed);
 
 /* Open descriptors of process pid (from /proc), or -1. */
 int fx_count_fds(pid_t pid);
+
+/* Resident memory of process pid from /proc/pid/status, in bytes: VmRSS (now) and VmHWM
+ * (its peak). 0, or -1 when the file cannot be read. */
+int fx_memory(pid_t pid, uint64_t *rss, uint64_t *peak);
+
+/* Follows the peak RSS of process pid from now on: VmHWM is reset to the current RSS
+ * (/proc/pid/clear_refs), and a thread samples VmRSS every 2 ms as well, for a kernel or a
+ * permission that refuses the reset. NULL when the thread cannot start. */
+typedef struct fx_rss_watch fx_rss_watch;
+fx_rss_watch *fx_rss_watch_start(pid_t pid);
+
+/* Stops w and frees it: the highest RSS seen since fx_rss_watch_start, in bytes. */
+uint64_t fx_rss_watch_stop(fx_rss_watch *w);
 
 /* Reads one reply frame within timeout_ms: *reply (free with alcm_wire_reply_free) and
  * the payload (malloc'ed, may be NULL when empty). 0, or -1 on EOF, timeout or garbage. */

@@ -20,14 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sub.n_results == 0 || sub.n_bundles == 0) abort();
     for (size_t i = 0; i < sub.n_results; i++)
         if (!sub.results[i].verified || !(sub.results[i].caq > 0)) abort();
-    FILE *f = fopen("/dev/null", "w");
-    if (f) {
-        if (alcm_bench_leaderboard_md(f, &sub, 1, "leaderboard.svg") != ALCM_BENCH_OK ||
-            alcm_bench_leaderboard_svg(f, &sub, 1) != ALCM_BENCH_OK ||
-            alcm_bench_submission_write(f, &sub, &err) != ALCM_BENCH_OK)
-            abort();
-        fclose(f);
-    }
+    /* One sink for the whole run, opened once: no open and close per accepted input. */
+    static FILE *sink;
+    if (!sink) sink = fopen("/dev/null", "w");
+    if (!sink) abort();
+    if (alcm_bench_leaderboard_md(sink, &sub, 1, "leaderboard.svg") != ALCM_BENCH_OK ||
+        alcm_bench_leaderboard_svg(sink, &sub, 1) != ALCM_BENCH_OK ||
+        alcm_bench_submission_write(sink, &sub, &err) != ALCM_BENCH_OK)
+        abort();
     alcm_bench_submission_clear(&sub);
     return 0;
 }
