@@ -38,6 +38,7 @@ typedef enum {
 
 #define ALCM_GRAD_LAYOUT_CLASSES 1  /* width classes with escapes */
 #define ALCM_LF_TRANSFORM_PLANES 0  /* plain byte planes */
+#define ALCM_LF_TRANSFORM_ROTATE 1  /* top 16 bits rotated left by one, then byte planes */
 
 /* Gradient codec section. */
 typedef struct {
