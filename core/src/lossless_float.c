@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "format.h"
 #include "order0.h"
+#include "rans.h"
 
 /* Elements per segment: bounds the plane scratch to one segment (4 MiB for f32). */
 #define LF_SEGMENT ((uint32_t)1 << 20)
@@ -126,29 +128,130 @@ static void join_planes(const uint8_t *planes, size_t m, unsigned es, unsigned t
     }
 }
 
-/* Picks the transform whose two most significant planes have the smaller order-0 entropy,
- * estimated from every LF_SAMPLE_STRIDE-th element of the first segment (the other planes
- * are the same under both). Deterministic: a function of the input bytes only. */
-static unsigned choose_transform(const uint8_t *src, const float *addend, size_t m, unsigned es)
+/* Sampled order-0 entropy (bits per byte) and excess repeats (see order0.h) of each plane. */
+typedef struct {
+    double bits[4], repeats[4];
+} plane_est;
+
+static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pairs,
+                   double *bits, double *repeats)
 {
-    uint64_t h[4][256];
-    memset(h, 0, sizeof h);
-    size_t count = 0;
-    for (size_t i = 0; i < m; i += LF_SAMPLE_STRIDE, count++) {
-        uint32_t top; /* the element's most significant 16 bits */
-        if (es == 4)
-            top = load32(src, addend, i) >> 16;
-        else
-            top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
-        uint32_t rot = rot_fwd16((uint16_t)top);
-        h[0][top >> 8]++;
-        h[1][top & 0xFF]++;
-        h[2][rot >> 8]++;
-        h[3][rot & 0xFF]++;
+    uint64_t t[256];
+    double iid = 0.0;
+    for (int v = 0; v < 256; v++) {
+        t[v] = h[v];
+        double q = (double)h[v] / (double)count;
+        iid += q * q;
     }
-    double plain = alcm_order0_bits_hist(h[0], count) + alcm_order0_bits_hist(h[1], count);
-    double rot = alcm_order0_bits_hist(h[2], count) + alcm_order0_bits_hist(h[3], count);
-    return rot < plain ? ALCM_LF_TRANSFORM_ROTATE : ALCM_LF_TRANSFORM_PLANES;
+    *bits = alcm_order0_bits_hist(t, count);
+    *repeats = pairs ? (double)same / (double)pairs - iid : 0.0;
+}
+
+/* One pass over every LF_SAMPLE_STRIDE-th element of the first segment (m >= 1): picks the
+ * transform whose two most significant planes have the smaller order-0 entropy (the f32
+ * low planes are the same under both), and estimates every plane of that transform, as
+ * alcm_order0_bits_strided would on the split planes. Deterministic: a function of the
+ * input bytes only. */
+static unsigned sample_first_segment(const uint8_t *src, const float *addend, size_t m,
+                                     unsigned es, plane_est *est)
+{
+    /* 0, 1: plain top and second byte of the top 16 bits; 2, 3: rotated; 4, 5: f32 bytes
+     * 1 and 0 */
+    uint32_t h[6][256], same[6] = {0};
+    memset(h, 0, sizeof h);
+    size_t count = 0, pairs = 0;
+    if (es == 2) { /* the common 16-bit case, one plain loop */
+        for (size_t i = 0; i < m; i += LF_SAMPLE_STRIDE, count++) {
+            uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
+            uint32_t rot = rot_fwd16((uint16_t)top);
+            h[0][top >> 8]++;
+            h[1][top & 0xFF]++;
+            h[2][rot >> 8]++;
+            h[3][rot & 0xFF]++;
+        }
+        for (size_t i = 0; i + 1 < m; i += LF_SAMPLE_STRIDE, pairs++) {
+            uint32_t d = ((uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8) ^
+                         ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
+            uint32_t dr = rot_fwd16((uint16_t)d); /* rotation commutes with xor */
+            same[0] += (d >> 8) == 0;
+            same[1] += (d & 0xFF) == 0;
+            same[2] += (dr >> 8) == 0;
+            same[3] += (dr & 0xFF) == 0;
+        }
+    } else {
+        for (size_t i = 0; i < m; i += LF_SAMPLE_STRIDE, count++) {
+            uint32_t w = load32(src, addend, i);
+            uint32_t top = w >> 16, rot = rot_fwd16((uint16_t)top);
+            h[0][top >> 8]++;
+            h[1][top & 0xFF]++;
+            h[2][rot >> 8]++;
+            h[3][rot & 0xFF]++;
+            h[4][(w >> 8) & 0xFF]++;
+            h[5][w & 0xFF]++;
+        }
+        for (size_t i = 0; i + 1 < m; i += LF_SAMPLE_STRIDE, pairs++) {
+            uint32_t d = load32(src, addend, i) ^ load32(src, addend, i + 1);
+            uint32_t dr = rot_fwd16((uint16_t)(d >> 16));
+            same[0] += (d >> 24) == 0;
+            same[1] += ((d >> 16) & 0xFF) == 0;
+            same[2] += (dr >> 8) == 0;
+            same[3] += (dr & 0xFF) == 0;
+            same[4] += ((d >> 8) & 0xFF) == 0;
+            same[5] += (d & 0xFF) == 0;
+        }
+    }
+    double b[6], r[6];
+    for (int k = 0; k < (es == 4 ? 6 : 4); k++) est_of(h[k], same[k], count, pairs, &b[k], &r[k]);
+    unsigned t = b[2] + b[3] < b[0] + b[1] ? ALCM_LF_TRANSFORM_ROTATE : ALCM_LF_TRANSFORM_PLANES;
+    int off = t == ALCM_LF_TRANSFORM_ROTATE ? 2 : 0;
+    est->bits[es - 1] = b[off];
+    est->repeats[es - 1] = r[off];
+    est->bits[es - 2] = b[off + 1];
+    est->repeats[es - 2] = r[off + 1];
+    if (es == 4) {
+        est->bits[1] = b[4];
+        est->repeats[1] = r[4];
+        est->bits[0] = b[5];
+        est->repeats[0] = r[5];
+    }
+    return t;
+}
+
+/* Writes plane pl[0..m) as a method-2 stream (order-0 rANS) when that is smaller than the
+ * plane, stored otherwise. */
+static alcm_status write_rans(const uint8_t *pl, size_t m, uint8_t *dst, size_t cap,
+                              size_t *used)
+{
+    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
+    uint32_t hist[256];
+    alcm_rans_histogram(pl, m, hist);
+    size_t room = cap - ALCM_STREAM_HEADER, made;
+    alcm_status st = alcm_rans_encode(pl, m, hist, dst + ALCM_STREAM_HEADER,
+                                      m - 1 < room ? m - 1 : room, &made);
+    if (st == ALCM_OK) {
+        alcm_stream_header_put(dst, ALCM_STREAM_RANS, made);
+        *used = ALCM_STREAM_HEADER + made;
+        return ALCM_OK;
+    }
+    if (st != ALCM_E_DST_TOO_SMALL) return st;
+    return alcm_stream_store(pl, m, dst, cap, used);
+}
+
+/* Reads the next plane stream: method 2 here, the others through the backend reader. */
+static alcm_status read_plane(alcm_dctx *dx, const alcm_frame *f, const uint8_t *blob,
+                              size_t *pos, size_t m, uint8_t *plane)
+{
+    size_t at = *pos, end = f->payload_end;
+    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_RANS) {
+        uint64_t size = alcm_get_u64(blob + at + 1);
+        at += ALCM_STREAM_HEADER;
+        if (size == 0 || size > end - at) return ALCM_E_CORRUPT;
+        alcm_status st = alcm_rans_decode(blob + at, (size_t)size, plane, m);
+        if (st != ALCM_OK) return st;
+        *pos = at + (size_t)size;
+        return ALCM_OK;
+    }
+    return alcm_stream_read_next(&dx->bdec, f->backend, blob, pos, end, m, plane);
 }
 
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
@@ -164,7 +267,8 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
     uint8_t *planes = cx->stage.p;
     size_t end = cap - ALCM_CRC_SIZE, pos = prefix;
     const uint8_t *s = src;
-    const unsigned transform = choose_transform(s, addend, seg, es);
+    plane_est est;
+    const unsigned transform = seg ? sample_first_segment(s, addend, seg, es, &est) : 0;
     for (uint64_t i = 0; i < numel; i += LF_SEGMENT) {
         size_t m = (size_t)(numel - i < LF_SEGMENT ? numel - i : LF_SEGMENT);
         split_planes(s + i * es, addend ? addend + i : NULL, m, es, transform, planes);
@@ -172,13 +276,19 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
             const uint8_t *pl = planes + (size_t)b * m;
             size_t used;
             double repeats;
-            double bits = alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE, &repeats);
-            alcm_coder coder = job->coder;
-            if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
-            alcm_status st = bits >= LF_STORE_BITS
-                                 ? alcm_stream_store(pl, m, dst + pos, end - pos, &used)
-                                 : alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos,
-                                                     end - pos, &used);
+            double bits = i == 0 ? est.bits[b] : alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE,
+                                                                         &repeats);
+            if (i == 0) repeats = est.repeats[b];
+            alcm_status st;
+            if (bits >= LF_STORE_BITS) {
+                st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
+            } else if (repeats > LF_RUNS) {
+                alcm_coder coder = job->coder;
+                if (coder.order0 == 2) coder.order0 = 1;
+                st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
+            } else {
+                st = write_rans(pl, m, dst + pos, end - pos, &used);
+            }
             if (st != ALCM_OK) return st;
             pos += used;
         }
@@ -208,8 +318,7 @@ alcm_status alcm_lossless_float_decode(alcm_dctx *dx, const uint8_t *blob, const
     for (uint64_t i = 0; i < numel; i += unit) {
         size_t m = (size_t)(numel - i < unit ? numel - i : unit);
         for (unsigned b = es; b-- > 0;) {
-            alcm_status st = alcm_stream_read_next(&dx->bdec, f->backend, blob, &pos,
-                                                   f->payload_end, m, planes + (size_t)b * m);
+            alcm_status st = read_plane(dx, f, blob, &pos, m, planes + (size_t)b * m);
             if (st != ALCM_OK) return st;
         }
         join_planes(planes, m, es, f->transform, dst + i * es);

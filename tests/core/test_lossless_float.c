@@ -298,6 +298,49 @@ static void test_weights_pick_rotation(void **state)
     free(x);
 }
 
+static void test_rans_planes_checked(void **state)
+{
+    (void)state;
+    const size_t n = 50000;
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 1000, 11);
+    alcm_shape sh;
+    alcm_shape_1d(&sh, n);
+    alcm_params p = lossless(ALCM_DTYPE_F32, ALCM_BACKEND_AUTO);
+    alcm_cctx *cx = alcm_cctx_create();
+    alcm_dctx *dx = alcm_dctx_create();
+    size_t cap = alcm_compress_bound(n * 4), len, out;
+    uint8_t *blob = tu_malloc(cap), *back = tu_malloc(n * 4);
+    assert_int_equal(alcm_compress(cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, NULL), ALCM_OK);
+    const size_t first = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_FLOAT);
+    assert_int_equal(blob[first], ALCM_STREAM_RANS); /* the exponent plane */
+    /* a changed byte inside the rANS data, checksums made valid again: corrupt, not a
+     * wrong tensor */
+    for (size_t at = first + 9 + 40; at < first + 9 + 200; at += 37) {
+        blob[at] ^= 0x10;
+        alcm_frame_seal(blob, len);
+        assert_int_equal(alcm_decompress(dx, blob, len, back, n * 4, &out), ALCM_E_CORRUPT);
+        blob[at] ^= 0x10;
+        alcm_frame_seal(blob, len);
+    }
+    assert_int_equal(alcm_decompress(dx, blob, len, back, n * 4, &out), ALCM_OK);
+    assert_memory_equal(back, x, n * 4);
+    /* method 2 belongs to lossless-float planes only: a lossless-bytes stream with it is
+     * rejected */
+    alcm_params pb = lossless(ALCM_DTYPE_BYTES, ALCM_BACKEND_ZSTD);
+    alcm_shape_1d(&sh, n * 4);
+    assert_int_equal(alcm_compress(cx, &pb, &sh, x, n * 4, NULL, blob, cap, &len, NULL), ALCM_OK);
+    size_t bfirst = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_BYTES);
+    assert_true(blob[bfirst] <= 1);
+    blob[bfirst] = ALCM_STREAM_RANS;
+    alcm_frame_seal(blob, len);
+    assert_int_equal(alcm_decompress(dx, blob, len, back, n * 4, &out), ALCM_E_CORRUPT);
+    free(blob);
+    free(back);
+    free(x);
+    alcm_cctx_free(cx);
+    alcm_dctx_free(dx);
+}
+
 static void test_f32_special_bit_patterns(void **state)
 {
     (void)state;
@@ -387,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_old_transform0_blobs_decode),
         cmocka_unit_test(test_hand_built_transforms_decode),
         cmocka_unit_test(test_weights_pick_rotation),
+        cmocka_unit_test(test_rans_planes_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
