@@ -147,7 +147,11 @@ static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pa
     *repeats = pairs ? (double)same / (double)pairs - iid : 0.0;
 }
 
-/* One pass over every LF_SAMPLE_STRIDE-th element of the first segment (m >= 1): picks the
+/* Elements sampled from the first segment: about this many, evenly spaced. */
+#define LF_FIRST_SAMPLES 4096
+
+/* One pass over about LF_FIRST_SAMPLES evenly spaced elements of the first segment (m >= 1;
+ * stride (m div LF_FIRST_SAMPLES) | 1, odd like LF_SAMPLE_STRIDE): picks the
  * transform whose two most significant planes have the smaller order-0 entropy (the f32
  * low planes are the same under both), and estimates every plane of that transform, as
  * alcm_order0_bits_strided would on the split planes. Deterministic: a function of the
@@ -159,9 +163,10 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
      * 1 and 0 */
     uint32_t h[6][256], same[6] = {0};
     memset(h, 0, sizeof h);
+    const size_t stride = (m / LF_FIRST_SAMPLES) | 1;
     size_t count = 0, pairs = 0;
     if (es == 2) { /* the common 16-bit case, one plain loop */
-        for (size_t i = 0; i < m; i += LF_SAMPLE_STRIDE, count++) {
+        for (size_t i = 0; i < m; i += stride, count++) {
             uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
             uint32_t rot = rot_fwd16((uint16_t)top);
             h[0][top >> 8]++;
@@ -169,7 +174,7 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
             h[2][rot >> 8]++;
             h[3][rot & 0xFF]++;
         }
-        for (size_t i = 0; i + 1 < m; i += LF_SAMPLE_STRIDE, pairs++) {
+        for (size_t i = 0; i + 1 < m; i += stride, pairs++) {
             uint32_t d = ((uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8) ^
                          ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
             uint32_t dr = rot_fwd16((uint16_t)d); /* rotation commutes with xor */
@@ -179,7 +184,7 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
             same[3] += (dr & 0xFF) == 0;
         }
     } else {
-        for (size_t i = 0; i < m; i += LF_SAMPLE_STRIDE, count++) {
+        for (size_t i = 0; i < m; i += stride, count++) {
             uint32_t w = load32(src, addend, i);
             uint32_t top = w >> 16, rot = rot_fwd16((uint16_t)top);
             h[0][top >> 8]++;
@@ -189,7 +194,7 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
             h[4][(w >> 8) & 0xFF]++;
             h[5][w & 0xFF]++;
         }
-        for (size_t i = 0; i + 1 < m; i += LF_SAMPLE_STRIDE, pairs++) {
+        for (size_t i = 0; i + 1 < m; i += stride, pairs++) {
             uint32_t d = load32(src, addend, i) ^ load32(src, addend, i + 1);
             uint32_t dr = rot_fwd16((uint16_t)(d >> 16));
             same[0] += (d >> 24) == 0;

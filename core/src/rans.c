@@ -103,6 +103,17 @@ static inline void put_word(uint8_t *p, uint16_t w)
 #endif
 }
 
+static inline uint32_t get_word(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t w;
+    memcpy(&w, p, 2);
+    return w;
+#else
+    return alcm_get_u16(p);
+#endif
+}
+
 typedef struct {
     uint16_t freq, bias; /* bias = slot - start of the symbol */
     uint8_t sym;
@@ -115,7 +126,7 @@ static size_t put_table(const uint32_t freq[256], uint8_t *t)
     for (int v = 0; v < 256; v++) {
         if (!freq[v]) continue;
         t[v >> 3] |= (uint8_t)(1u << (v & 7));
-        uint32_t x = freq[v] - 1; /* < 2^14: one or two varint bytes */
+        uint32_t x = freq[v] - 1; /* < 2^12: one or two varint bytes */
         if (x < 0x80) {
             t[len++] = (uint8_t)x;
         } else {
@@ -200,7 +211,7 @@ alcm_status alcm_rans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
         if (x & 0x80) {
             if (pos >= len) return ALCM_E_CORRUPT;
             uint32_t hi = src[pos++];
-            if (hi == 0 || hi >= 0x80) return ALCM_E_CORRUPT; /* shortest form, < 2^14 */
+            if (hi == 0 || hi >= 0x80) return ALCM_E_CORRUPT; /* shortest, two bytes at most */
             x = (x & 0x7F) | hi << 7;
         }
         freq[v] = x + 1;
@@ -231,9 +242,9 @@ alcm_status alcm_rans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
         const dec_slot *d_ = &slot[x & (SCALE - 1)];                                          \
         dst[at] = d_->sym;                                                                    \
         x = d_->freq * (x >> ALCM_RANS_SCALE_BITS) + d_->bias;                                \
-        uint32_t c_ = x < RANS_L;                                                             \
-        uint32_t w_ = (uint32_t)p[0] | (uint32_t)p[1] << 8;                                   \
-        x = c_ ? x << 16 | w_ : x;                                                            \
+        uint32_t c_ = x < RANS_L; /* arithmetic, not a branch: c_ is unpredictable */         \
+        uint32_t w_ = get_word(p);                                                            \
+        x = x << (c_ << 4) | (w_ & (0u - c_));                                                \
         p += 2 * c_;                                                                          \
     } while (0)
 #define GET_CHECKED(x, at)                                                                    \

@@ -8,7 +8,7 @@
 
 #include "alcm.h"
 
-#define ALCM_RANS_SCALE_BITS 14 /* symbol frequencies sum to 2^14 */
+#define ALCM_RANS_SCALE_BITS 12 /* symbol frequencies sum to 2^12 */
 #define ALCM_RANS_STATES 4      /* interleaved states: symbol i uses state i mod 4 */
 
 /* Byte histogram of src[0..n). */

@@ -97,7 +97,7 @@ static void test_corrupt_streams_rejected(void **state)
     uint8_t *c;
     size_t len = roundtrip(x, n, &c);
     uint8_t *bad = tu_malloc(len + 4);
-    /* table: values 60..64 present, one varint each (f - 1 < 2^14) */
+    /* table: values 60..64 present, one varint each (f - 1 < 2^12) */
     memcpy(bad, c, len);
     memset(bad, 0, 32);
     assert_int_equal(alcm_rans_decode(bad, len, back, n), ALCM_E_CORRUPT); /* empty bitmap */
@@ -136,14 +136,16 @@ static void test_corrupt_streams_rejected(void **state)
     uint8_t t[32 + 2 + 16];
     memset(t, 0, sizeof t);
     t[0] = 1;         /* value 0 present */
-    t[32] = 0xFF;     /* f - 1 = 0x3FFF as 0xFF 0x7F ... */
-    t[33] = 0x7F;
+    t[32] = 0xFF;     /* f - 1 = 2^12 - 1 as 0xFF 0x1F */
+    t[33] = 0x1F;
     for (int k = 0; k < 4; k++) t[34 + 4 * k + 1] = 0x80; /* states = L */
     assert_int_equal(alcm_rans_decode(t, sizeof t, back, 3), ALCM_OK); /* one value, 0 bits */
     assert_int_equal(back[0], 0);
     t[33] = 0x00; /* continuation with a zero high part */
     assert_int_equal(alcm_rans_decode(t, sizeof t, back, 3), ALCM_E_CORRUPT);
     t[33] = 0x80; /* a third varint byte */
+    assert_int_equal(alcm_rans_decode(t, sizeof t, back, 3), ALCM_E_CORRUPT);
+    t[33] = 0x3F; /* f = 2^13: more than the whole scale */
     assert_int_equal(alcm_rans_decode(t, sizeof t, back, 3), ALCM_E_CORRUPT);
     free(bad);
     free(c);
