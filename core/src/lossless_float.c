@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "detmath.h"
 #include "format.h"
 #include "order0.h"
 #include "rans.h"
@@ -133,25 +134,50 @@ typedef struct {
     double bits[4], repeats[4];
 } plane_est;
 
+/* Entropy and repeat excess of a sampled histogram h of `count` bytes, `same` of `pairs`
+ * sampled neighbours equal. H = log2 N - (1/N) sum c log2 c, plus the Miller-Madow
+ * correction (K - 1) / (2 N ln 2) for K occupied values, which removes most of the
+ * downward bias of a few thousand samples over 256 values; log2 c is computed once per
+ * distinct small count (a near-uniform plane has few distinct counts). */
 static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pairs,
                    double *bits, double *repeats)
 {
-    uint64_t t[256];
-    double iid = 0.0;
+    double memo[64];
+    uint64_t known = 0, sumsq = 0;
+    double clogc = 0.0;
+    unsigned occupied = 0;
     for (int v = 0; v < 256; v++) {
-        t[v] = h[v];
-        double q = (double)h[v] / (double)count;
-        iid += q * q;
+        uint32_t c = h[v];
+        if (!c) continue;
+        occupied++;
+        sumsq += (uint64_t)c * c;
+        double l;
+        if (c < 64) {
+            if (!(known >> c & 1)) {
+                memo[c] = alcm_det_log2((double)c);
+                known |= (uint64_t)1 << c;
+            }
+            l = memo[c];
+        } else {
+            l = alcm_det_log2((double)c);
+        }
+        clogc += (double)c * l;
     }
-    *bits = alcm_order0_bits_hist(t, count);
-    *repeats = pairs ? (double)same / (double)pairs - iid : 0.0;
+    double n = (double)count;
+    double b = alcm_det_log2(n) - clogc / n + (double)(occupied - 1) / (2.0 * n * 0.6931471805599453);
+    *bits = b < 0.0 ? 0.0 : b > 8.0 ? 8.0 : b;
+    *repeats = pairs ? (double)same / (double)pairs - (double)sumsq / (n * n) : 0.0;
 }
 
-/* Elements sampled from the first segment: about this many, evenly spaced. */
+/* Elements sampled from the first segment: every LF_SAMPLE_STRIDE-th, or about this many
+ * evenly spaced when that is fewer. */
 #define LF_FIRST_SAMPLES 4096
+/* Planes shorter than this go to the backend: a rANS table (at least 48 bytes) does not pay
+ * there. */
+#define LF_RANS_MIN 256
 
-/* One pass over about LF_FIRST_SAMPLES evenly spaced elements of the first segment (m >= 1;
- * stride (m div LF_FIRST_SAMPLES) | 1, odd like LF_SAMPLE_STRIDE): picks the
+/* One pass over evenly spaced elements of the first segment (m >= 1; stride the larger of
+ * LF_SAMPLE_STRIDE and (m div LF_FIRST_SAMPLES) | 1, odd either way): picks the
  * transform whose two most significant planes have the smaller order-0 entropy (the f32
  * low planes are the same under both), and estimates every plane of that transform, as
  * alcm_order0_bits_strided would on the split planes. Deterministic: a function of the
@@ -162,8 +188,9 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
     /* 0, 1: plain top and second byte of the top 16 bits; 2, 3: rotated; 4, 5: f32 bytes
      * 1 and 0 */
     uint32_t h[6][256], same[6] = {0};
-    memset(h, 0, sizeof h);
-    const size_t stride = (m / LF_FIRST_SAMPLES) | 1;
+    memset(h, 0, (es == 4 ? 6 : 4) * sizeof h[0]);
+    size_t stride = (m / LF_FIRST_SAMPLES) | 1;
+    if (stride < LF_SAMPLE_STRIDE) stride = LF_SAMPLE_STRIDE;
     size_t count = 0, pairs = 0;
     if (es == 2) { /* the common 16-bit case, one plain loop */
         for (size_t i = 0; i < m; i += stride, count++) {
@@ -287,7 +314,7 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
             alcm_status st;
             if (bits >= LF_STORE_BITS) {
                 st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
-            } else if (repeats > LF_RUNS) {
+            } else if (repeats > LF_RUNS || m < LF_RANS_MIN) {
                 alcm_coder coder = job->coder;
                 if (coder.order0 == 2) coder.order0 = 1;
                 st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
