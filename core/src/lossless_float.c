@@ -1,5 +1,6 @@
-/* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, each
- * plane its own backend stream, stored when coding would not shrink it. */
+/* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, after
+ * a bit regrouping that can put the whole exponent in one plane; each plane its own stream:
+ * stored, rANS-coded (exponent planes) or a backend stream (docs/FORMAT.md, codec 2). */
 #include <string.h>
 
 #include "ctx.h"

@@ -3,9 +3,8 @@
 
 #include "detmath.h"
 
-double alcm_order0_bits_hist(const uint64_t total[256], size_t n)
+static double entropy_of(const uint64_t total[256], size_t n)
 {
-    if (n == 0) return 0.0;
     double bits = 0.0, inv = 1.0 / (double)n;
     for (int v = 0; v < 256; v++) {
         if (!total[v]) continue;
@@ -37,7 +36,7 @@ double alcm_order0_bits_strided(const uint8_t *p, size_t n, size_t stride, doubl
         }
         *repeats = (double)same / (double)pairs - iid;
     }
-    return alcm_order0_bits_hist(total, count);
+    return entropy_of(total, count);
 }
 
 double alcm_order0_bits(const uint8_t *p, size_t n)
@@ -61,5 +60,5 @@ double alcm_order0_bits(const uint8_t *p, size_t n)
             h[0][v] = h[1][v] = h[2][v] = h[3][v] = 0;
         }
     }
-    return alcm_order0_bits_hist(total, n);
+    return entropy_of(total, n);
 }

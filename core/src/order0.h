@@ -9,10 +9,6 @@
 /* Empirical order-0 entropy of p[0..n) in bits per byte, in [0, 8]; 0 for n = 0. */
 double alcm_order0_bits(const uint8_t *p, size_t n);
 
-/* Order-0 entropy in bits per byte, in [0, 8], of a histogram total[] of n bytes (n = the sum
- * of total[]); 0 for n = 0. */
-double alcm_order0_bits_hist(const uint64_t total[256], size_t n);
-
 /* The same estimated from the bytes p[0], p[stride], p[2 stride], ... (stride >= 1): a
  * cheap, deterministic estimate for large inputs. If repeats is non-NULL it gets how much
  * more often a sampled byte equals the next one than independent bytes of that histogram
