@@ -1,13 +1,13 @@
 /* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, after
  * a bit regrouping that can put the whole exponent in one plane; each plane its own stream:
- * stored, rANS-coded (exponent planes) or a backend stream (docs/FORMAT.md, codec 2). */
+ * stored, tANS-coded (exponent planes) or a backend stream (docs/FORMAT.md, codec 2). */
 #include <string.h>
 
 #include "ctx.h"
 #include "detmath.h"
 #include "format.h"
 #include "order0.h"
-#include "rans.h"
+#include "tans.h"
 
 /* Elements per segment: bounds the plane scratch to one segment (4 MiB for f32). */
 #define LF_SEGMENT ((uint32_t)1 << 20)
@@ -175,12 +175,12 @@ static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pa
 #define LF_FIRST_SAMPLES 4096
 /* Planes estimated above this many bits per byte go to the backend: Huffman literals lose
  * little there (0.5 % at 6.7 bits on the synthetic gradient's low planes) and decode faster,
- * while below it, on the skewed exponent planes (2.6-3.3 bits), they lose 1-2 % that rANS
+ * while below it, on the skewed exponent planes (2.6-3.3 bits), they lose 1-2 % that tANS
  * recovers. */
-#define LF_RANS_BITS 6.0
-/* Planes shorter than this go to the backend: a rANS table (at least 48 bytes) does not pay
+#define LF_TANS_BITS 6.0
+/* Planes shorter than this go to the backend: a tANS table (at least 42 bytes) does not pay
  * there. */
-#define LF_RANS_MIN 256
+#define LF_TANS_MIN 256
 
 /* One pass over evenly spaced elements of the first segment (m >= 1; stride the larger of
  * LF_SAMPLE_STRIDE and (m div LF_FIRST_SAMPLES) | 1, odd either way): picks the
@@ -255,19 +255,19 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
     return t;
 }
 
-/* Writes plane pl[0..m) as a method-2 stream (order-0 rANS) when that is smaller than the
+/* Writes plane pl[0..m) as a method-2 stream (order-0 tANS) when that is smaller than the
  * plane, stored otherwise. */
-static alcm_status write_rans(const uint8_t *pl, size_t m, uint8_t *dst, size_t cap,
+static alcm_status write_tans(const uint8_t *pl, size_t m, uint8_t *dst, size_t cap,
                               size_t *used)
 {
     if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
     uint32_t hist[256];
-    alcm_rans_histogram(pl, m, hist);
+    alcm_tans_histogram(pl, m, hist);
     size_t room = cap - ALCM_STREAM_HEADER, made;
-    alcm_status st = alcm_rans_encode(pl, m, hist, dst + ALCM_STREAM_HEADER,
+    alcm_status st = alcm_tans_encode(pl, m, hist, dst + ALCM_STREAM_HEADER,
                                       m - 1 < room ? m - 1 : room, &made);
     if (st == ALCM_OK) {
-        alcm_stream_header_put(dst, ALCM_STREAM_RANS, made);
+        alcm_stream_header_put(dst, ALCM_STREAM_TANS, made);
         *used = ALCM_STREAM_HEADER + made;
         return ALCM_OK;
     }
@@ -280,11 +280,11 @@ static alcm_status read_plane(alcm_dctx *dx, const alcm_frame *f, const uint8_t 
                               size_t *pos, size_t m, uint8_t *plane)
 {
     size_t at = *pos, end = f->payload_end;
-    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_RANS) {
+    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_TANS) {
         uint64_t size = alcm_get_u64(blob + at + 1);
         at += ALCM_STREAM_HEADER;
         if (size == 0 || size > end - at) return ALCM_E_CORRUPT;
-        alcm_status st = alcm_rans_decode(blob + at, (size_t)size, plane, m);
+        alcm_status st = alcm_tans_decode(blob + at, (size_t)size, plane, m);
         if (st != ALCM_OK) return st;
         *pos = at + (size_t)size;
         return ALCM_OK;
@@ -320,12 +320,12 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
             alcm_status st;
             if (bits >= LF_STORE_BITS) {
                 st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
-            } else if (repeats > LF_RUNS || m < LF_RANS_MIN || bits > LF_RANS_BITS) {
+            } else if (repeats > LF_RUNS || m < LF_TANS_MIN || bits > LF_TANS_BITS) {
                 alcm_coder coder = job->coder;
                 if (coder.order0 == 2) coder.order0 = 1;
                 st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
             } else {
-                st = write_rans(pl, m, dst + pos, end - pos, &used);
+                st = write_tans(pl, m, dst + pos, end - pos, &used);
             }
             if (st != ALCM_OK) return st;
             pos += used;

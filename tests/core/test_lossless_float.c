@@ -298,7 +298,7 @@ static void test_weights_pick_rotation(void **state)
     free(x);
 }
 
-static void test_rans_planes_checked(void **state)
+static void test_tans_planes_checked(void **state)
 {
     (void)state;
     const size_t n = 50000;
@@ -312,8 +312,8 @@ static void test_rans_planes_checked(void **state)
     uint8_t *blob = tu_malloc(cap), *back = tu_malloc(n * 4);
     assert_int_equal(alcm_compress(cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, NULL), ALCM_OK);
     const size_t first = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_FLOAT);
-    assert_int_equal(blob[first], ALCM_STREAM_RANS); /* the exponent plane */
-    /* a changed byte inside the rANS data, checksums made valid again: corrupt, not a
+    assert_int_equal(blob[first], ALCM_STREAM_TANS); /* the exponent plane */
+    /* a changed byte inside the tANS data, checksums made valid again: corrupt, not a
      * wrong tensor */
     for (size_t at = first + 9 + 40; at < first + 9 + 200; at += 37) {
         blob[at] ^= 0x10;
@@ -331,7 +331,7 @@ static void test_rans_planes_checked(void **state)
     assert_int_equal(alcm_compress(cx, &pb, &sh, x, n * 4, NULL, blob, cap, &len, NULL), ALCM_OK);
     size_t bfirst = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_BYTES);
     assert_true(blob[bfirst] <= 1);
-    blob[bfirst] = ALCM_STREAM_RANS;
+    blob[bfirst] = ALCM_STREAM_TANS;
     alcm_frame_seal(blob, len);
     assert_int_equal(alcm_decompress(dx, blob, len, back, n * 4, &out), ALCM_E_CORRUPT);
     free(blob);
@@ -430,7 +430,7 @@ int main(void)
         cmocka_unit_test(test_old_transform0_blobs_decode),
         cmocka_unit_test(test_hand_built_transforms_decode),
         cmocka_unit_test(test_weights_pick_rotation),
-        cmocka_unit_test(test_rans_planes_checked),
+        cmocka_unit_test(test_tans_planes_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
