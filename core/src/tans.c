@@ -35,19 +35,24 @@ static inline uint64_t get_u64_le(const uint8_t *p)
 #endif
 }
 
+/* Eight counter tables: a plane of few distinct values (exponents) would otherwise wait on
+ * the store of the same counter every few bytes. */
 void alcm_tans_histogram(const uint8_t *src, size_t n, uint32_t hist[256])
 {
-    uint32_t h[4][256];
+    uint32_t h[8][256];
     memset(h, 0, sizeof h);
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        h[0][src[i]]++;
-        h[1][src[i + 1]]++;
-        h[2][src[i + 2]]++;
-        h[3][src[i + 3]]++;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        for (int k = 0; k < 8; k++) h[k][(uint8_t)(w >> (8 * k))]++;
     }
     for (; i < n; i++) h[0][src[i]]++;
-    for (int v = 0; v < 256; v++) hist[v] = h[0][v] + h[1][v] + h[2][v] + h[3][v];
+    for (int v = 0; v < 256; v++) {
+        uint32_t t = 0;
+        for (int k = 0; k < 8; k++) t += h[k][v];
+        hist[v] = t;
+    }
 }
 
 /* Frequencies summing to T, every present symbol >= 1: rounded shares, then the rounding
@@ -122,11 +127,9 @@ static void spread(const uint32_t freq[256], uint8_t tab[T])
         }
 }
 
-static uint32_t highbit(uint32_t x) /* x >= 1 */
+static inline uint32_t highbit(uint32_t x) /* floor(log2 x), x >= 1 */
 {
-    uint32_t b = 0;
-    while (x >> (b + 1)) b++;
-    return b;
+    return 31u - (uint32_t)__builtin_clz(x);
 }
 
 /* Encoder view of a symbol: bits out = (X + dnb) >> 16 for a state X in [T, 2T), and the
