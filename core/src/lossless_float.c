@@ -172,7 +172,7 @@ static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pa
 
 /* Elements sampled from the first segment: every LF_SAMPLE_STRIDE-th, or about this many
  * evenly spaced when that is fewer. */
-#define LF_FIRST_SAMPLES 4096
+#define LF_FIRST_SAMPLES 1024
 /* Planes estimated above this many bits per byte go to the backend: Huffman literals lose
  * little there (0.5 % at 6.7 bits on the synthetic gradient's low planes) and decode faster,
  * while below it, on the skewed exponent planes (2.6-3.3 bits), they lose 1-2 % that tANS
