@@ -321,8 +321,8 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
             if (bits >= LF_STORE_BITS) {
                 st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
             } else if (repeats > LF_RUNS || m < LF_TANS_MIN || bits > LF_TANS_BITS) {
-                alcm_coder coder = job->coder;
-                if (coder.order0 == 2) coder.order0 = 1;
+                alcm_coder coder = job->coder; /* runs keep zstd's full match search */
+                if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
                 st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
             } else {
                 st = write_tans(pl, m, dst + pos, end - pos, &used);
