@@ -228,7 +228,7 @@ alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f)
     case ALCM_CODEC_LOSSLESS_FLOAT:
         f->unit = alcm_get_u32(sec);
         f->transform = sec[4];
-        if (f->unit == 0 || f->unit > ALCM_UNIT_MAX || f->transform != ALCM_LF_TRANSFORM_PLANES ||
+        if (f->unit == 0 || f->unit > ALCM_UNIT_MAX || f->transform > ALCM_LF_TRANSFORM_ROTATE ||
             sec[5] || sec[6] || sec[7])
             return ALCM_E_CORRUPT;
         return ALCM_OK;

@@ -35,9 +35,11 @@ typedef enum {
 
 #define ALCM_STREAM_STORED 0
 #define ALCM_STREAM_CODED 1
+#define ALCM_STREAM_TANS 2  /* order-0 tANS: lossless-float planes only */
 
 #define ALCM_GRAD_LAYOUT_CLASSES 1  /* width classes with escapes */
 #define ALCM_LF_TRANSFORM_PLANES 0  /* plain byte planes */
+#define ALCM_LF_TRANSFORM_ROTATE 1  /* top 16 bits rotated left by one, then byte planes */
 
 /* Gradient codec section. */
 typedef struct {

@@ -1,9 +1,13 @@
-/* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, each
- * plane its own backend stream, stored when coding would not shrink it. */
+/* lossless_float.c - exact coding of f32/f16/bf16 tensors as byte planes per segment, after
+ * a bit regrouping that can put the whole exponent in one plane; each plane its own stream:
+ * stored, tANS-coded (exponent planes) or a backend stream (docs/FORMAT.md, codec 2). */
 #include <string.h>
 
 #include "ctx.h"
+#include "detmath.h"
+#include "format.h"
 #include "order0.h"
+#include "tans.h"
 
 /* Elements per segment: bounds the plane scratch to one segment (4 MiB for f32). */
 #define LF_SEGMENT ((uint32_t)1 << 20)
@@ -21,22 +25,53 @@
  * 0.06, gradients with zeros 0.08 to 0.40. */
 #define LF_RUNS 0.075
 
-/* Splits m elements of es bytes (optionally y = x + addend for f32) into es planes. */
+/* Transform 1 (docs/FORMAT.md): the most significant 16 bits of each element rotated left
+ * by one, so the top byte holds the whole exponent of f32 and bf16 and the sign moves to
+ * the bottom of the next byte. */
+static inline uint32_t rot_fwd32(uint32_t v)
+{
+    return ((v << 1) & 0xFFFE0000u) | ((v >> 15) & 0x00010000u) | (v & 0x0000FFFFu);
+}
+static inline uint32_t rot_inv32(uint32_t v)
+{
+    return ((v >> 1) & 0x7FFF0000u) | ((v & 0x00010000u) << 15) | (v & 0x0000FFFFu);
+}
+static inline uint16_t rot_fwd16(uint16_t v) { return (uint16_t)(v << 1 | v >> 15); }
+static inline uint16_t rot_inv16(uint16_t v) { return (uint16_t)(v >> 1 | v << 15); }
+
+static inline uint32_t load32(const uint8_t *src, const float *addend, size_t i)
+{
+    uint32_t v;
+    if (addend) {
+        float x;
+        memcpy(&x, src + 4 * i, 4);
+        x = x + addend[i];
+        memcpy(&v, &x, 4);
+    } else {
+        memcpy(&v, src + 4 * i, 4);
+    }
+    return v;
+}
+
+/* Splits m elements of es bytes (optionally y = x + addend for f32) into es planes, after
+ * the transform. One loop per case, so each is a plain vectorisable pass. */
 static void split_planes(const uint8_t *src, const float *addend, size_t m, unsigned es,
-                         uint8_t *planes)
+                         unsigned transform, uint8_t *planes)
 {
     if (es == 4) {
         uint8_t *p0 = planes, *p1 = planes + m, *p2 = planes + 2 * m, *p3 = planes + 3 * m;
-        for (size_t i = 0; i < m; i++) {
-            uint32_t v;
-            if (addend) {
-                float x;
-                memcpy(&x, src + 4 * i, 4);
-                x = x + addend[i];
-                memcpy(&v, &x, 4);
-            } else {
-                memcpy(&v, src + 4 * i, 4);
+        if (transform == ALCM_LF_TRANSFORM_ROTATE) {
+            for (size_t i = 0; i < m; i++) {
+                uint32_t v = rot_fwd32(load32(src, addend, i));
+                p0[i] = (uint8_t)v;
+                p1[i] = (uint8_t)(v >> 8);
+                p2[i] = (uint8_t)(v >> 16);
+                p3[i] = (uint8_t)(v >> 24);
             }
+            return;
+        }
+        for (size_t i = 0; i < m; i++) {
+            uint32_t v = load32(src, addend, i);
             p0[i] = (uint8_t)v;
             p1[i] = (uint8_t)(v >> 8);
             p2[i] = (uint8_t)(v >> 16);
@@ -45,16 +80,34 @@ static void split_planes(const uint8_t *src, const float *addend, size_t m, unsi
         return;
     }
     uint8_t *p0 = planes, *p1 = planes + m; /* 16-bit floats */
+    if (transform == ALCM_LF_TRANSFORM_ROTATE) {
+        for (size_t i = 0; i < m; i++) {
+            uint16_t v = rot_fwd16((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+            p0[i] = (uint8_t)v;
+            p1[i] = (uint8_t)(v >> 8);
+        }
+        return;
+    }
     for (size_t i = 0; i < m; i++) {
         p0[i] = src[2 * i];
         p1[i] = src[2 * i + 1];
     }
 }
 
-static void join_planes(const uint8_t *planes, size_t m, unsigned es, uint8_t *dst)
+static void join_planes(const uint8_t *planes, size_t m, unsigned es, unsigned transform,
+                        uint8_t *dst)
 {
     if (es == 4) {
         const uint8_t *p0 = planes, *p1 = planes + m, *p2 = planes + 2 * m, *p3 = planes + 3 * m;
+        if (transform == ALCM_LF_TRANSFORM_ROTATE) {
+            for (size_t i = 0; i < m; i++) {
+                uint32_t v = (uint32_t)p0[i] | (uint32_t)p1[i] << 8 | (uint32_t)p2[i] << 16 |
+                             (uint32_t)p3[i] << 24;
+                v = rot_inv32(v);
+                memcpy(dst + 4 * i, &v, 4);
+            }
+            return;
+        }
         for (size_t i = 0; i < m; i++) {
             uint32_t v = (uint32_t)p0[i] | (uint32_t)p1[i] << 8 | (uint32_t)p2[i] << 16 |
                          (uint32_t)p3[i] << 24;
@@ -63,10 +116,180 @@ static void join_planes(const uint8_t *planes, size_t m, unsigned es, uint8_t *d
         return;
     }
     const uint8_t *p0 = planes, *p1 = planes + m; /* 16-bit floats */
+    if (transform == ALCM_LF_TRANSFORM_ROTATE) {
+        for (size_t i = 0; i < m; i++) {
+            uint16_t v = rot_inv16((uint16_t)(p0[i] | p1[i] << 8));
+            dst[2 * i] = (uint8_t)v;
+            dst[2 * i + 1] = (uint8_t)(v >> 8);
+        }
+        return;
+    }
     for (size_t i = 0; i < m; i++) {
         dst[2 * i] = p0[i];
         dst[2 * i + 1] = p1[i];
     }
+}
+
+/* Sampled order-0 entropy (bits per byte) and excess repeats (see order0.h) of each plane. */
+typedef struct {
+    double bits[4], repeats[4];
+} plane_est;
+
+/* Entropy and repeat excess of a sampled histogram h of `count` bytes, `same` of `pairs`
+ * sampled neighbours equal. H = log2 N - (1/N) sum c log2 c, plus the Miller-Madow
+ * correction (K - 1) / (2 N ln 2) for K occupied values, which removes most of the
+ * downward bias of a few thousand samples over 256 values; log2 c is computed once per
+ * distinct small count (a near-uniform plane has few distinct counts). */
+static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pairs,
+                   double *bits, double *repeats)
+{
+    double memo[64];
+    uint64_t known = 0, sumsq = 0;
+    double clogc = 0.0;
+    unsigned occupied = 0;
+    for (int v = 0; v < 256; v++) {
+        uint32_t c = h[v];
+        if (!c) continue;
+        occupied++;
+        sumsq += (uint64_t)c * c;
+        double l;
+        if (c < 64) {
+            if (!(known >> c & 1)) {
+                memo[c] = alcm_det_log2((double)c);
+                known |= (uint64_t)1 << c;
+            }
+            l = memo[c];
+        } else {
+            l = alcm_det_log2((double)c);
+        }
+        clogc += (double)c * l;
+    }
+    double n = (double)count;
+    double b = alcm_det_log2(n) - clogc / n + (double)(occupied - 1) / (2.0 * n * 0.6931471805599453);
+    *bits = b < 0.0 ? 0.0 : b > 8.0 ? 8.0 : b;
+    *repeats = pairs ? (double)same / (double)pairs - (double)sumsq / (n * n) : 0.0;
+}
+
+/* Elements sampled from the first segment: every LF_SAMPLE_STRIDE-th, or about this many
+ * evenly spaced when that is fewer. */
+#define LF_FIRST_SAMPLES 1024
+/* Planes estimated above this many bits per byte go to the backend: Huffman literals lose
+ * little there (0.5 % at 6.7 bits on the synthetic gradient's low planes) and decode faster,
+ * while below it, on the skewed exponent planes (2.6-3.3 bits), they lose 1-2 % that tANS
+ * recovers. */
+#define LF_TANS_BITS 6.0
+/* Planes shorter than this go to the backend: a tANS table (at least 42 bytes) does not pay
+ * there. */
+#define LF_TANS_MIN 256
+
+/* One pass over evenly spaced elements of the first segment (m >= 1; stride the larger of
+ * LF_SAMPLE_STRIDE and (m div LF_FIRST_SAMPLES) | 1, odd either way): picks the
+ * transform whose two most significant planes have the smaller order-0 entropy (the f32
+ * low planes are the same under both), and estimates every plane of that transform, as
+ * alcm_order0_bits_strided would on the split planes. Deterministic: a function of the
+ * input bytes only. */
+static unsigned sample_first_segment(const uint8_t *src, const float *addend, size_t m,
+                                     unsigned es, plane_est *est)
+{
+    /* 0, 1: plain top and second byte of the top 16 bits; 2, 3: rotated; 4, 5: f32 bytes
+     * 1 and 0 */
+    uint32_t h[6][256], same[6] = {0};
+    memset(h, 0, (es == 4 ? 6 : 4) * sizeof h[0]);
+    size_t stride = (m / LF_FIRST_SAMPLES) | 1;
+    if (stride < LF_SAMPLE_STRIDE) stride = LF_SAMPLE_STRIDE;
+    size_t count = 0, pairs = 0;
+    if (es == 2) { /* the common 16-bit case, one plain loop */
+        for (size_t i = 0; i < m; i += stride, count++) {
+            uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
+            uint32_t rot = rot_fwd16((uint16_t)top);
+            h[0][top >> 8]++;
+            h[1][top & 0xFF]++;
+            h[2][rot >> 8]++;
+            h[3][rot & 0xFF]++;
+        }
+        for (size_t i = 0; i + 1 < m; i += stride, pairs++) {
+            uint32_t d = ((uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8) ^
+                         ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
+            uint32_t dr = rot_fwd16((uint16_t)d); /* rotation commutes with xor */
+            same[0] += (d >> 8) == 0;
+            same[1] += (d & 0xFF) == 0;
+            same[2] += (dr >> 8) == 0;
+            same[3] += (dr & 0xFF) == 0;
+        }
+    } else {
+        for (size_t i = 0; i < m; i += stride, count++) {
+            uint32_t w = load32(src, addend, i);
+            uint32_t top = w >> 16, rot = rot_fwd16((uint16_t)top);
+            h[0][top >> 8]++;
+            h[1][top & 0xFF]++;
+            h[2][rot >> 8]++;
+            h[3][rot & 0xFF]++;
+            h[4][(w >> 8) & 0xFF]++;
+            h[5][w & 0xFF]++;
+        }
+        for (size_t i = 0; i + 1 < m; i += stride, pairs++) {
+            uint32_t d = load32(src, addend, i) ^ load32(src, addend, i + 1);
+            uint32_t dr = rot_fwd16((uint16_t)(d >> 16));
+            same[0] += (d >> 24) == 0;
+            same[1] += ((d >> 16) & 0xFF) == 0;
+            same[2] += (dr >> 8) == 0;
+            same[3] += (dr & 0xFF) == 0;
+            same[4] += ((d >> 8) & 0xFF) == 0;
+            same[5] += (d & 0xFF) == 0;
+        }
+    }
+    double b[6], r[6];
+    for (int k = 0; k < (es == 4 ? 6 : 4); k++) est_of(h[k], same[k], count, pairs, &b[k], &r[k]);
+    unsigned t = b[2] + b[3] < b[0] + b[1] ? ALCM_LF_TRANSFORM_ROTATE : ALCM_LF_TRANSFORM_PLANES;
+    int off = t == ALCM_LF_TRANSFORM_ROTATE ? 2 : 0;
+    est->bits[es - 1] = b[off];
+    est->repeats[es - 1] = r[off];
+    est->bits[es - 2] = b[off + 1];
+    est->repeats[es - 2] = r[off + 1];
+    if (es == 4) {
+        est->bits[1] = b[4];
+        est->repeats[1] = r[4];
+        est->bits[0] = b[5];
+        est->repeats[0] = r[5];
+    }
+    return t;
+}
+
+/* Writes plane pl[0..m) as a method-2 stream (order-0 tANS) when that is smaller than the
+ * plane, stored otherwise. */
+static alcm_status write_tans(const uint8_t *pl, size_t m, uint8_t *dst, size_t cap,
+                              size_t *used)
+{
+    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
+    uint32_t hist[256];
+    alcm_tans_histogram(pl, m, hist);
+    size_t room = cap - ALCM_STREAM_HEADER, made;
+    alcm_status st = alcm_tans_encode(pl, m, hist, dst + ALCM_STREAM_HEADER,
+                                      m - 1 < room ? m - 1 : room, &made);
+    if (st == ALCM_OK) {
+        alcm_stream_header_put(dst, ALCM_STREAM_TANS, made);
+        *used = ALCM_STREAM_HEADER + made;
+        return ALCM_OK;
+    }
+    if (st != ALCM_E_DST_TOO_SMALL) return st;
+    return alcm_stream_store(pl, m, dst, cap, used);
+}
+
+/* Reads the next plane stream: method 2 here, the others through the backend reader. */
+static alcm_status read_plane(alcm_dctx *dx, const alcm_frame *f, const uint8_t *blob,
+                              size_t *pos, size_t m, uint8_t *plane)
+{
+    size_t at = *pos, end = f->payload_end;
+    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_TANS) {
+        uint64_t size = alcm_get_u64(blob + at + 1);
+        at += ALCM_STREAM_HEADER;
+        if (size == 0 || size > end - at) return ALCM_E_CORRUPT;
+        alcm_status st = alcm_tans_decode(blob + at, (size_t)size, plane, m);
+        if (st != ALCM_OK) return st;
+        *pos = at + (size_t)size;
+        return ALCM_OK;
+    }
+    return alcm_stream_read_next(&dx->bdec, f->backend, blob, pos, end, m, plane);
 }
 
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
@@ -82,20 +305,28 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
     uint8_t *planes = cx->stage.p;
     size_t end = cap - ALCM_CRC_SIZE, pos = prefix;
     const uint8_t *s = src;
+    plane_est est;
+    const unsigned transform = seg ? sample_first_segment(s, addend, seg, es, &est) : 0;
     for (uint64_t i = 0; i < numel; i += LF_SEGMENT) {
         size_t m = (size_t)(numel - i < LF_SEGMENT ? numel - i : LF_SEGMENT);
-        split_planes(s + i * es, addend ? addend + i : NULL, m, es, planes);
+        split_planes(s + i * es, addend ? addend + i : NULL, m, es, transform, planes);
         for (unsigned b = es; b-- > 0;) {
             const uint8_t *pl = planes + (size_t)b * m;
             size_t used;
             double repeats;
-            double bits = alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE, &repeats);
-            alcm_coder coder = job->coder;
-            if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
-            alcm_status st = bits >= LF_STORE_BITS
-                                 ? alcm_stream_store(pl, m, dst + pos, end - pos, &used)
-                                 : alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos,
-                                                     end - pos, &used);
+            double bits = i == 0 ? est.bits[b] : alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE,
+                                                                         &repeats);
+            if (i == 0) repeats = est.repeats[b];
+            alcm_status st;
+            if (bits >= LF_STORE_BITS) {
+                st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
+            } else if (repeats > LF_RUNS || m < LF_TANS_MIN || bits > LF_TANS_BITS) {
+                alcm_coder coder = job->coder; /* runs keep zstd's full match search */
+                if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
+                st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
+            } else {
+                st = write_tans(pl, m, dst + pos, end - pos, &used);
+            }
             if (st != ALCM_OK) return st;
             pos += used;
         }
@@ -108,7 +339,7 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
     f.shape = *job->shape;
     f.raw_size = numel * es;
     f.unit = LF_SEGMENT;
-    f.transform = ALCM_LF_TRANSFORM_PLANES;
+    f.transform = (uint8_t)transform;
     alcm_frame_finish(dst, &f, pos, len);
     return ALCM_OK;
 }
@@ -125,11 +356,10 @@ alcm_status alcm_lossless_float_decode(alcm_dctx *dx, const uint8_t *blob, const
     for (uint64_t i = 0; i < numel; i += unit) {
         size_t m = (size_t)(numel - i < unit ? numel - i : unit);
         for (unsigned b = es; b-- > 0;) {
-            alcm_status st = alcm_stream_read_next(&dx->bdec, f->backend, blob, &pos,
-                                                   f->payload_end, m, planes + (size_t)b * m);
+            alcm_status st = read_plane(dx, f, blob, &pos, m, planes + (size_t)b * m);
             if (st != ALCM_OK) return st;
         }
-        join_planes(planes, m, es, dst + i * es);
+        join_planes(planes, m, es, f->transform, dst + i * es);
     }
     return pos == f->payload_end ? ALCM_OK : ALCM_E_CORRUPT;
 }

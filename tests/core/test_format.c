@@ -211,7 +211,8 @@ static void test_header_fields_checked(void **state)
     assert_int_equal(patched(buf, len, 8, 9), ALCM_E_CORRUPT);  /* rank 9 */
     assert_int_equal(patched(buf, len, 8, 3), ALCM_E_CORRUPT);  /* raw size != numel * 4 */
     assert_int_equal(patched(buf, len, 20, 7), ALCM_E_CORRUPT); /* raw size */
-    assert_int_equal(patched(buf, len, 28 + 16 + 4, 1), ALCM_E_CORRUPT); /* transform */
+    assert_int_equal(patched(buf, len, 28 + 16 + 4, 2), ALCM_E_CORRUPT); /* transform */
+    assert_int_equal(patched(buf, len, 28 + 16 + 4, 0xFF), ALCM_E_CORRUPT);
     assert_int_equal(patched(buf, len, 28 + 16 + 7, 1), ALCM_E_CORRUPT); /* reserved */
     /* a dims product beyond 2^62 */
     assert_int_equal(patched(buf, len, 28 + 7, 0x40), ALCM_E_CORRUPT);

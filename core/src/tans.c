@@ -1,0 +1,346 @@
+/* tans.c - static order-0 tANS (table-based asymmetric numeral systems, as in FSE) for byte
+ * planes whose symbols are independent: the exponent plane of float weights is coded within
+ * 0.2 % of its order-0 entropy, where Huffman coding loses 1-2 % on its skewed distribution,
+ * at a table lookup, a shift and an add per byte (no multiply). Four interleaved states
+ * share one bit stream. Layout in docs/FORMAT.md, "Stream method 2". */
+#include "tans.h"
+
+#include <string.h>
+
+#include "bytes.h"
+
+#define T ((uint32_t)1 << ALCM_TANS_LOG)
+#define STEP ((T >> 1) + (T >> 3) + 3) /* odd: the spread visits every slot once */
+#define BITMAP 32                      /* bytes of the present-symbol bitmap */
+#define SCALE T
+
+/* Little-endian 64-bit words, one move on little-endian hosts. */
+static inline void put_u64_le(uint8_t *p, uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &w, 8);
+#else
+    alcm_put_u64(p, w);
+#endif
+}
+
+static inline uint64_t get_u64_le(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+#else
+    return alcm_get_u64(p);
+#endif
+}
+
+/* Eight counter tables: a plane of few distinct values (exponents) would otherwise wait on
+ * the store of the same counter every few bytes. */
+void alcm_tans_histogram(const uint8_t *src, size_t n, uint32_t hist[256])
+{
+    uint32_t h[8][256];
+    memset(h, 0, sizeof h);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        for (int k = 0; k < 8; k++) h[k][(uint8_t)(w >> (8 * k))]++;
+    }
+    for (; i < n; i++) h[0][src[i]]++;
+    for (int v = 0; v < 256; v++) {
+        uint32_t t = 0;
+        for (int k = 0; k < 8; k++) t += h[k][v];
+        hist[v] = t;
+    }
+}
+
+/* Frequencies summing to T, every present symbol >= 1: rounded shares, then the rounding
+ * difference spread one unit at a time over the symbols in decreasing count order (ties:
+ * smaller symbol first). Integer arithmetic only, so the table is the same on every
+ * machine. */
+static void normalise(const uint32_t hist[256], size_t n, uint32_t freq[256])
+{
+    uint8_t order[256];
+    int used = 0;
+    int64_t sum = 0;
+    for (int v = 0; v < 256; v++) {
+        freq[v] = 0;
+        if (!hist[v]) continue;
+        uint64_t f = ((uint64_t)hist[v] * SCALE + n / 2) / n;
+        freq[v] = f ? (uint32_t)f : 1;
+        sum += freq[v];
+        /* insertion into the count order */
+        int k = used++;
+        while (k > 0 && hist[order[k - 1]] < hist[v]) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = (uint8_t)v;
+    }
+    int64_t diff = (int64_t)SCALE - sum;
+    while (diff != 0) {
+        int moved = 0;
+        for (int k = 0; k < used && diff != 0; k++) {
+            uint32_t *f = &freq[order[k]];
+            if (diff > 0) {
+                (*f)++;
+                diff--;
+                moved = 1;
+            } else if (*f > 1) {
+                (*f)--;
+                diff++;
+                moved = 1;
+            }
+        }
+        if (!moved) break; /* cannot happen: at most 256 symbols of at least 1 each */
+    }
+}
+
+static size_t put_table(const uint32_t freq[256], uint8_t *t)
+{
+    memset(t, 0, BITMAP);
+    size_t len = BITMAP;
+    for (int v = 0; v < 256; v++) {
+        if (!freq[v]) continue;
+        t[v >> 3] |= (uint8_t)(1u << (v & 7));
+        uint32_t x = freq[v] - 1; /* < T: one or two varint bytes */
+        if (x < 0x80) {
+            t[len++] = (uint8_t)x;
+        } else {
+            t[len++] = (uint8_t)(0x80 | (x & 0x7F));
+            t[len++] = (uint8_t)(x >> 7);
+        }
+    }
+    return len;
+}
+
+/* Slot u of the table holds symbol spread[u]: symbols in increasing value, each f_v times,
+ * placed at u = 0, STEP, 2 STEP, ... mod T. */
+static void spread(const uint32_t freq[256], uint8_t tab[T])
+{
+    uint32_t pos = 0;
+    for (int v = 0; v < 256; v++)
+        for (uint32_t j = 0; j < freq[v]; j++) {
+            tab[pos] = (uint8_t)v;
+            pos = (pos + STEP) & (T - 1);
+        }
+}
+
+static inline uint32_t highbit(uint32_t x) /* floor(log2 x), x >= 1 */
+{
+    return 31u - (uint32_t)__builtin_clz(x);
+}
+
+/* Encoder view of a symbol: bits out = (X + dnb) >> 16 for a state X in [T, 2T), and the
+ * next state = next[(X >> bits) + dfs]. */
+typedef struct {
+    int32_t dnb, dfs;
+} enc_sym;
+
+/* The bit stream is one little-endian integer B over the data bytes after the header,
+ * read from its lowest bit up. The encoder runs from the last byte of the plane to the
+ * first and pushes each step's bits *under* the ones before (B = B << k | bits), so the
+ * decoder reads them in its own order. Pushed bits collect in acc (cnt of them, newest
+ * lowest) and leave it as whole bytes from the top, written downwards from the end of dst:
+ * at most 4 x 12 + 7 = 55 bits are pending, so eight bytes are stored unconditionally,
+ * top-aligned, and p moves down by the complete ones (the rest is overwritten next time or
+ * left below the output). */
+alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[256],
+                             uint8_t *dst, size_t cap, size_t *out)
+{
+    *out = 0;
+    if (n == 0) return ALCM_E_ARG;
+    uint32_t freq[256];
+    normalise(hist, n, freq);
+    uint8_t table[BITMAP + 2 * 256];
+    size_t tlen = put_table(freq, table);
+    if (cap < tlen + 1 + 8) return ALCM_E_DST_TOO_SMALL;
+    uint8_t tab[T];
+    spread(freq, tab);
+    uint16_t next[T];
+    uint32_t fill[256], total = 0;
+    enc_sym sym[256];
+    for (int v = 0; v < 256; v++) {
+        fill[v] = total;
+        if (freq[v] == 1) {
+            sym[v].dnb = (int32_t)((ALCM_TANS_LOG << 16) - T);
+            sym[v].dfs = (int32_t)total - 1;
+        } else if (freq[v]) {
+            uint32_t most = ALCM_TANS_LOG - highbit(freq[v] - 1); /* bits: most or most - 1 */
+            sym[v].dnb = (int32_t)((most << 16) - (freq[v] << most));
+            sym[v].dfs = (int32_t)total - (int32_t)freq[v];
+        }
+        total += freq[v];
+    }
+    for (uint32_t u = 0; u < T; u++) next[fill[tab[u]]++] = (uint16_t)(T + u);
+
+    uint8_t *const lo = dst + tlen + 1;
+    uint8_t *p = dst + cap;
+    uint64_t acc = 0;
+    uint32_t cnt = 0;
+    uint32_t x0 = T, x1 = T, x2 = T, x3 = T;
+#define PUT(X, byte)                                                                          \
+    do {                                                                                      \
+        const enc_sym s_ = sym[byte];                                                         \
+        uint32_t k_ = (X + (uint32_t)s_.dnb) >> 16;                                           \
+        uint32_t hi_ = X >> k_;                                                               \
+        acc = acc << k_ | (X - (hi_ << k_));                                                  \
+        cnt += k_;                                                                            \
+        X = next[(int32_t)hi_ + s_.dfs];                                                      \
+    } while (0)
+#define FLUSH()                                                                               \
+    do {                                                                                      \
+        if ((size_t)(p - lo) < 8) return ALCM_E_DST_TOO_SMALL;                                \
+        uint64_t w_ = (acc << 1) << (63 - cnt);                                               \
+        put_u64_le(p - 8, w_);                                                                \
+        p -= cnt >> 3;                                                                        \
+        cnt &= 7;                                                                             \
+    } while (0)
+    size_t n4 = n & ~(size_t)3;
+    switch (n - n4) { /* the last symbols first: state i mod 4 */
+    case 3: PUT(x2, src[n4 + 2]); /* fall through */
+    case 2: PUT(x1, src[n4 + 1]); /* fall through */
+    case 1: PUT(x0, src[n4]); FLUSH(); /* fall through */
+    default: break;
+    }
+    for (size_t i = n4; i > 0; i -= 4) {
+        PUT(x3, src[i - 1]);
+        PUT(x2, src[i - 2]);
+        PUT(x1, src[i - 3]);
+        PUT(x0, src[i - 4]);
+        FLUSH();
+    }
+    /* the final states, state 0 read first, then zero padding to a whole byte */
+    acc = acc << ALCM_TANS_LOG | (x3 - T);
+    acc = acc << ALCM_TANS_LOG | (x2 - T);
+    cnt += 2 * ALCM_TANS_LOG;
+    FLUSH();
+    acc = acc << ALCM_TANS_LOG | (x1 - T);
+    acc = acc << ALCM_TANS_LOG | (x0 - T);
+    cnt += 2 * ALCM_TANS_LOG;
+    FLUSH();
+    uint32_t pad = (8 - cnt) & 7;
+    acc <<= pad;
+    cnt += pad;
+    FLUSH();
+#undef PUT
+#undef FLUSH
+    size_t body = (size_t)(dst + cap - p);
+    memmove(lo, p, body);
+    memcpy(dst, table, tlen);
+    dst[tlen] = (uint8_t)pad;
+    *out = tlen + 1 + body;
+    return ALCM_OK;
+}
+
+/* Decoder view of a slot: the symbol, the bits to read and the next state's base. */
+typedef struct {
+    uint16_t base;
+    uint8_t sym, bits;
+} dec_slot;
+
+/* Bits [pos, pos + k) of the little-endian bit stream s[0..len), k <= 16: a 64-bit load
+ * while eight bytes remain, byte by byte at the end. The caller has checked that the bits
+ * exist. */
+static inline uint32_t peek(const uint8_t *s, size_t len, uint64_t pos, uint32_t k)
+{
+    size_t at = (size_t)(pos >> 3);
+    uint64_t w;
+    if (len - at >= 8) {
+        w = get_u64_le(s + at);
+    } else {
+        w = 0;
+        for (size_t b = 0; at + b < len; b++) w |= (uint64_t)s[at + b] << (8 * b);
+    }
+    return (uint32_t)(w >> (pos & 7)) & (((uint32_t)1 << k) - 1);
+}
+
+alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_t n)
+{
+    if (n == 0 || len < BITMAP) return ALCM_E_CORRUPT;
+    uint32_t freq[256];
+    size_t pos = BITMAP;
+    uint32_t total = 0;
+    for (int v = 0; v < 256; v++) {
+        freq[v] = 0;
+        if (!(src[v >> 3] >> (v & 7) & 1)) continue;
+        if (pos >= len) return ALCM_E_CORRUPT;
+        uint32_t x = src[pos++];
+        if (x & 0x80) {
+            if (pos >= len) return ALCM_E_CORRUPT;
+            uint32_t hi = src[pos++];
+            if (hi == 0 || hi >= 0x80) return ALCM_E_CORRUPT; /* shortest, two bytes at most */
+            x = (x & 0x7F) | hi << 7;
+        }
+        freq[v] = x + 1;
+        if (freq[v] > T - total) return ALCM_E_CORRUPT;
+        total += freq[v];
+    }
+    if (total != T) return ALCM_E_CORRUPT; /* also rejects an empty bitmap */
+    if (pos >= len) return ALCM_E_CORRUPT;
+    uint32_t pad = src[pos++];
+    const uint8_t *s = src + pos;
+    const size_t slen = len - pos;
+    const uint64_t nbits = (uint64_t)slen * 8;
+    if (pad > 7 || nbits < pad + ALCM_TANS_STATES * ALCM_TANS_LOG) return ALCM_E_CORRUPT;
+    if (peek(s, slen, 0, pad) != 0) return ALCM_E_CORRUPT;
+    uint8_t tab[T];
+    spread(freq, tab);
+    dec_slot slot[T];
+    uint32_t seen[256];
+    memcpy(seen, freq, sizeof seen);
+    for (uint32_t u = 0; u < T; u++) {
+        uint32_t v = tab[u], x = seen[v]++; /* x in [f_v, 2 f_v) */
+        uint32_t k = ALCM_TANS_LOG - highbit(x);
+        slot[u].sym = (uint8_t)v;
+        slot[u].bits = (uint8_t)k;
+        slot[u].base = (uint16_t)((x << k) - T);
+    }
+    uint64_t at = pad;
+    uint32_t x[ALCM_TANS_STATES];
+    for (int k = 0; k < ALCM_TANS_STATES; k++) {
+        x[k] = peek(s, slen, at, ALCM_TANS_LOG);
+        at += ALCM_TANS_LOG;
+    }
+    uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+    /* one step reads at most 12 bits: four steps are safe while 48 bits remain */
+#define GET(X, i)                                                                             \
+    do {                                                                                      \
+        const dec_slot d_ = slot[X];                                                          \
+        dst[i] = d_.sym;                                                                      \
+        X = d_.base + peek(s, slen, at, d_.bits);                                             \
+        at += d_.bits;                                                                        \
+    } while (0)
+#define GET_CHECKED(X, i)                                                                     \
+    do {                                                                                      \
+        const dec_slot d_ = slot[X];                                                          \
+        if (nbits - at < d_.bits) return ALCM_E_CORRUPT;                                      \
+        dst[i] = d_.sym;                                                                      \
+        X = d_.base + peek(s, slen, at, d_.bits);                                             \
+        at += d_.bits;                                                                        \
+    } while (0)
+    size_t n4 = n & ~(size_t)3, i = 0;
+    for (; i < n4 && nbits - at >= 4 * ALCM_TANS_LOG; i += 4) {
+        GET(x0, i);
+        GET(x1, i + 1);
+        GET(x2, i + 2);
+        GET(x3, i + 3);
+    }
+    for (; i < n4; i += 4) {
+        GET_CHECKED(x0, i);
+        GET_CHECKED(x1, i + 1);
+        GET_CHECKED(x2, i + 2);
+        GET_CHECKED(x3, i + 3);
+    }
+    switch (n - n4) {
+    case 3: GET_CHECKED(x0, n4); GET_CHECKED(x1, n4 + 1); GET_CHECKED(x2, n4 + 2); break;
+    case 2: GET_CHECKED(x0, n4); GET_CHECKED(x1, n4 + 1); break;
+    case 1: GET_CHECKED(x0, n4); break;
+    default: break;
+    }
+#undef GET
+#undef GET_CHECKED
+    if (at != nbits || x0 || x1 || x2 || x3) return ALCM_E_CORRUPT;
+    return ALCM_OK;
+}

@@ -1,0 +1,28 @@
+/* tans.h - static order-0 tANS coding of a byte plane: the data of a method-2 stream of
+ * docs/FORMAT.md (internal). */
+#ifndef ALCM_TANS_H
+#define ALCM_TANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alcm.h"
+
+#define ALCM_TANS_LOG 12  /* table size 2^12: symbol frequencies sum to 2^12 */
+#define ALCM_TANS_STATES 4 /* interleaved states: symbol i uses state i mod 4 */
+
+/* Byte histogram of src[0..n). */
+void alcm_tans_histogram(const uint8_t *src, size_t n, uint32_t hist[256]);
+
+/* Codes src[0..n) (n >= 1, hist its histogram) into dst[0..cap): frequency table, padding
+ * count, bit stream. *out = bytes written. ALCM_E_DST_TOO_SMALL when the data would not
+ * fit in cap (callers pass cap < n to ask "does it shrink"). */
+alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[256],
+                             uint8_t *dst, size_t cap, size_t *out);
+
+/* Decodes exactly n bytes (n >= 1) from src[0..len) into dst. ALCM_E_CORRUPT on a bad table,
+ * non-zero padding, a bit stream that runs out or has bits left over, or final states that
+ * are not the encoder's initial ones. */
+alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_t n);
+
+#endif /* ALCM_TANS_H */
