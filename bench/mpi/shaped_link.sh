@@ -29,7 +29,8 @@
 #   ACC_RATE [1gbit] ACC_RANKS [4] ACC_EPOCHS [5]  SEED [1]  BURST [256kb] LATENCY [50ms]
 #   DELAY [] (e.g. 100us: netem delay on the link as well)
 #   PROFILE [training]   ALCM [extra -x VAR=VALUE arguments for the hook's runs]
-#   REPEAT [0] REPEAT_RATES ["10gbit none"] (pairs rep-RATE-RANKS-K-{plain,alcm})
+#   REPEAT [0] REPEAT_RATES ["10gbit none"] REPEAT_START [1] (pairs rep-RATE-RANKS-K-{plain,alcm},
+#   K from REPEAT_START: a later call adds pairs to the earlier ones)
 #   SKIP_SWEEP=1 SKIP_TTA=1 SKIP_PATHS=1 SKIP_SCHED=1   REPORT_ONLY=1 (rebuild the summaries)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,7 +117,7 @@ if [ -z "${REPORT_ONLY:-}" ]; then
         for np in $RANKS; do
             for rate in ${REPEAT_RATES:-10gbit none}; do
                 limit=$((STEPS * 64))
-                for k in $(seq 1 "$REPEAT"); do
+                for k in $(seq "${REPEAT_START:-1}" $((${REPEAT_START:-1} + REPEAT - 1))); do
                     # alternate which mode goes first, so drift in the machine's load
                     # favours neither
                     modes="plain alcm"

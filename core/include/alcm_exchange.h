@@ -85,7 +85,7 @@ typedef struct {
     uint32_t measure_period;  /* the chosen path is timed every N-th call; default 32, >= 1 */
     uint32_t reprobe_period;  /* how often the other paths are timed again: a path x times
                                  slower than the best one every N x^2 / 4 calls, within
-                                 [N/4, 16 N], so probing costs at most 1/N of the calls'
+                                 [N, 16 N], so probing costs at most 1/N of the calls'
                                  time per path; default 128, 0 = never */
     uint32_t window;          /* the figure of a path is the median of its last `window`
                                  timed calls (one slow call, never a fast one, is what a
@@ -93,7 +93,10 @@ typedef struct {
     double margin;            /* a compressed path must beat plain by this share to be chosen:
                                  plain wins near-ties (it is exact, and the CPU a compressed
                                  exchange takes from the ranks' own work does not show in
-                                 the exchange's time); default 0.10, [0, 0.5] */
+                                 the exchange's time; where the two are close, the medians
+                                 of 5 cycle times scatter by about 10 % and a smaller margin
+                                 lets them flip the job between paths); default 0.20,
+                                 [0, 0.5] */
     double scale_margin;      /* allgather must beat rsag by this share to be chosen: rsag's
                                  decode work does not grow with p, and the CPU allgather
                                  takes from the other ranks' work does not show in the

@@ -89,7 +89,7 @@ void alcm_planner_config_default(alcm_planner_config *cfg)
     cfg->measure_period = 32;
     cfg->reprobe_period = 128;
     cfg->window = 5;
-    cfg->margin = 0.10;
+    cfg->margin = 0.20;
     cfg->scale_margin = 0.15;
 }
 
@@ -178,15 +178,19 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
     if (cfg->reprobe_period) {
         /* Re-time the other paths now and then, so a changed link (or a noisy first
          * figure) is seen: a path x times slower than the best is due every
-         * reprobe_period * x^2 / 4 calls (within [1/4, 16] periods). A probe costs x - 1
+         * reprobe_period * x^2 / 4 calls, within [1, 16] periods. A probe costs x - 1
          * calls' worth, so probing costs 4 (x - 1) / (N x^2) of the time: at most 1/N per
-         * path, at x = 2 (0.8 % at the default N = 128). */
+         * path, at x = 2 (0.8 % at the default N = 128). Paths that tie are not re-timed
+         * more often than every N calls: a probe's real cost spills past its own cycle
+         * (a compressed call after plain ones sets up its streams and buffers again), and
+         * at 10 Gbit/s on 4 ranks probes every N/4 calls made the job 3 % slower than
+         * plain, every N calls about 1 %. */
         double most = 0.0;
         int due = -1;
         for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
             if (!(allowed & (1u << p)) || (int)p == best) continue;
             double x = c->spb[best] > 0 ? c->spb[p] / c->spb[best] : 1.0;
-            double lo = cfg->reprobe_period / 4.0, hi = cfg->reprobe_period * 16.0;
+            double lo = cfg->reprobe_period, hi = cfg->reprobe_period * 16.0;
             double every = cfg->reprobe_period * x * x / 4.0;
             every = every < lo ? lo : every > hi ? hi : every;
             double late = (double)(c->calls - c->timed_at[p]) / every;
