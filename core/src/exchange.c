@@ -181,10 +181,9 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
          * reprobe_period * x^2 / 4 calls, within [1, 16] periods. A probe costs x - 1
          * calls' worth, so probing costs 4 (x - 1) / (N x^2) of the time: at most 1/N per
          * path, at x = 2 (0.8 % at the default N = 128). Paths that tie are not re-timed
-         * more often than every N calls: a probe's real cost spills past its own cycle
-         * (a compressed call after plain ones sets up its streams and buffers again), and
-         * at 10 Gbit/s on 4 ranks probes every N/4 calls made the job 3 % slower than
-         * plain, every N calls about 1 %. */
+         * more often than every N calls: at 10 Gbit/s on 4 ranks, where the three paths
+         * tie, probes every N/4 calls left the job 3 % slower than plain and probes every
+         * N calls about 1 % (medians of 8-16 alternating pairs, docs/MPI.md). */
         double most = 0.0;
         int due = -1;
         for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
