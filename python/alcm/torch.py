@@ -88,8 +88,9 @@ class _PickleModule:
 def save(obj, f, backend="zlib", **kw):
     """torch.save, with every floating CPU tensor stored as a lossless ALCM blob. Tensors
     that share storage are stored once per reference (views are not preserved as views).
-    backend: "zlib" (default: the best ratio on weights, bf16 about 1.5), "zstd" (2-4x
-    faster encode, a few % less) or "auto"."""
+    backend: "zlib" (default), "zstd" or "auto". On trained weights the exponent planes are
+    tANS-coded and the other planes stored whatever the backend (docs/FORMAT.md, codec 2),
+    so both give the same ratio (bf16 about 1.5); the backend codes planes with runs."""
     kw.setdefault("pickle_protocol", 4)   # protocol 2 would store bytes as latin-1 text
     module = type("_M", (_PickleModule,), {"Pickler": type("_P", (_Pickler,), {"backend": backend})})
     torch.save(obj, f, pickle_module=module, **kw)
