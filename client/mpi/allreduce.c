@@ -138,14 +138,21 @@ static int reduce_segment(mpi_seg *s)
          * alone would miss what a compressed call costs the other ranks: the CPU it takes
          * while they are still computing (on a node with fewer cores than ranks), and the
          * spread of their arrivals. The first call of a key has no cycle and is not
-         * recorded. Every rank records the same figure (the MAX), so every rank keeps
-         * choosing alike. */
-        double t = s->key->last_end > 0 ? t1 - s->key->last_end : -1.0, tmax = t;
-        rc = PMPI_Allreduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+         * recorded. A compressed call also gives its floor, the part of the cycle no link
+         * removes: the program's work since the previous call plus the codec's time. Every
+         * rank records the same figures (the MAX), so every rank keeps choosing alike. */
+        double v[2] = {-1.0, -1.0}, vmax[2];
+        if (s->key->last_end > 0) {
+            v[0] = t1 - s->key->last_end;
+            if (path != ALCM_PATH_PLAIN) v[1] = (t0 - s->key->last_end) + f.codec_seconds;
+        }
+        rc = PMPI_Allreduce(v, vmax, 2, MPI_DOUBLE, MPI_MAX, ctx->comm);
         if (rc != MPI_SUCCESS) return rc;
-        if (tmax > 0) alcm_planner_record(ctx->planner, path, bytes, tmax);
-        f.wire_sent += mpi_ring_bytes(sizeof tmax, ctx->size);
-        f.wire_recv += mpi_ring_bytes(sizeof tmax, ctx->size);
+        if (vmax[0] > 0) alcm_planner_record(ctx->planner, path, bytes, vmax[0]);
+        if (vmax[0] > 0 && vmax[1] >= 0)
+            alcm_planner_record_floor(ctx->planner, path, bytes, vmax[1]);
+        f.wire_sent += mpi_ring_bytes(sizeof vmax, ctx->size);
+        f.wire_recv += mpi_ring_bytes(sizeof vmax, ctx->size);
     }
     s->key->last_end = mpi_now();
     mpi_stats_segment(path, &f, t1 - t0);

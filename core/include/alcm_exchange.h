@@ -129,6 +129,15 @@ ALCM_API alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes
 ALCM_API void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
                          double seconds);
 
+/* Optional, after alcm_planner_record() of the same call of a compressed path: the part of
+ * its seconds that no link could remove (the codec's time plus the program's own work in
+ * the figure; all ranks: the same figure, e.g. the MAX). A compressed path whose floor is
+ * at least (1 - margin) times plain's figure cannot be chosen on any link: the planner
+ * stops its warm-up and re-times it only every 16 reprobe periods, until plain's figure
+ * grows. Without floors the planner behaves as before. */
+ALCM_API void alcm_planner_record_floor(alcm_planner *planner, alcm_path path,
+                                        uint64_t raw_bytes, double seconds);
+
 /* What the planner knows of the size class of raw_bytes. */
 typedef struct {
     uint64_t calls;                           /* choices made in the class */

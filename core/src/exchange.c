@@ -72,6 +72,9 @@ typedef struct {
     double spb[ALCM_PATH_COUNT];          /* seconds per raw byte: median of the ring */
     double ring[ALCM_PATH_COUNT][PLANNER_MAX_WINDOW]; /* the last timed figures */
     uint64_t timed_at[ALCM_PATH_COUNT];   /* calls value when last timed */
+    uint32_t floor_samples[ALCM_PATH_COUNT];
+    double floor_spb[ALCM_PATH_COUNT];    /* seconds per byte no link removes: median */
+    double floor_ring[ALCM_PATH_COUNT][PLANNER_MAX_WINDOW];
     alcm_path last;
 } size_class;
 
@@ -137,6 +140,17 @@ static unsigned class_of(uint64_t raw_bytes)
 static const alcm_path probe_order[ALCM_PATH_COUNT] = {ALCM_PATH_PLAIN, ALCM_PATH_RSAG,
                                                        ALCM_PATH_ALLGATHER};
 
+/* Whether compressed path p cannot be chosen over plain however fast the link: the part of
+ * its calls that no link removes (codec and program time, its floor) already misses the
+ * margin by which it must beat plain's whole call. */
+static int cannot_win(const alcm_planner_config *cfg, const size_class *c, unsigned allowed,
+                      alcm_path p)
+{
+    return p != ALCM_PATH_PLAIN && (allowed & (1u << ALCM_PATH_PLAIN)) &&
+           c->samples[ALCM_PATH_PLAIN] && c->floor_samples[p] &&
+           c->floor_spb[p] >= c->spb[ALCM_PATH_PLAIN] * (1.0 - cfg->margin);
+}
+
 alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigned allowed,
                               int *measure)
 {
@@ -153,7 +167,8 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
     }
     for (unsigned i = 0; i < ALCM_PATH_COUNT; i++) {
         alcm_path p = probe_order[i];
-        if ((allowed & (1u << p)) && c->seen[p] < cfg->warmup) {
+        if ((allowed & (1u << p)) && c->seen[p] < cfg->warmup &&
+            !cannot_win(cfg, c, allowed, p)) {
             path = p;
             m = 1;
             goto chosen;
@@ -183,7 +198,8 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
          * path, at x = 2 (0.8 % at the default N = 128). Paths that tie are not re-timed
          * more often than every N calls: at 10 Gbit/s on 4 ranks, where the three paths
          * tie, probes every N/4 calls left the job 3 % slower than plain and probes every
-         * N calls about 1 % (medians of 8-16 alternating pairs, docs/MPI.md). */
+         * N calls about 1 % (medians of 8-16 alternating pairs, docs/MPI.md). A path that
+         * cannot win (its floor, below) waits 16 N calls. */
         double most = 0.0;
         int due = -1;
         for (unsigned p = 0; p < ALCM_PATH_COUNT; p++) {
@@ -192,6 +208,9 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
             double lo = cfg->reprobe_period, hi = cfg->reprobe_period * 16.0;
             double every = cfg->reprobe_period * x * x / 4.0;
             every = every < lo ? lo : every > hi ? hi : every;
+            /* A path whose floor rules it out is re-timed at the longest interval: only a
+             * slower plain figure (timed every measure_period calls) can bring it back. */
+            if (cannot_win(cfg, c, allowed, (alcm_path)p)) every = hi;
             double late = (double)(c->calls - c->timed_at[p]) / every;
             if (late >= 1.0 && late > most) {
                 most = late;
@@ -210,6 +229,22 @@ done:
     return path;
 }
 
+/* Adds v to a ring of the last w figures (count *n) and returns the median of the ring. */
+static double ring_median(double *ring, uint32_t *n, uint32_t w, double v)
+{
+    ring[*n % w] = v;
+    if (*n < UINT32_MAX) (*n)++;
+    uint32_t k = *n < w ? *n : w;
+    double sorted[PLANNER_MAX_WINDOW];
+    for (uint32_t i = 0; i < k; i++) { /* insertion sort of at most 15 values */
+        double x = ring[i];
+        uint32_t j = i;
+        for (; j > 0 && sorted[j - 1] > x; j--) sorted[j] = sorted[j - 1];
+        sorted[j] = x;
+    }
+    return k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+}
+
 void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
                          double seconds)
 {
@@ -220,21 +255,22 @@ void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_byt
     if (c->seen[path] < UINT32_MAX) c->seen[path]++;
     /* The first timed call of a path pays its set-up (allocation, stream creation). */
     if (c->seen[path] == 1 && planner->cfg.warmup > 1) return;
-    double v = seconds / (double)raw_bytes;
     /* The median of the last `window` figures: a rank that was descheduled, or a burst of
      * other traffic, makes one call slow, never fast, and must not move the choice. */
-    const uint32_t w = planner->cfg.window;
-    c->ring[path][c->samples[path] % w] = v;
-    if (c->samples[path] < UINT32_MAX) c->samples[path]++;
-    uint32_t k = c->samples[path] < w ? c->samples[path] : w;
-    double sorted[PLANNER_MAX_WINDOW];
-    for (uint32_t i = 0; i < k; i++) { /* insertion sort of at most 15 values */
-        double x = c->ring[path][i];
-        uint32_t j = i;
-        for (; j > 0 && sorted[j - 1] > x; j--) sorted[j] = sorted[j - 1];
-        sorted[j] = x;
-    }
-    c->spb[path] = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+    c->spb[path] = ring_median(c->ring[path], &c->samples[path], planner->cfg.window,
+                               seconds / (double)raw_bytes);
+}
+
+void alcm_planner_record_floor(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
+                               double seconds)
+{
+    if (!planner || (unsigned)path >= ALCM_PATH_COUNT || raw_bytes == 0) return;
+    if (!(seconds >= 0.0) || !isfinite(seconds)) return;
+    size_class *c = &planner->cls[class_of(raw_bytes)];
+    /* Like the call's time, the floor of a path's first timed call carries its set-up. */
+    if (c->seen[path] <= 1 && planner->cfg.warmup > 1) return;
+    c->floor_spb[path] = ring_median(c->floor_ring[path], &c->floor_samples[path],
+                                     planner->cfg.window, seconds / (double)raw_bytes);
 }
 
 alcm_status alcm_planner_get_class(const alcm_planner *planner, uint64_t raw_bytes,

@@ -238,6 +238,66 @@ static void test_follows_a_changed_link(void **state)
     alcm_planner_free(pl);
 }
 
+/* drive(), and for compressed calls a floor of floor[path] per byte as well. */
+static void drive_floor(alcm_planner *pl, unsigned allowed, const double *spb,
+                        const double *floor, int calls, int *counts)
+{
+    const uint64_t bytes = 1 << 20;
+    for (int i = 0; i < calls; i++) {
+        int measure = 0;
+        alcm_path p = alcm_planner_choose(pl, bytes, allowed, &measure);
+        counts[p]++;
+        if (!measure) continue;
+        alcm_planner_record(pl, p, bytes, spb[p] * (double)bytes);
+        if (p != ALCM_PATH_PLAIN) alcm_planner_record_floor(pl, p, bytes, floor[p] * (double)bytes);
+    }
+}
+
+/* A compressed path whose floor (codec and program time) already misses plain's figure by
+ * less than the margin cannot win on any link: its warm-up stops after the first floor
+ * and it is re-timed only every 16 periods, until plain gets slower. */
+static void test_floor_rules_out(void **state)
+{
+    (void)state;
+    alcm_planner *pl;
+    assert_int_equal(alcm_planner_create(NULL, &pl), ALCM_OK);
+    const double fast[3] = {1.0e-9, 2.0e-9, 1.8e-9}, floor[3] = {0, 1.0e-9, 0.9e-9};
+    int counts[3] = {0, 0, 0};
+    drive_floor(pl, ALCM_PATH_MASK_ALL, fast, floor, 2000, counts);
+    /* Two calls each (the first's figures are set-up and discarded), then plain only. */
+    assert_int_equal(counts[ALCM_PATH_RSAG], 2);
+    assert_int_equal(counts[ALCM_PATH_ALLGATHER], 2);
+    /* The same figures without floors: warm-up of 3 and a re-probe every 128 calls. */
+    alcm_planner *ref;
+    assert_int_equal(alcm_planner_create(NULL, &ref), ALCM_OK);
+    int rc[3] = {0, 0, 0};
+    drive(ref, 1 << 20, ALCM_PATH_MASK_ALL, fast, 2000, rc);
+    assert_true(rc[ALCM_PATH_RSAG] >= 15 && rc[ALCM_PATH_ALLGATHER] >= 15);
+    alcm_planner_free(ref);
+    /* A floor under plain's figure by more than the margin rules nothing out. */
+    assert_int_equal(alcm_planner_create(NULL, &ref), ALCM_OK);
+    const double low[3] = {0, 0.7e-9, 0.7e-9};
+    rc[0] = rc[1] = rc[2] = 0;
+    drive_floor(ref, ALCM_PATH_MASK_ALL, fast, low, 2000, rc);
+    assert_true(rc[ALCM_PATH_RSAG] >= 15 && rc[ALCM_PATH_ALLGATHER] >= 15);
+    alcm_planner_free(ref);
+    /* Plain becomes slow (a congested link): the floor no longer rules rsag out, it is
+     * re-timed at once and taken. */
+    const double slow[3] = {3.0e-9, 2.0e-9, 1.8e-9};
+    counts[0] = counts[1] = counts[2] = 0;
+    drive_floor(pl, ALCM_PATH_MASK_ALL, slow, floor, 400, counts);
+    assert_true(counts[ALCM_PATH_RSAG] >= 200);
+    int m = 0;
+    assert_int_equal(alcm_planner_choose(pl, 1 << 20, ALCM_PATH_MASK_ALL, &m), ALCM_PATH_RSAG);
+    /* Bad figures are ignored. */
+    alcm_planner_record_floor(NULL, ALCM_PATH_RSAG, 1, 1.0);
+    alcm_planner_record_floor(pl, ALCM_PATH_COUNT, 1, 1.0);
+    alcm_planner_record_floor(pl, ALCM_PATH_RSAG, 0, 1.0);
+    alcm_planner_record_floor(pl, ALCM_PATH_RSAG, 1 << 20, -1.0);
+    alcm_planner_record_floor(pl, ALCM_PATH_RSAG, 1 << 20, NAN);
+    alcm_planner_free(pl);
+}
+
 /* One allowed path: taken, never timed. Two planners fed alike choose alike. */
 static void test_single_path_and_determinism(void **state)
 {
@@ -288,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_rsag_over_allgather_on_near_ties),
         cmocka_unit_test(test_close_paths_retimed_often),
         cmocka_unit_test(test_follows_a_changed_link),
+        cmocka_unit_test(test_floor_rules_out),
         cmocka_unit_test(test_single_path_and_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -391,9 +391,11 @@ static void test_safe_result_bound(void **state)
             assert_true(mt_all(after.wire_recv_bytes - before.wire_recv_bytes <
                                12 * 2 * n * sizeof(float)));
         } else {
-            /* The planner times every path first: plain, rsag, allgather, 3 calls each. */
+            /* The planner times every path first: plain, rsag, allgather, 3 calls each, or
+             * 2 for a compressed path whose floor rules it out after its second. */
             for (int p = 0; p < 3; p++)
-                assert_true(mt_all(after.path_segments[p] >= before.path_segments[p] + 3));
+                assert_true(mt_all(after.path_segments[p] >= before.path_segments[p] +
+                                                                  (p == 0 ? 3 : 2)));
         }
     }
     /* Cancelling inputs: rank r sends (-1)^r x with x common, plus a tiny private part, so
