@@ -31,10 +31,12 @@ static void usage(FILE *f)
             "Measures the cost of encoding through alcmd against encoding in-process, on the\n"
             "same synthetic gradients and stream configuration (gradient profile, error\n"
             "feedback, deterministic scheduler), alternating the two paths run by run:\n"
-            "  1. per size: median wall time of one stream step in-process (alcm_stream) and\n"
+            "  1. per size: median wall time of a one-shot compress of the tensor (no\n"
+            "     residual, the knobs the step applies), of one stream step in-process\n"
+            "     (alcm_stream, error feedback; and its time over the one-shot's) and\n"
             "     through the daemon (send tensor, encode, receive blob), with the tensor\n"
             "     passed through shared memory (libalcmc's default) and through the socket;\n"
-            "     MB/s and overhead %% over in-process;\n"
+            "     MB/s and overhead %% over the in-process step;\n"
             "  2. aggregate MB/s with 1, 2, 4, 8 concurrent clients, each on its own\n"
             "     connection and stream, beside the same number of in-process threads.\n"
             "It starts its own alcmd on a temporary socket unless --socket is given.\n"
@@ -178,6 +180,8 @@ static int parse_list(const char *text, double *out, int max)
 typedef struct {
     double mib;
     double inproc_s, daemon_s, socket_s;       /* median seconds per step */
+    double oneshot_s;                /* median seconds of alcm_compress, no residual */
+    double step_over_oneshot;        /* in-process stream step / one-shot compress */
     double inproc_mbps, daemon_mbps, socket_mbps;
     double overhead_pct, socket_overhead_pct;
     double ratio;
@@ -209,13 +213,14 @@ static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int
     float *x = make_tensor(n, 42);
     uint8_t *a = malloc(cap), *b = malloc(cap);
     double *ti = malloc((size_t)runs * sizeof *ti), *td = malloc((size_t)runs * sizeof *td);
-    double *ts = malloc((size_t)runs * sizeof *ts);
+    double *ts = malloc((size_t)runs * sizeof *ts), *to = malloc((size_t)runs * sizeof *to);
     alcm_stream_config cfg;
     bench_config(&cfg);
     alcm_stream *local = NULL;
     alcm_stream_create(&cfg, &local);
+    alcm_cctx *cctx = alcm_cctx_create();
     int rc = -1;
-    if (!x || !a || !b || !ti || !td || !ts || !local) goto done;
+    if (!x || !a || !b || !ti || !td || !ts || !to || !local || !cctx) goto done;
     alcm_shape shape;
     alcm_shape_1d(&shape, n);
     char name[64], sock_name[80];
@@ -229,9 +234,22 @@ static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int
     out->blobs_equal = 1;
     /* Step 0 of each path is a warm-up (first allocation of the residual and scratch). */
     for (int r = -1; r < runs; r++) {
-        size_t la, lb, ls;
+        size_t la, lb, ls, lo;
         alcm_info info;
+        /* One-shot compress of the same tensor with the knobs this step applies. */
+        alcm_params op = cfg.params;
+        if (cfg.adaptive) {
+            alcm_sched_state ss;
+            alcm_stream_get_state(local, &ss);
+            op.error_budget = cfg.sched.error_budget;
+            op.aggressiveness = ss.aggressiveness;
+            op.prune_ratio = ss.prune_ratio;
+        }
         double t0 = cli_wall_seconds(), tdaemon, tsock;
+        if (alcm_compress(cctx, &op, &shape, x, bytes, NULL, a, cap, &lo, NULL) != ALCM_OK)
+            goto done_twin;
+        double tone = cli_wall_seconds() - t0;
+        t0 = cli_wall_seconds();
         if (alcm_stream_compress(local, &shape, x, bytes, a, cap, &la, &info, NULL) != ALCM_OK)
             goto done_twin;
         double tin = cli_wall_seconds() - t0;
@@ -247,8 +265,11 @@ static int measure_size(alcmc_conn *conn, alcmc_conn *sock_conn, double mib, int
             ti[r] = tin;
             td[r] = tdaemon;
             ts[r] = tsock;
+            to[r] = tone;
         }
     }
+    out->oneshot_s = median(to, runs);
+    out->step_over_oneshot = median(ti, runs) / out->oneshot_s;
     out->inproc_s = median(ti, runs);
     out->daemon_s = median(td, runs);
     out->socket_s = median(ts, runs);
@@ -270,6 +291,8 @@ done:
     free(ti);
     free(td);
     free(ts);
+    free(to);
+    alcm_cctx_free(cctx);
     return rc;
 }
 
@@ -497,6 +520,8 @@ static int write_json(const char *path, const char *mode, const size_result *siz
             cli_json_number(&j, "tensor_mib", r->mib);
             cli_json_int(&j, "runs", r->runs);
             cli_json_number(&j, "inproc_seconds", r->inproc_s);
+            cli_json_number(&j, "oneshot_seconds", r->oneshot_s);
+            cli_json_number(&j, "step_over_oneshot", r->step_over_oneshot);
             cli_json_number(&j, "daemon_seconds", r->daemon_s);
             cli_json_number(&j, "inproc_mbps", r->inproc_mbps);
             cli_json_number(&j, "daemon_mbps", r->daemon_mbps);
@@ -656,16 +681,19 @@ int cmd_bench_daemon(int argc, char **argv)
         }
         printf("round trip (stream step, gradient profile, medians; overhead over "
                "in-process):\n");
-        printf("  %8s %5s %14s %24s %24s %7s %s\n", "tensor", "runs", "in-process",
-               "alcmd, shared memory", "alcmd, socket copy", "ratio", "blobs equal");
+        printf("  %8s %5s %14s %20s %24s %24s %7s %s\n", "tensor", "runs", "one-shot",
+               "in-process step", "alcmd, shared memory", "alcmd, socket copy", "ratio",
+               "blobs equal");
         for (int i = 0; i < n_sizes && rc == 0; i++) {
             if (measure_size(conn, sock_conn, sizes[i], runs, &sr[i]) != 0) {
                 cli_error(cmd, "round trip of %g MiB failed", sizes[i]);
                 rc = 1;
                 break;
             }
-            printf("  %5g MiB %5d %9.1f MB/s %9.1f MB/s (%+6.1f%%) %9.1f MB/s (%+6.1f%%) %7.2f "
-                   "%s\n", sr[i].mib, sr[i].runs, sr[i].inproc_mbps, sr[i].daemon_mbps, sr[i].overhead_pct,
+            printf("  %5g MiB %5d %9.1f MB/s %9.1f MB/s (%.3fx) %9.1f MB/s (%+6.1f%%) %9.1f MB/s "
+                   "(%+6.1f%%) %7.2f %s\n", sr[i].mib, sr[i].runs,
+                   (double)sr[i].mib * MIB / 1e6 / sr[i].oneshot_s, sr[i].inproc_mbps,
+                   sr[i].step_over_oneshot, sr[i].daemon_mbps, sr[i].overhead_pct,
                    sr[i].socket_mbps, sr[i].socket_overhead_pct, sr[i].ratio,
                    sr[i].blobs_equal ? "yes" : "NO");
         }
