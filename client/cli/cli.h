@@ -59,6 +59,13 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * errno set. */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 
+/* The size of path when it is a regular file (0), else -1 ("-", a pipe, a device). */
+int cli_regular_file_size(const char *path, size_t *size);
+
+/* Reads exactly len bytes of path into buf, and checks that the file ends there: 0, or -1
+ * with errno set (EIO when the file is shorter or longer than len). */
+int cli_read_exact(const char *path, void *buf, size_t len);
+
 /* Writes len bytes to path atomically (temporary file + rename), or stdout for "-".
  * Returns 0, or -1 with errno set. */
 int cli_write_file(const char *path, const void *data, size_t len);

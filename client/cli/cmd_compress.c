@@ -157,11 +157,30 @@ int cmd_compress(int argc, char **argv)
     if (have_level) params.level = (int)level;
     if (have_block) params.block_size = (uint32_t)block;
 
-    uint8_t *in = NULL;
+    uint8_t *in = NULL, *in_owned = NULL;
     size_t in_len = 0;
-    if (cli_read_file(in_path, &in, &in_len)) {
-        cli_error(cmd, "cannot read '%s': %s", in_path, strerror(errno));
-        return 1;
+    alcmc_conn *conn = NULL;
+    if (socket_path) {
+        conn = cli_connect(cmd, socket_path);
+        if (!conn) return 1;
+        /* A regular file is read straight into the connection's shared region: the tensor
+         * reaches the daemon without being copied. */
+        size_t fsize;
+        void *region = NULL;
+        if (cli_regular_file_size(in_path, &fsize) == 0 &&
+            alcmc_input_buffer(conn, fsize, &region) == ALCMC_OK && region &&
+            cli_read_exact(in_path, region, fsize) == 0) {
+            in = region;
+            in_len = fsize;
+        }
+    }
+    if (!in) {
+        if (cli_read_file(in_path, &in_owned, &in_len)) {
+            cli_error(cmd, "cannot read '%s': %s", in_path, strerror(errno));
+            alcmc_close(conn);
+            return 1;
+        }
+        in = in_owned;
     }
     size_t esize = alcm_dtype_size(dtype);
     if (in_len % esize) {
@@ -169,7 +188,8 @@ int cmd_compress(int argc, char **argv)
                   alcm_dtype_name(dtype),
                   profile == ALCM_PROFILE_GRADIENT ? " (for data other than float32 tensors "
                                                      "use --profile lossless)" : "");
-        free(in);
+        free(in_owned);
+        alcmc_close(conn);
         return 1;
     }
     if (!shape_given) alcm_shape_1d(&shape, in_len / esize);
@@ -179,14 +199,14 @@ int cmd_compress(int argc, char **argv)
         cli_format_shape(&shape, sb, sizeof sb);
         cli_error(cmd, "shape %s holds %llu elements but '%s' holds %zu", sb,
                   (unsigned long long)numel, in_path, in_len / esize);
-        free(in);
+        free(in_owned);
+        alcmc_close(conn);
         return 1;
     }
 
     size_t cap = alcm_compress_bound(in_len);
     uint8_t *blob = malloc(cap ? cap : 1);
     alcm_cctx *cctx = NULL;
-    alcmc_conn *conn = NULL;
     int rc = 1;
     if (!blob) {
         cli_error(cmd, "out of memory");
@@ -197,8 +217,6 @@ int cmd_compress(int argc, char **argv)
     if (socket_path) {
         /* One step of a daemon stream: the scheduler moves the knobs unless they were
          * given, and gradient streams keep their error-feedback residual. */
-        conn = cli_connect(cmd, socket_path);
-        if (!conn) goto done;
         alcm_stream_config scfg;
         alcm_stream_config_default(&scfg);
         scfg.params = params;
@@ -247,6 +265,6 @@ done:
     alcmc_close(conn);
     alcm_cctx_free(cctx);
     free(blob);
-    free(in);
+    free(in_owned);
     return rc;
 }

@@ -175,6 +175,17 @@ ALCMC_API alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, cons
                             void *dst, size_t dst_cap, size_t *dst_len,
                             alcmc_compress_result *result);
 
+/* Zero copy: a buffer for a tensor of src_bytes bytes in the connection's shared region.
+ * Write the tensor there and pass *buf as alcmc_compress's src (with src_bytes, or fewer
+ * bytes that still go through the region): the tensor then crosses to the daemon without
+ * being copied. *buf is NULL when a tensor of that size would not go through a region
+ * (under 256 KiB, beyond the daemon's limits, shared memory off or refused): use a buffer
+ * of your own then. *buf stays valid until the next alcmc_input_buffer, an alcmc_compress
+ * that needs a larger region, or alcmc_close. Errors: ALCMC_E_ARG, the connection errors;
+ * alcmc_compress fails with ALCMC_E_ARG when src is the region and src_bytes needs more
+ * than it holds. */
+ALCMC_API alcmc_status alcmc_input_buffer(alcmc_conn *conn, size_t src_bytes, void **buf);
+
 /* Decodes a blob on the daemon into dst (capacity dst_cap, at least the blob's raw_bytes,
  * see alcm_blob_header) and writes the decoded size to *dst_len. The bytes equal
  * alcmc_decompress_local's. */

@@ -16,6 +16,27 @@ static void result_from_wire(const Alcmwire__CompressReply *w, alcmc_compress_re
     out->event = (alcmc_stream_event)w->stream_event;
 }
 
+/* Bytes of the shared region a compress of src_bytes needs: the tensor, padded to 64, then
+ * room for its blob. */
+static size_t shm_need(size_t src_bytes, size_t *out_off)
+{
+    *out_off = (src_bytes + 63) & ~(size_t)63;
+    return *out_off + alcm_compress_bound(src_bytes);
+}
+
+alcmc_status alcmc_input_buffer(alcmc_conn *conn, size_t src_bytes, void **buf)
+{
+    if (!conn || !buf) return ALCMC_E_ARG;
+    *buf = NULL;
+    alcmc_status st = alcmc__begin(conn);
+    if (st != ALCMC_OK) return st;
+    if (src_bytes < ALCMC_SHM_MIN || src_bytes > conn->server.max_message_bytes)
+        return ALCMC_OK;
+    size_t out_off;
+    if (alcmc__shm_ready(conn, shm_need(src_bytes, &out_off), &st)) *buf = conn->shm_base;
+    return st;
+}
+
 alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_stream_config *cfg,
                             const alcm_shape *shape, const void *src, size_t src_bytes,
                             void *dst, size_t dst_cap, size_t *dst_len,
@@ -51,19 +72,25 @@ alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_str
         alcm_wire_config_fill(&wcfg, cfg);
         req.config = &wcfg;
     }
-    /* Large tensors: copied once into the shared region, read there by the daemon, which
-     * writes the blob right after them. */
-    size_t bound = alcm_compress_bound(src_bytes), out_off = (src_bytes + 63) & ~(size_t)63;
+    /* Large tensors: copied once into the shared region (not at all when src is the
+     * region, from alcmc_input_buffer), read there by the daemon, which writes the blob
+     * right after them. */
+    size_t bound = alcm_compress_bound(src_bytes), out_off;
+    size_t need = shm_need(src_bytes, &out_off);
+    const int in_region = conn->shm_base && src == conn->shm_base;
+    if (in_region && (src_bytes < ALCMC_SHM_MIN || need > conn->shm_size))
+        return alcmc__fail(conn, ALCMC_E_ARG, "the input buffer was obtained for fewer than "
+                           "%zu bytes", src_bytes);
     int via_shm = 0;
     if (src_bytes >= ALCMC_SHM_MIN) {
-        via_shm = alcmc__shm_ready(conn, out_off + bound, &st);
+        via_shm = alcmc__shm_ready(conn, need, &st);
         if (st != ALCMC_OK) return st;
     }
     Alcmwire__ShmSpan in = ALCMWIRE__SHM_SPAN__INIT, out = ALCMWIRE__SHM_SPAN__INIT;
     alcmc_sink sink = {.dst = dst, .cap = dst_cap};
     Alcmwire__Reply *r;
     if (via_shm) {
-        memcpy(conn->shm_base, src, src_bytes);
+        if (!in_region) memcpy(conn->shm_base, src, src_bytes);
         in.length = src_bytes;
         out.offset = out_off;
         out.length = bound;

@@ -94,6 +94,37 @@ static void test_compress_decompress_through_daemon(void **state)
     free(x);
 }
 
+/* A tensor large enough for the shared region: read from a file straight into it (no copy),
+ * or from stdin through the client's memory, the daemon gets the same bytes. */
+static void test_large_file_zero_copy(void **state)
+{
+    (void)state;
+    size_t n = 300 * 500;
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 500, 32);
+    spit("big.f32", x, n * 4);
+    char args[1024];
+    snprintf(args, sizeof args, "--socket '%s' --stream zc/file compress big.f32 -o f.alcm",
+             g_sock);
+    assert_int_equal(run(args), 0);
+    snprintf(args, sizeof args,
+             "--socket '%s' --stream zc/stdin compress - -o s.alcm <big.f32", g_sock);
+    assert_int_equal(run(args), 0);
+    size_t lf = 0, ls = 0;
+    char *bf = slurp("f.alcm", &lf), *bs = slurp("s.alcm", &ls);
+    assert_true(lf > 0 && lf < n * 4);
+    assert_int_equal(lf, ls);
+    assert_memory_equal(bf, bs, lf);
+    assert_int_equal(run("decompress f.alcm -o f.back"), 0);
+    size_t m = 0;
+    float *y = (float *)slurp("f.back", &m);
+    assert_int_equal(m, n * 4);
+    assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
+    free(y);
+    free(bf);
+    free(bs);
+    free(x);
+}
+
 static void test_experiment_through_daemon(void **state)
 {
     (void)state;
@@ -136,6 +167,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compress_decompress_through_daemon),
+        cmocka_unit_test(test_large_file_zero_copy),
         cmocka_unit_test(test_experiment_through_daemon),
         cmocka_unit_test(test_missing_daemon_is_a_clear_error),
     };

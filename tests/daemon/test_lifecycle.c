@@ -346,6 +346,9 @@ static void test_shm_off_falls_back(void **state)
     uint8_t *blob = malloc(cap);
     assert_int_equal(alcmc_compress(c, "noshm", NULL, &shape, g, n * 4, blob, cap, &len, NULL),
                      ALCMC_OK);
+    void *ib = g;
+    assert_int_equal(alcmc_input_buffer(c, n * 4, &ib), ALCMC_OK);
+    assert_null(ib); /* no region: the caller's own buffer it is */
     assert_int_equal(alcm_blob_header(blob, len, &(alcm_header){0}), ALCM_OK);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "grep -q memfd: /proc/%d/maps", (int)d->pid);
@@ -353,6 +356,57 @@ static void test_shm_off_falls_back(void **state)
     alcmc_close(c);
     free(g);
     free(blob);
+    assert_int_equal(fx_stop(d), 0);
+}
+
+/* alcmc_input_buffer: a tensor written straight into the shared region compresses to the
+ * same blob as the same tensor passed from the caller's memory; small tensors get no
+ * region; a region too small for the call is refused before anything is read. */
+static void test_input_buffer_zero_copy(void **state)
+{
+    fx_daemon *d = slot(state, 0);
+    assert_int_equal(fx_start(d, NULL), 0);
+    alcmc_conn *c;
+    assert_int_equal(alcmc_connect(d->socket, NULL, &c), ALCMC_OK);
+    const size_t n = 1 << 18;
+    float *g = malloc(n * 4);
+    fx_fill_gradient(g, n, 9);
+    alcm_shape shape;
+    alcm_shape_1d(&shape, n);
+    alcm_stream_config cfg;
+    alcm_stream_config_default(&cfg);
+    cfg.sched.deterministic = 1;
+    size_t cap = alcm_compress_bound(n * 4), la, lb;
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+    assert_int_equal(alcmc_input_buffer(NULL, n * 4, (void **)&a), ALCMC_E_ARG);
+    assert_int_equal(alcmc_input_buffer(c, n * 4, NULL), ALCMC_E_ARG);
+    void *small = g;
+    assert_int_equal(alcmc_input_buffer(c, 1000, &small), ALCMC_OK);
+    assert_null(small);
+    for (int step = 0; step < 3; step++) { /* residuals carried alike */
+        void *ib = NULL;
+        assert_int_equal(alcmc_input_buffer(c, n * 4, &ib), ALCMC_OK);
+        assert_non_null(ib);
+        memcpy(ib, g, n * 4);
+        assert_int_equal(alcmc_compress(c, "zc", &cfg, &shape, ib, n * 4, a, cap, &la, NULL),
+                         ALCMC_OK);
+        assert_int_equal(alcmc_compress(c, "heap", &cfg, &shape, g, n * 4, b, cap, &lb, NULL),
+                         ALCMC_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        for (size_t i = 0; i < n; i++) g[i] *= -0.5f;
+    }
+    /* Sixteen times the tensor the region was obtained for: refused, nothing read. */
+    void *ib = NULL;
+    assert_int_equal(alcmc_input_buffer(c, n * 4, &ib), ALCMC_OK);
+    alcm_shape big;
+    alcm_shape_1d(&big, 16 * n);
+    assert_int_equal(alcmc_compress(c, "zc", NULL, &big, ib, 64 * n, a, cap, &la, NULL),
+                     ALCMC_E_ARG);
+    alcmc_close(c);
+    free(g);
+    free(a);
+    free(b);
     assert_int_equal(fx_stop(d), 0);
 }
 
@@ -405,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sighup_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prometheus_textfile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shm_off_falls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_buffer_zero_copy, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon lifecycle", tests, NULL, NULL);
 }
