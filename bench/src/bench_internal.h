@@ -24,6 +24,8 @@ alcm_codec *bench_codec_alcm(int lossless_only);
  * out of memory. */
 alcm_codec *bench_codec_peer(const char *name);
 alcm_codec *bench_codec_zfp(void);
+/* The lossless byte-plane peers for floats: planes-zstd (huffman 0) or planes-huff (1). */
+alcm_codec *bench_codec_planes(int huffman);
 
 /* Mean and coefficient of variation (sample standard deviation / mean; 0 for n < 2 or a
  * zero mean) of n values. */
