@@ -47,6 +47,28 @@ size_t lb_bundles(const alcm_bench_submission *subs, size_t n, const char **name
  * name, then submission). *rows is malloc'ed (NULL when none or out of memory). */
 size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, lb_row **rows);
 
+/* Float bundles: those on which some lossy result shows a non-zero error (they hold float32
+ * tensors); the same order as lb_bundles. Returns the count (at most cap). */
+size_t lb_float_bundles(const alcm_bench_submission *subs, size_t n, const char **names,
+                        size_t cap);
+
+/* Distinct error budgets (ascending) of the submissions holding a lossy result for bundle.
+ * Returns the count (at most cap). */
+size_t lb_budgets(const alcm_bench_submission *subs, size_t n, const char *bundle,
+                  double *budgets, size_t cap);
+
+/* The lossy (lossless = 0) results for bundle from submissions run at error budget
+ * `budget` (budget < 0: every budget), or (lossless = 1) every lossless result for bundle
+ * (a baseline only from submissions holding another lossless result there);
+ * sorted by ratio (highest first, ties by codec name, then submission). *rows is malloc'ed
+ * (NULL when none or out of memory). */
+size_t lb_rows_by_ratio(const alcm_bench_submission *subs, size_t n, const char *bundle,
+                        int lossless, double budget, lb_row **rows);
+
+/* Whether a lossy codec's precision follows the error budget, as a short phrase for the
+ * built-in codecs ("yes ...", "no: ..."); NULL for a codec not known here (plugins). */
+const char *lb_tuning(const char *codec);
+
 /* Info of bundle in submission sub, or NULL. */
 const alcm_bench_bundle_info *lb_bundle_info(const alcm_bench_submission *sub,
                                              const char *bundle);
