@@ -30,7 +30,8 @@ static void usage(FILE *f)
             "steps vs one step per tensor, and the global-q peer, at 1 %% and 5 %% budgets.\n"
             "Part 2: the bundle's training run replayed for N steps (default 400, the\n"
             "bundle's last), each layer tensor one stream with error feedback, the adaptive\n"
-            "scheduler against static aggressiveness 0, 0.25, 0.5, 0.75 and 1.\n\n"
+            "scheduler (at its defaults and without pruning) against static aggressiveness\n"
+            "0, 0.25, 0.5, 0.75 and 1.\n\n"
             "  --bundles DIR  where bench/make-bundles put them (default bench/bundles)\n"
             "  --repeat K     timing passes per file in part 1 (default 3)\n"
             "  --steps N      training steps replayed in part 2 (default 400)\n"
@@ -164,8 +165,11 @@ static int run_oneshot(const char *cmd, const alcm_bench_bundle *b, const onesho
  * Part 2: the scheduler against static settings on a replayed training run
  * ---------------------------------------------------------------------------------------- */
 
-#define N_STREAM_SETTINGS 6
-static const double k_static[N_STREAM_SETTINGS - 1] = {0.0, 0.25, 0.5, 0.75, 1.0};
+/* Settings: the scheduler at its defaults, the scheduler without pruning (prune_max 0),
+ * then each static aggressiveness (adaptive off, no pruning). */
+#define N_SCHED_SETTINGS 2
+#define N_STREAM_SETTINGS (N_SCHED_SETTINGS + 5)
+static const double k_static[N_STREAM_SETTINGS - N_SCHED_SETTINGS] = {0.0, 0.25, 0.5, 0.75, 1.0};
 
 typedef struct {
     alcm_stream *s[MAX_TENSORS];
@@ -174,7 +178,7 @@ typedef struct {
     double cpu, max_err;
 } stream_run;
 
-/* One setting's streams: index 0 the scheduler (defaults), then the static settings. */
+/* One setting's streams (k_static and the settings above). */
 static int stream_run_init(stream_run *r, int setting, double budget, uint32_t nt,
                            const size_t *numel)
 {
@@ -184,9 +188,10 @@ static int stream_run_init(stream_run *r, int setting, double budget, uint32_t n
     cfg.params.error_budget = budget;
     cfg.sched.error_budget = budget;
     cfg.error_feedback = 1;
-    if (setting > 0) {
+    if (setting == 1) cfg.sched.prune_max = 0.0;
+    if (setting >= N_SCHED_SETTINGS) {
         cfg.adaptive = 0;
-        cfg.params.aggressiveness = k_static[setting - 1];
+        cfg.params.aggressiveness = k_static[setting - N_SCHED_SETTINGS];
     }
     for (uint32_t t = 0; t < nt; t++) {
         if (alcm_stream_create(&cfg, &r->s[t]) != ALCM_OK) return -1;
@@ -330,13 +335,18 @@ static int run_streams(const char *cmd, const char *data, const alcm_bench_bundl
             alcm_sched_state ss;
             alcm_stream_get_state(r->s[0], &ss);
             char setting[64];
+            double aggr = ss.aggressiveness, prune = ss.prune_ratio;
             if (s == 0) snprintf(setting, sizeof setting, "scheduler (stream default)");
-            else snprintf(setting, sizeof setting, "static aggressiveness %g", k_static[s - 1]);
+            else if (s == 1) snprintf(setting, sizeof setting, "scheduler, prune_max 0");
+            else {
+                aggr = k_static[s - N_SCHED_SETTINGS];
+                prune = 0.0;
+                snprintf(setting, sizeof setting, "static aggressiveness %g", aggr);
+            }
             printf("| %g %% | %s | %.3f | %.0f | %.3f %% | %.3f %% | aggr. %.2f, prune %.3f |\n",
                    100 * budgets[k], setting, (double)r->raw / (double)r->packed,
                    r->cpu > 0 ? (double)r->raw / 1e6 / r->cpu : 0.0, 100 * r->max_err,
-                   100 * sqrt(num / den), s == 0 ? ss.aggressiveness : k_static[s - 1],
-                   s == 0 ? ss.prune_ratio : 0.0);
+                   100 * sqrt(num / den), aggr, prune);
         }
     rc = 0;
 done:
