@@ -44,8 +44,11 @@ typedef struct {
 size_t lb_bundles(const alcm_bench_submission *subs, size_t n, const char **names, size_t cap);
 
 /* Every result for bundle across submissions, sorted by CAQ (highest first, ties by codec
- * name, then submission). *rows is malloc'ed (NULL when none or out of memory). */
-size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, lb_row **rows);
+ * name, then submission); with caq_only, the lossy results of submissions run at another
+ * error budget than the first submission's are left out (they are compared in the lossy
+ * panel only). *rows is malloc'ed (NULL when none or out of memory). */
+size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, int caq_only,
+               lb_row **rows);
 
 /* Float bundles: those on which some lossy result shows a non-zero error (they hold float32
  * tensors); the same order as lb_bundles. Returns the count (at most cap). */

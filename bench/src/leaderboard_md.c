@@ -217,7 +217,9 @@ alcm_bench_status alcm_bench_leaderboard_md(FILE *f, const alcm_bench_submission
           "raw bytes / compressed bytes over the bundle; MB/s are 10⁶ bytes per CPU second. "
           "Every blob was decompressed and verified (byte-exact, or within the error budget "
           "for lossy codecs on float tensors) before any figure was kept. "
-          "🔬 marks adaptive codecs; † marks a codec whose blobs differed between runs.\n\n", f);
+          "🔬 marks adaptive codecs; † marks a codec whose blobs differed between runs. "
+          "Lossy results run at another error budget than the first submission's appear "
+          "in the lossy panel only.\n\n", f);
     if (svg_name) {
         fputs("![Compression ratio against compression speed, one panel per bundle](", f);
         md_text(f, svg_name);
@@ -225,7 +227,7 @@ alcm_bench_status alcm_bench_leaderboard_md(FILE *f, const alcm_bench_submission
     }
     for (size_t b = 0; b < nb; b++) {
         lb_row *rows;
-        size_t nr = lb_rows(subs, n, bundles[b], &rows);
+        size_t nr = lb_rows(subs, n, bundles[b], 1, &rows);
         if (!nr) continue;
         fputs("## ", f);
         md_text(f, bundles[b]);
@@ -265,7 +267,7 @@ alcm_bench_status alcm_bench_leaderboard_md(FILE *f, const alcm_bench_submission
             if (r->lossless) fputs("exact", f);
             else if (r->rel_l2_error == 0) fputs("0 (exact)", f);
             else fprintf(f, "%.3f %%", 100 * r->rel_l2_error);
-            if (!r->lossless) {   /* the budget it was held to */
+            if (!r->lossless && r->rel_l2_error > 0) {   /* the budget it was held to */
                 fputs(" of ", f);
                 md_pct(f, subs[rows[i].sub].error_budget);
             }

@@ -37,20 +37,31 @@ static int by_caq(const void *pa, const void *pb)
     return a->sub < b->sub ? -1 : a->sub > b->sub;
 }
 
-size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, lb_row **rows)
+/* Whether result k of submission i goes into the CAQ tables: lossy results only from the
+ * submissions run at the first submission's error budget. */
+static int in_caq_table(const alcm_bench_submission *subs, size_t i, size_t k, int caq_only)
+{
+    return !caq_only || subs[i].results[k].lossless ||
+           subs[i].error_budget == subs[0].error_budget;
+}
+
+size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, int caq_only,
+               lb_row **rows)
 {
     size_t count = 0;
     *rows = NULL;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < subs[i].n_results; k++)
-            count += !strcmp(subs[i].results[k].bundle, bundle);
+            count += !strcmp(subs[i].results[k].bundle, bundle) &&
+                     in_caq_table(subs, i, k, caq_only);
     if (!count) return 0;
     lb_row *out = malloc(count * sizeof *out);
     if (!out) return 0;
     size_t j = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < subs[i].n_results; k++)
-            if (!strcmp(subs[i].results[k].bundle, bundle)) {
+            if (!strcmp(subs[i].results[k].bundle, bundle) &&
+                in_caq_table(subs, i, k, caq_only)) {
                 out[j].r = &subs[i].results[k];
                 out[j].sub = i;
                 j++;
@@ -110,7 +121,7 @@ size_t lb_rows_by_ratio(const alcm_bench_submission *subs, size_t n, const char 
                         int lossless, double budget, lb_row **rows)
 {
     lb_row *all;
-    size_t na = lb_rows(subs, n, bundle, &all), count = 0;
+    size_t na = lb_rows(subs, n, bundle, 0, &all), count = 0;
     *rows = NULL;
     for (size_t i = 0; i < na; i++) {
         const alcm_bench_result *r = all[i].r;

@@ -32,7 +32,7 @@ static const struct {
     {"zstd-1", "#1f77b4"},    {"zstd-3", "#17becf"},      {"lz4", "#2ca02c"},
     {"mock", "#9467bd"},      {"fp16", "#8c564b"},        {"bf16", "#e377c2"},
     {"int8-zstd", "#393b79"}, {"global-q", "#000000"},    {"topk", "#bcbd22"},
-    {"zfp", "#637939"},       {"planes-zstd", "#3182bd"}, {"planes-huff", "#843c39"},
+    {"zfp", "#637939"},       {"planes-zstd", "#ff9896"}, {"planes-huff", "#9c9ede"},
 };
 static const char *const k_extra[] = {"#7b4173", "#e6550d", "#31a354", "#756bb1", "#636363",
                                       "#fd8d3c", "#6baed6", "#a55194"};
@@ -150,7 +150,7 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
                   const char *bundle, panel_kind kind, double px, double py)
 {
     lb_row *rows;
-    size_t nr = kind == PANEL_MAIN ? lb_rows(subs, n, bundle, &rows)
+    size_t nr = kind == PANEL_MAIN ? lb_rows(subs, n, bundle, 1, &rows)
                                    : lb_rows_by_ratio(subs, n, bundle, kind == PANEL_LOSSLESS,
                                                       -1, &rows);
     double budgets[4];
