@@ -11,5 +11,6 @@ int cmd_bench_daemon(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_leaderboard(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_ablation(int argc, char **argv);
 
 #endif

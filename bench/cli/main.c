@@ -10,6 +10,7 @@ static const cli_command k_commands[] = {
     {"bench", cmd_bench, "run codecs over the benchmark bundles (ratio, CPU, CAQ, MB/s)", 0},
     {"leaderboard", cmd_leaderboard, "validate results JSON and write the CAQ leaderboard", 0},
     {"train", cmd_train, "train the entropy predictor offline and write its weights", 0},
+    {"ablation", cmd_ablation, "the ablation tables of docs/DESIGN.md on real gradients", 0},
 };
 
 int main(int argc, char **argv)

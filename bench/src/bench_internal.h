@@ -24,6 +24,8 @@ alcm_codec *bench_codec_alcm(int lossless_only);
  * out of memory. */
 alcm_codec *bench_codec_peer(const char *name);
 alcm_codec *bench_codec_zfp(void);
+/* The lossless byte-plane peers for floats: planes-zstd (huffman 0) or planes-huff (1). */
+alcm_codec *bench_codec_planes(int huffman);
 
 /* Mean and coefficient of variation (sample standard deviation / mean; 0 for n < 2 or a
  * zero mean) of n values. */
@@ -42,8 +44,33 @@ typedef struct {
 size_t lb_bundles(const alcm_bench_submission *subs, size_t n, const char **names, size_t cap);
 
 /* Every result for bundle across submissions, sorted by CAQ (highest first, ties by codec
- * name, then submission). *rows is malloc'ed (NULL when none or out of memory). */
-size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, lb_row **rows);
+ * name, then submission); with caq_only, the lossy results of submissions run at another
+ * error budget than the first submission's are left out (they are compared in the lossy
+ * panel only). *rows is malloc'ed (NULL when none or out of memory). */
+size_t lb_rows(const alcm_bench_submission *subs, size_t n, const char *bundle, int caq_only,
+               lb_row **rows);
+
+/* Float bundles: those on which some lossy result shows a non-zero error (they hold float32
+ * tensors); the same order as lb_bundles. Returns the count (at most cap). */
+size_t lb_float_bundles(const alcm_bench_submission *subs, size_t n, const char **names,
+                        size_t cap);
+
+/* Distinct error budgets (ascending) of the submissions holding a lossy result for bundle.
+ * Returns the count (at most cap). */
+size_t lb_budgets(const alcm_bench_submission *subs, size_t n, const char *bundle,
+                  double *budgets, size_t cap);
+
+/* The lossy (lossless = 0) results for bundle from submissions run at error budget
+ * `budget` (budget < 0: every budget), or (lossless = 1) every lossless result for bundle
+ * (a baseline only from submissions holding another lossless result there);
+ * sorted by ratio (highest first, ties by codec name, then submission). *rows is malloc'ed
+ * (NULL when none or out of memory). */
+size_t lb_rows_by_ratio(const alcm_bench_submission *subs, size_t n, const char *bundle,
+                        int lossless, double budget, lb_row **rows);
+
+/* Whether a lossy codec's precision follows the error budget, as a short phrase for the
+ * built-in codecs ("yes ...", "no: ..."); NULL for a codec not known here (plugins). */
+const char *lb_tuning(const char *codec);
 
 /* Info of bundle in submission sub, or NULL. */
 const alcm_bench_bundle_info *lb_bundle_info(const alcm_bench_submission *sub,

@@ -5,7 +5,8 @@
 
 static const char *const k_builtin[] = {
     "baseline", "alcm",     "alcm-lossless", "zstd-1", "zstd-3", "lz4",  "mock",
-    "fp16",     "bf16",     "int8-zstd",     "global-q", "topk",  "zfp",  NULL,
+    "fp16",     "bf16",     "int8-zstd",     "global-q", "topk",  "zfp",  "planes-zstd",
+    "planes-huff", NULL,
 };
 
 const char *const *alcm_bench_builtin_names(void)
@@ -27,6 +28,8 @@ alcm_bench_status alcm_bench_codec_create(const char *name, alcm_codec **out,
     else if (!strcmp(name, "lz4")) c = bench_codec_lz4();
     else if (!strcmp(name, "mock")) c = bench_codec_mock();
     else if (!strcmp(name, "zfp")) c = bench_codec_zfp();
+    else if (!strcmp(name, "planes-zstd")) c = bench_codec_planes(0);
+    else if (!strcmp(name, "planes-huff")) c = bench_codec_planes(1);
     else if (!strcmp(name, "fp16") || !strcmp(name, "bf16") || !strcmp(name, "int8-zstd") ||
              !strcmp(name, "global-q") || !strcmp(name, "topk"))
         c = bench_codec_peer(name);
@@ -34,7 +37,7 @@ alcm_bench_status alcm_bench_codec_create(const char *name, alcm_codec **out,
         return bench_fail(err, ALCM_BENCH_E_UNKNOWN,
                           "unknown codec '%s' (built in: baseline, alcm, alcm-lossless, "
                           "zstd-1, zstd-3, lz4, mock, fp16, bf16, int8-zstd, global-q, topk, "
-                          "zfp; others load with --codec-plugin)", name);
+                          "zfp, planes-zstd, planes-huff; others load with --codec-plugin)", name);
     if (!c) return bench_fail(err, ALCM_BENCH_E_NOMEM, "codec %s: out of memory", name);
     *out = c;
     bench_ok(err);

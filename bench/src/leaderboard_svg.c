@@ -1,5 +1,7 @@
 /* leaderboard_svg.c - writes the leaderboard chart: per bundle a panel of compression ratio
- * against compress MB/s (log scale), one colour per codec, axes, grid, labels and a legend. */
+ * against compress MB/s (log scale), one colour per codec, axes, grid, labels and a legend;
+ * then, per float bundle, a panel of its lossy codecs (one marker per error budget, a
+ * codec's points joined) and one of its lossless codecs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #define PANEL_H 320.0
 #define MARGIN 24.0
 #define HEADER_H 64.0
+#define SECTION_H 34.0   /* title line of the lossy and lossless-floats sections */
 #define COLS 3
 #define PLOT_L 58.0   /* plot area inset inside a panel */
 #define PLOT_R 18.0
@@ -25,11 +28,14 @@ static const struct {
     const char *codec;
     const char *color;
 } k_fixed[] = {
-    {"baseline", "#6b6b6b"}, {"alcm", "#d62728"}, {"alcm-lossless", "#ff7f0e"},
-    {"zstd-1", "#1f77b4"},   {"zstd-3", "#17becf"}, {"lz4", "#2ca02c"}, {"mock", "#9467bd"},
+    {"baseline", "#6b6b6b"},  {"alcm", "#d62728"},        {"alcm-lossless", "#ff7f0e"},
+    {"zstd-1", "#1f77b4"},    {"zstd-3", "#17becf"},      {"lz4", "#2ca02c"},
+    {"mock", "#9467bd"},      {"fp16", "#8c564b"},        {"bf16", "#e377c2"},
+    {"int8-zstd", "#393b79"}, {"global-q", "#000000"},    {"topk", "#bcbd22"},
+    {"zfp", "#637939"},       {"planes-zstd", "#ff9896"}, {"planes-huff", "#9c9ede"},
 };
-static const char *const k_extra[] = {"#8c564b", "#e377c2", "#bcbd22", "#393b79", "#637939",
-                                      "#843c39", "#7b4173", "#3182bd"};
+static const char *const k_extra[] = {"#7b4173", "#e6550d", "#31a354", "#756bb1", "#636363",
+                                      "#fd8d3c", "#6baed6", "#a55194"};
 
 typedef struct {
     const char *names[MAX_CODECS];
@@ -128,11 +134,27 @@ static int overlaps(const box *a, const box *b)
     return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
 }
 
+/* Index of budget e among the panel's budgets (0 when absent). */
+static size_t bud_index(const double *budgets, size_t nbud, double e)
+{
+    for (size_t k = 0; k < nbud; k++)
+        if (budgets[k] == e) return k;
+    return 0;
+}
+
+/* What a panel shows: every result of a bundle (main), its lossy results at every budget
+ * (one marker per budget, a codec's points joined), or its lossless results. */
+typedef enum { PANEL_MAIN, PANEL_LOSSY, PANEL_LOSSLESS } panel_kind;
+
 static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const codec_list *cl,
-                  const char *bundle, double px, double py)
+                  const char *bundle, panel_kind kind, double px, double py)
 {
     lb_row *rows;
-    size_t nr = lb_rows(subs, n, bundle, &rows);
+    size_t nr = kind == PANEL_MAIN ? lb_rows(subs, n, bundle, 1, &rows)
+                                   : lb_rows_by_ratio(subs, n, bundle, kind == PANEL_LOSSLESS,
+                                                      -1, &rows);
+    double budgets[4];
+    size_t nbud = kind == PANEL_LOSSY ? lb_budgets(subs, n, bundle, budgets, 4) : 0;
     double ax0 = px + PLOT_L, ax1 = px + PANEL_W - PLOT_R;
     double ay0 = py + PLOT_T, ay1 = py + PANEL_H - PLOT_B;
 
@@ -141,9 +163,18 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
                "font-weight=\"bold\" fill=\"#222\">", px + PANEL_W / 2, py + 24);
     xml_text(f, bundle);
+    if (kind == PANEL_LOSSY) fputs(": lossy", f);
+    if (kind == PANEL_LOSSLESS) fputs(": lossless", f);
     fputs("</text>\n", f);
     const alcm_bench_bundle_info *bi = nr ? lb_bundle_info(&subs[rows[0].sub], bundle) : NULL;
-    if (bi)
+    if (kind == PANEL_LOSSY && nbud) {
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
+                   "fill=\"#777\">error budget", px + PANEL_W / 2, py + 38);
+        for (size_t k = 0; k < nbud; k++)
+            fprintf(f, "%s%g %% (%s)", k ? ", " : " ", 100 * budgets[k],
+                    k == 0 ? "filled" : k == 1 ? "hollow" : k == 2 ? "square" : "diamond");
+        fputs("</text>\n", f);
+    } else if (bi)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" "
                    "fill=\"#777\">%.2f MB in %u file%s</text>\n", px + PANEL_W / 2, py + 38,
                 (double)bi->bytes / 1e6, (unsigned)bi->files, bi->files == 1 ? "" : "s");
@@ -206,7 +237,7 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
     size_t np = 0;
     /* Baseline ratio reference line (first submission's baseline); its label is placed
      * first so codec labels keep clear of it. */
-    for (size_t i = 0; i < nr; i++)
+    for (size_t i = 0; kind != PANEL_LOSSY && i < nr; i++)
         if (!strcmp(rows[i].r->codec, "baseline")) {
             double sy = SY(rows[i].r->ratio);
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#6b6b6b\" "
@@ -232,20 +263,58 @@ static void panel(FILE *f, const alcm_bench_submission *subs, size_t n, const co
             np++;
         }
     }
+    /* Lossy: one codec's points at successive budgets (same submission order) are joined. */
+    for (size_t i = 0; kind == PANEL_LOSSY && i < nr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            size_t bi_ = bud_index(budgets, nbud, subs[rows[i].sub].error_budget);
+            size_t bj = bud_index(budgets, nbud, subs[rows[j].sub].error_budget);
+            if (bj != bi_ + 1 || strcmp(rows[i].r->codec, rows[j].r->codec) != 0) continue;
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                       "stroke-width=\"1.2\" stroke-opacity=\"0.6\"/>\n",
+                    SX(rows[i].r->compress_mb_s), SY(rows[i].r->ratio),
+                    SX(rows[j].r->compress_mb_s), SY(rows[j].r->ratio),
+                    codec_color(cl, rows[i].r->codec));
+        }
     for (size_t i = 0; i < nr; i++) {
         const alcm_bench_result *r = rows[i].r;
         const char *color = codec_color(cl, r->codec);
         double x = SX(r->compress_mb_s), y = SY(r->ratio);
+        size_t bk = kind == PANEL_LOSSY ? bud_index(budgets, nbud, subs[rows[i].sub].error_budget)
+                                        : 0;
         fputs("<g>", f);
         fputs("<title>", f);
         xml_text(f, r->codec);
-        fprintf(f, " (S%zu): ratio %.3f, %.1f MB/s, CAQ %.3f, %+.1f %% vs baseline</title>",
-                rows[i].sub + 1, r->ratio, r->compress_mb_s, r->caq, r->delta_vs_baseline_pct);
+        if (kind == PANEL_LOSSY)
+            fprintf(f, " (S%zu): ratio %.3f, %.1f MB/s, error %.3f %% at a %g %% budget</title>",
+                    rows[i].sub + 1, r->ratio, r->compress_mb_s, 100 * r->rel_l2_error,
+                    100 * subs[rows[i].sub].error_budget);
+        else
+            fprintf(f, " (S%zu): ratio %.3f, %.1f MB/s, CAQ %.3f, %+.1f %% vs baseline</title>",
+                    rows[i].sub + 1, r->ratio, r->compress_mb_s, r->caq,
+                    r->delta_vs_baseline_pct);
         if (r->adaptive)
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"%s\" "
                        "stroke-width=\"1.8\"/>", x, y, color);
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"%s\" stroke=\"#ffffff\" "
-                   "stroke-width=\"1.2\"/></g>\n", x, y, color);
+        if (bk == 0)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5.5\" fill=\"%s\" "
+                       "stroke=\"#ffffff\" stroke-width=\"1.2\"/></g>\n", x, y, color);
+        else if (bk == 1)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"#ffffff\" "
+                       "stroke=\"%s\" stroke-width=\"2\"/></g>\n", x, y, color);
+        else if (bk == 2)
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\" fill=\"%s\"/></g>\n",
+                    x - 4.5, y - 4.5, color);
+        else
+            fprintf(f, "<path d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\" fill=\"%s\"/></g>\n", x, y - 5,
+                    color);
+        /* Lossy: a codec is labelled once, at its first budget's point. */
+        if (bk > 0) {
+            int labelled = 0;
+            for (size_t j = 0; j < nr && !labelled; j++)
+                labelled = !strcmp(rows[j].r->codec, r->codec) &&
+                           bud_index(budgets, nbud, subs[rows[j].sub].error_budget) == 0;
+            if (labelled) continue;
+        }
         char lab[96];
         if (n > 1) snprintf(lab, sizeof lab, "%s (S%zu)", r->codec, rows[i].sub + 1);
         else snprintf(lab, sizeof lab, "%s", r->codec);
@@ -288,11 +357,18 @@ alcm_bench_status alcm_bench_leaderboard_svg(FILE *f, const alcm_bench_submissio
     size_t nb = lb_bundles(subs, n, bundles, LB_MAX_BUNDLES);
     codec_list cl;
     collect_codecs(subs, n, &cl);
-    size_t cols = nb < COLS ? (nb ? nb : 1) : COLS;
+    const char *fb[LB_MAX_BUNDLES];
+    size_t nf = lb_float_bundles(subs, n, fb, LB_MAX_BUNDLES);
+    size_t wide = nb > nf ? nb : nf;
+    size_t cols = wide < COLS ? (wide ? wide : 1) : COLS;
     size_t prow = nb ? (nb + cols - 1) / cols : 1;
+    size_t frow = nf ? (nf + cols - 1) / cols : 0;
     double width = 2 * MARGIN + (double)cols * PANEL_W + (double)(cols - 1) * MARGIN;
-    /* Legend: items flow left to right, wrapping at the width. */
-    double legend_y0 = HEADER_H + (double)prow * (PANEL_H + MARGIN) + 8;
+    /* Sections below the per-bundle panels: lossy at matched error, then lossless floats,
+     * each a title line and its panels. */
+    double lossy_y0 = HEADER_H + (double)prow * (PANEL_H + MARGIN);
+    double lossless_y0 = lossy_y0 + (nf ? SECTION_H + (double)frow * (PANEL_H + MARGIN) : 0);
+    double legend_y0 = lossless_y0 + (nf ? SECTION_H + (double)frow * (PANEL_H + MARGIN) : 0) + 8;
     double lx = MARGIN, ly = legend_y0 + 18;
     double item_x[MAX_CODECS + 1], item_y[MAX_CODECS + 1];
     for (size_t i = 0; i <= cl.n; i++) {
@@ -323,7 +399,19 @@ alcm_bench_status alcm_bench_leaderboard_svg(FILE *f, const alcm_bench_submissio
     for (size_t b = 0; b < nb; b++) {
         double px = MARGIN + (double)(b % cols) * (PANEL_W + MARGIN);
         double py = HEADER_H + (double)(b / cols) * (PANEL_H + MARGIN);
-        panel(f, subs, n, &cl, bundles[b], px, py);
+        panel(f, subs, n, &cl, bundles[b], PANEL_MAIN, px, py);
+    }
+    for (int sec = 0; nf && sec < 2; sec++) {
+        double y0 = sec ? lossless_y0 : lossy_y0;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"16\" font-weight=\"bold\" "
+                   "fill=\"#222\">%s</text>\n", MARGIN, y0 + 22,
+                sec ? "Lossless floats: every lossless codec on the float bundles"
+                    : "Lossy codecs at matched error: one panel per float bundle, every budget");
+        for (size_t b = 0; b < nf; b++) {
+            double px = MARGIN + (double)(b % cols) * (PANEL_W + MARGIN);
+            double py = y0 + SECTION_H + (double)(b / cols) * (PANEL_H + MARGIN);
+            panel(f, subs, n, &cl, fb[b], sec ? PANEL_LOSSLESS : PANEL_LOSSY, px, py);
+        }
     }
     for (size_t i = 0; i <= cl.n; i++) {
         double x = item_x[i], y = item_y[i];

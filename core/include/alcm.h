@@ -130,7 +130,8 @@ typedef enum {
 
 typedef enum {
     ALCM_ENTROPY_LEARNED = 0,   /* entropy map from the MLP predictor (the ALCM method) */
-    ALCM_ENTROPY_MEASURED = 1   /* entropy map measured from a histogram (ablation) */
+    ALCM_ENTROPY_MEASURED = 1,  /* entropy map measured from a histogram (ablation) */
+    ALCM_ENTROPY_FLAT = 2       /* the same entropy for every channel, a Gaussian's (ablation) */
 } alcm_entropy_mode;
 
 typedef struct {

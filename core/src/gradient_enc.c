@@ -18,6 +18,9 @@
 #define BUDGET_MARGIN 1e-5           /* covers the float rounding of the measured error */
 #define CALIBRATE_BELOW 0.97         /* re-allocate with calibrated models below this use */
 #define REFINE_ROUNDS 24
+/* The flat map's entropy: a Gaussian's at the reference step std/16, log2(16·√(2πe)) / 8,
+ * so a_c = std_c · √(2πe) in every channel (docs/DESIGN.md, "Ablation"). */
+#define ALCM_ENTROPY_FLAT_VALUE 0.7558869f
 
 /* Measures channel c at grid index s (0 = zeroed) into its state. */
 static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
@@ -81,6 +84,8 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         float e;
         if (p->entropy_mode == ALCM_ENTROPY_MEASURED) {
             e = alcm_measured_entropy(y, n, &st);
+        } else if (p->entropy_mode == ALCM_ENTROPY_FLAT) {
+            e = ALCM_ENTROPY_FLAT_VALUE;
         } else {
             float f[ALCM_N_FEATURES];
             alcm_features(&st, f);

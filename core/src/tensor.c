@@ -72,7 +72,8 @@ alcm_status alcm_params_check(const alcm_params *p)
     if (!(p->error_budget > 0.0 && p->error_budget <= 1.0)) return ALCM_E_ARG;
     if (!(p->aggressiveness >= 0.0 && p->aggressiveness <= 1.0)) return ALCM_E_ARG;
     if (!(p->prune_ratio >= 0.0 && p->prune_ratio <= 0.25)) return ALCM_E_ARG;
-    if (p->entropy_mode != ALCM_ENTROPY_LEARNED && p->entropy_mode != ALCM_ENTROPY_MEASURED)
+    if (p->entropy_mode != ALCM_ENTROPY_LEARNED && p->entropy_mode != ALCM_ENTROPY_MEASURED &&
+        p->entropy_mode != ALCM_ENTROPY_FLAT)
         return ALCM_E_ARG;
     if (p->backend != ALCM_BACKEND_AUTO && p->backend != ALCM_BACKEND_ZLIB &&
         p->backend != ALCM_BACKEND_ZSTD)
@@ -86,7 +87,8 @@ alcm_status alcm_params_check(const alcm_params *p)
     switch (p->profile) {
     case ALCM_PROFILE_GRADIENT:
         if (p->dtype != ALCM_DTYPE_F32) return ALCM_E_DTYPE;
-        if (p->entropy_mode != ALCM_ENTROPY_LEARNED && p->entropy_mode != ALCM_ENTROPY_MEASURED)
+        if (p->entropy_mode != ALCM_ENTROPY_LEARNED && p->entropy_mode != ALCM_ENTROPY_MEASURED &&
+            p->entropy_mode != ALCM_ENTROPY_FLAT)
             return ALCM_E_ARG;
         /* Written as negated comparisons so NaN is rejected too. */
         if (!(p->error_budget > 0.0 && p->error_budget <= 1.0)) return ALCM_E_ARG;

@@ -372,14 +372,14 @@ static void test_every_builtin_round_trips(void **state)
     (void)state;
     alcm_bench_bundle *b = load();
     const char *const *names = alcm_bench_builtin_names();
-    alcm_codec *codecs[16];
+    alcm_codec *codecs[32];
     size_t n = 0;
     for (; names[n]; n++) codecs[n] = builtin(names[n]);
     assert_true(n >= 7);
     alcm_bench_config cfg;
     alcm_bench_config_default(&cfg);
     cfg.runs = 2;
-    alcm_bench_result res[16];
+    alcm_bench_result res[32];
     alcm_bench_error err;
     alcm_bench_status st = alcm_bench_run(b, codecs, n, &cfg, res, &err);
     if (st != ALCM_BENCH_OK) fail_msg("%s", err.message);

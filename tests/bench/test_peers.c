@@ -1,6 +1,8 @@
-/* test_peers.c - the lossy peer codecs of `alcm bench` (codec_peers.c, codec_zfp.c): each
+/* test_peers.c - the peer codecs of `alcm bench`. Lossy (codec_peers.c, codec_zfp.c): each
  * decodes within the error budget, keeps its expected size on data it can hold, falls back
- * to exact coding where it cannot, codes bytes items exactly and is deterministic. */
+ * to exact coding where it cannot, codes bytes items exactly and is deterministic. Lossless
+ * byte planes (codec_planes.c): exact, smaller than zstd-1 on the whole tensor, corrupt
+ * blobs rejected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,11 +151,91 @@ static void test_fallback_and_bytes(void **state)
     free(x);
 }
 
+/* planes-zstd and planes-huff: exact on floats and bytes, deterministic, better than zstd-1
+ * over the interleaved bytes on a Gaussian tensor (its exponent plane is skewed), and every
+ * malformed blob refused. */
+static void test_lossless_planes(void **state)
+{
+    (void)state;
+    const size_t n = ROWS * COLS;
+    float *x = gaussian(n, 11, 0.01f);
+    alcm_codec_item it = f32_item(0.01);
+    alcm_bench_error err;
+    alcm_codec *z = NULL;
+    assert_int_equal(alcm_bench_codec_create("zstd-1", &z, &err), ALCM_BENCH_OK);
+    double e = 1.0;
+    size_t zlen = roundtrip(z, &it, x, n, &e);
+    const char *names[2] = {"planes-zstd", "planes-huff"};
+    for (int k = 0; k < 2; k++) {
+        alcm_codec *c = NULL;
+        assert_int_equal(alcm_bench_codec_create(names[k], &c, &err), ALCM_BENCH_OK);
+        assert_int_equal(alcm_bench_codec_check(c, &err), ALCM_BENCH_OK);
+        assert_string_equal(c->name, names[k]);
+        assert_int_equal(c->lossless, 1);
+        e = 1.0;
+        size_t len = roundtrip(c, &it, x, n, &e);
+        assert_true(e == 0.0);
+        double ratio = (double)(n * 4) / (double)len;
+        fprintf(stderr, "%s: ratio %.4f, zstd-1 %.4f\n", names[k], ratio,
+                (double)(n * 4) / (double)zlen);
+        assert_true(ratio > 1.1);
+        assert_true(len < zlen);
+        /* bit-exact, not merely close */
+        size_t cap = c->bound(c, &it, n * 4), out = 0;
+        uint8_t *blob = malloc(cap);
+        float *y = malloc(n * 4);
+        assert_non_null(blob);
+        assert_non_null(y);
+        assert_int_equal(c->compress(c, &it, x, n * 4, blob, cap, &len), 0);
+        assert_int_equal(c->decompress(c, &it, blob, len, y, n * 4, &out), 0);
+        assert_memory_equal(x, y, n * 4);
+        /* malformed: truncated, an extra byte, a plane length changed, a bad kind */
+        assert_int_not_equal(c->decompress(c, &it, blob, len - 1, y, n * 4, &out), 0);
+        assert_int_not_equal(c->decompress(c, &it, blob, len + 1, y, n * 4, &out), 0);
+        blob[2] ^= 1;
+        assert_int_not_equal(c->decompress(c, &it, blob, len, y, n * 4, &out), 0);
+        blob[2] ^= 1;
+        blob[1] = 9;
+        assert_int_not_equal(c->decompress(c, &it, blob, len, y, n * 4, &out), 0);
+        assert_int_not_equal(c->decompress(c, &it, blob, 0, y, n * 4, &out), 0);
+        /* a constant tensor: every plane collapses (Huffman: to 1 bit per byte) */
+        for (size_t i = 0; i < n; i++) x[i] = 0.5f;
+        len = roundtrip(c, &it, x, n, &e);
+        assert_true(e == 0.0 && len < (k ? n * 4 / 7 : n / 10));
+        free(x);
+        x = gaussian(n, 11, 0.01f);
+        /* bytes items and an empty tensor */
+        alcm_codec_item bi;
+        memset(&bi, 0, sizeof bi);
+        bi.type = ALCM_CODEC_ITEM_BYTES;
+        bi.rank = 1;
+        bi.dims[0] = 1000;
+        bi.name = "t.bin";
+        uint8_t raw[1000], back[1000];
+        for (int i = 0; i < 1000; i++) raw[i] = (uint8_t)(i * 7 % 13);
+        assert_int_equal(c->compress(c, &bi, raw, 1000, blob, cap, &len), 0);
+        assert_int_equal(c->decompress(c, &bi, blob, len, back, 1000, &out), 0);
+        assert_int_equal(out, 1000);
+        assert_memory_equal(raw, back, 1000);
+        alcm_codec_item empty = it;
+        empty.dims[0] = 0;
+        assert_int_equal(c->compress(c, &empty, x, 0, blob, cap, &len), 0);
+        assert_int_equal(c->decompress(c, &empty, blob, len, y, 0, &out), 0);
+        assert_int_equal(out, 0);
+        free(blob);
+        free(y);
+        alcm_bench_codec_free(c);
+    }
+    alcm_bench_codec_free(z);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_within_budget_and_sizes),
         cmocka_unit_test(test_fallback_and_bytes),
+        cmocka_unit_test(test_lossless_planes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

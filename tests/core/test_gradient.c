@@ -93,7 +93,7 @@ static void test_entropy_modes_and_knobs(void **state)
     alcm_shape sh;
     alcm_shape_1d(&sh, n);
     float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 1000, 7), *y = tu_malloc(n * 4);
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < 3; mode++) {   /* learned, measured, flat */
         alcm_params p = grad_params(0.02);
         p.entropy_mode = (alcm_entropy_mode)mode;
         p.block_size = 1000;
@@ -118,6 +118,42 @@ static void test_entropy_modes_and_knobs(void **state)
         assert_true((double)zeros >= info.pruned_fraction * (double)n);
         free(l);
     }
+    free(x);
+    free(y);
+}
+
+/* The flat map (every channel the same entropy): a valid mode that holds the budget on
+ * channels of different shape, and a map other than the learned one (another blob). */
+static void test_flat_entropy_map(void **state)
+{
+    ctxs *c = *state;
+    const size_t rows = 16, cols = 2000, n = rows * cols;
+    alcm_shape sh = {2, {rows, cols}};
+    float *g = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 21);
+    float *l = tu_synth(ALCM_SYNTH_LAPLACE, n, cols, 22);
+    float *x = tu_malloc(n * 4), *y = tu_malloc(n * 4);
+    for (size_t r = 0; r < rows; r++)   /* alternate Gaussian and sparse-ish Laplace rows */
+        for (size_t i = 0; i < cols; i++) {
+            float v = (r % 2 ? l : g)[r * cols + i];
+            x[r * cols + i] = r % 4 == 3 && i % 3 ? 0.0f : v * (float)(1 + r);
+        }
+    alcm_params p = grad_params(0.01);
+    p.entropy_mode = ALCM_ENTROPY_FLAT;
+    assert_int_equal(alcm_params_check(&p), ALCM_OK);
+    p.entropy_mode = (alcm_entropy_mode)3;
+    assert_int_equal(alcm_params_check(&p), ALCM_E_ARG);
+    size_t len[3];
+    for (int mode = 0; mode < 3; mode++) {
+        p.entropy_mode = (alcm_entropy_mode)mode;
+        alcm_info info;
+        len[mode] = roundtrip(c, &p, &sh, x, n, NULL, y, &info);
+        assert_true(alcm_rel_l2_error(x, y, n) <= 0.01);
+        assert_int_equal(info.exact, 0);
+        assert_int_equal(info.n_channels, rows);
+    }
+    assert_int_not_equal(len[ALCM_ENTROPY_FLAT], len[ALCM_ENTROPY_LEARNED]);
+    free(g);
+    free(l);
     free(x);
     free(y);
 }
@@ -412,6 +448,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_budget_sweep_all_families),
         cmocka_unit_test(test_entropy_modes_and_knobs),
+        cmocka_unit_test(test_flat_entropy_map),
         cmocka_unit_test(test_residual_semantics),
         cmocka_unit_test(test_deterministic_bytes),
         cmocka_unit_test(test_special_tensors),
