@@ -152,6 +152,7 @@ int cmd_experiment(int argc, char **argv)
 
     alcm_stream_config scfg;
     alcm_stream_config_default(&scfg);
+    scfg.adaptive = 1; /* the original method's experiment: the CAQ scheduler drives */
     scfg.sched.error_budget = budget;
     scfg.sched.deterministic = deterministic;
     scfg.error_feedback = feedback;

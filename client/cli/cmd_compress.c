@@ -27,9 +27,11 @@ static void usage(FILE *f)
             "  --level N           backend level (default: the profile's measured default)\n"
             "  --block N           gradient: channel length for 1-D tensors (default 4096)\n"
             "  --socket PATH       compress on the alcmd at PATH (default: in-process)\n"
-            "  --stream NAME       daemon stream (default \"cli\"): its scheduler and residual\n"
-            "                      carry over between calls; --aggressiveness/--prune pin\n"
-            "                      the knobs instead of the scheduler\n"
+            "  --stream NAME       daemon stream (default \"cli\"): its residual (and with\n"
+            "                      --adaptive its scheduler) carries over between calls\n"
+            "  --adaptive          with --socket: the CAQ scheduler moves aggressiveness and\n"
+            "                      pruning step by step (default: static aggressiveness 1,\n"
+            "                      the measured best, docs/DESIGN.md \"Ablation\")\n"
             "  -o, --output OUT    output file (required)\n"
             "  -q, --quiet         do not print the summary line to stderr\n"
             "  -h, --help          this help\n");
@@ -52,13 +54,14 @@ int cmd_compress(int argc, char **argv)
         {"level", required_argument, 0, 'l'},    {"block", required_argument, 0, 'k'},
         {"output", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
         {"socket", required_argument, 0, 'S'},  {"stream", required_argument, 0, 'N'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"adaptive", no_argument, 0, 'A'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *cmd = "compress";
     alcm_params params;
     alcm_params_default(&params, ALCM_PROFILE_GRADIENT);
     alcm_profile profile = ALCM_PROFILE_GRADIENT;
-    int dtype_given = 0, shape_given = 0, quiet = 0;
+    int dtype_given = 0, shape_given = 0, quiet = 0, adaptive = 0;
     alcm_dtype dtype = ALCM_DTYPE_F32;
     alcm_shape shape;
     const char *out_path = NULL;
@@ -74,6 +77,7 @@ int cmd_compress(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
         switch (c) {
+        case 'A': adaptive = 1; break;
         case 'p':
             if (cli_parse_profile(optarg, &profile)) {
                 cli_error(cmd, "unknown profile '%s' (gradient, lossless, baseline)", optarg);
@@ -138,6 +142,11 @@ int cmd_compress(int argc, char **argv)
     }
     const char *in_path = argv[optind];
 
+    if (adaptive && (!socket_path || aggr >= 0 || prune >= 0)) {
+        cli_error(cmd, "--adaptive drives a daemon stream's knobs: it needs --socket and "
+                       "takes no --aggressiveness or --prune");
+        return 2;
+    }
     alcm_params_default(&params, profile);
     if (profile == ALCM_PROFILE_GRADIENT) {
         if (dtype_given && dtype != ALCM_DTYPE_F32) {
@@ -221,7 +230,7 @@ int cmd_compress(int argc, char **argv)
         alcm_stream_config_default(&scfg);
         scfg.params = params;
         scfg.sched.error_budget = params.error_budget;
-        scfg.adaptive = aggr < 0 && prune < 0;
+        scfg.adaptive = adaptive;
         scfg.error_feedback = profile == ALCM_PROFILE_GRADIENT;
         alcmc_compress_result res;
         alcmc_status cst = alcmc_compress(conn, stream ? stream : "cli", &scfg, &shape, in,

@@ -353,7 +353,8 @@ typedef struct {
     int adaptive;                /* 1: the scheduler moves the knobs; 0: params as given */
 } alcm_stream_config;
 
-/* Defaults: gradient profile, error feedback on, adaptive on, scheduler defaults. */
+/* Defaults: gradient profile, error feedback on, adaptive off (static aggressiveness 1, no
+ * pruning: the measured best, docs/DESIGN.md "Ablation"), scheduler defaults. */
 ALCM_API void alcm_stream_config_default(alcm_stream_config *cfg);
 
 /* What alcm_stream_create checks, without allocating: the params (with the scheduler's

@@ -229,7 +229,7 @@ def sched_dict(s):
 
 
 def stream_config(profile="gradient", error_budget=0.01, *, dtype="f32", error_feedback=True,
-                  adaptive=True, deterministic=False, window=5, aggressiveness=1.0,
+                  adaptive=False, deterministic=False, window=5, aggressiveness=1.0,
                   prune_ratio=0.0, backend="auto", block_size=0, level=0, entropy="learned"):
     """An alcm_stream_config (and the keyword dict it was made from, for state_dict)."""
     kw = dict(profile=profile, error_budget=float(error_budget), dtype=dtype,
@@ -252,8 +252,10 @@ def stream_config(profile="gradient", error_budget=0.01, *, dtype="f32", error_f
 
 
 class Stream:
-    """One compression stream: error feedback (a residual carried across steps) and the
-    CAQ scheduler, as the daemon and the MPI hook hold per tensor. Feed it the same tensor
+    """One compression stream: error feedback (a residual carried across steps) and, with
+    adaptive=True, the CAQ scheduler (off by default, as in libalcm: static aggressiveness 1
+    measured better, docs/DESIGN.md "Ablation"), as the daemon and the MPI hook hold per
+    tensor. Feed it the same tensor
     (same element count) step after step. state_dict()/load_state_dict() carry the residual
     and the whole scheduler state, so a resumed stream continues bit for bit (with
     deterministic=True, or adaptive=False, the blobs are then identical)."""

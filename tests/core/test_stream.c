@@ -22,6 +22,7 @@ static alcm_stream *det_stream(int feedback)
     alcm_stream_config c;
     alcm_stream_config_default(&c);
     c.sched.deterministic = 1;
+    c.adaptive = 1; /* these tests are about the scheduler */
     c.error_feedback = feedback;
     alcm_stream *s = NULL;
     assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
@@ -36,7 +37,7 @@ static void test_config_defaults(void **state)
     alcm_stream_config_default(&c);
     assert_int_equal(c.params.profile, ALCM_PROFILE_GRADIENT);
     assert_int_equal(c.error_feedback, 1);
-    assert_int_equal(c.adaptive, 1);
+    assert_int_equal(c.adaptive, 0);
     assert_int_equal(c.sched.window, 5);
     c.sched.error_budget = 2.0; /* out of range */
     {

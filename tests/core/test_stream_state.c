@@ -29,6 +29,7 @@ static alcm_stream *stepped(int steps)
     alcm_stream_config c;
     alcm_stream_config_default(&c);
     c.sched.deterministic = 1;
+    c.adaptive = 1; /* the scheduler's state is part of what is exported */
     alcm_stream *s = NULL;
     assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
     static float x[N];

@@ -39,6 +39,7 @@ static int setup(void **state)
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
     cfg.sched.deterministic = 1;
+    cfg.adaptive = 1; /* the scheduler's state must survive restarts too */
     if (alcm_stream_create(&cfg, &x->twin) != ALCM_OK) return -1;
     x->g = malloc(N * sizeof *x->g);
     x->cap = alcm_compress_bound(N * sizeof *x->g);
@@ -76,6 +77,7 @@ static alcmc_stream_event step(ctx *x, alcmc_conn *c, const char *name, int i,
     alcm_stream_config cfg;
     alcm_stream_config_default(&cfg);
     cfg.sched.deterministic = 1;
+    cfg.adaptive = 1; /* the scheduler's state must survive restarts too */
     alcm_shape shape;
     alcm_shape_1d(&shape, N);
     fx_fill_gradient(x->g, N, 900 + (uint64_t)i);

@@ -119,6 +119,7 @@ static void test_config_round_trip(void **state)
     cfg.sched.window = 7;
     cfg.sched.deterministic = 1;
     cfg.error_feedback = 0;
+    cfg.adaptive = 1; /* not the default: the round trip carries it */
     Alcmwire__StreamConfig w = ALCMWIRE__STREAM_CONFIG__INIT;
     alcm_wire_config_fill(&w, &cfg);
     /* Through the bytes, as the daemon sees it. */

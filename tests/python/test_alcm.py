@@ -106,18 +106,18 @@ class StreamState(unittest.TestCase):
 
     def test_resumed_stream_equals_uninterrupted(self):
         g = self.grads(14)
-        a = alcm.Stream(error_budget=0.3, deterministic=True)
+        a = alcm.Stream(error_budget=0.3, deterministic=True, adaptive=True)
         blobs = [a.compress(x) for x in g]
-        b = alcm.Stream(error_budget=0.3, deterministic=True)
+        b = alcm.Stream(error_budget=0.3, deterministic=True, adaptive=True)
         for x in g[:6]:
             b.compress(x)
         saved = b.state_dict()
-        c = alcm.Stream(error_budget=0.3, deterministic=True)
+        c = alcm.Stream(error_budget=0.3, deterministic=True, adaptive=True)
         c.load_state_dict(saved)
         self.assertEqual(c.state, b.state)
         self.assertEqual([c.compress(x) for x in g[6:]], blobs[6:])
         self.assertEqual(c.state["steps"], 14)
-        fresh = alcm.Stream(error_budget=0.3, deterministic=True)
+        fresh = alcm.Stream(error_budget=0.3, deterministic=True, adaptive=True)
         self.assertNotEqual(fresh.compress(g[6]), blobs[6])
 
     def test_bad_state_is_rejected(self):
@@ -148,10 +148,11 @@ class DaemonClient(unittest.TestCase):
                         break
                     time.sleep(0.05)
                 g = [np.random.default_rng(i).standard_normal(4096).astype("f4") for i in range(4)]
-                local = alcm.Stream(error_budget=0.2, deterministic=True)
+                local = alcm.Stream(error_budget=0.2, deterministic=True, adaptive=True)
                 with alcm.Client(sock) as c:
                     for x in g:
-                        blob = c.compress(x, stream="py/test", error_budget=0.2, deterministic=True)
+                        blob = c.compress(x, stream="py/test", error_budget=0.2, deterministic=True,
+                                          adaptive=True)
                         self.assertEqual(blob, local.compress(x))
                     self.assertEqual(c.last_result["sched"]["steps"], 4)
                     self.assertTrue(np.array_equal(c.decompress(blob), alcm.decompress(blob)))
