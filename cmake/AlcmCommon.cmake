@@ -45,4 +45,22 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 
+# CRC32 of blobs and state files (core/src/crc32.c): ISA-L's PCLMULQDQ crc32_gzip_refl
+# (Debian's libisal-dev, deploy/packages/build.txt) gives zlib's crc32() values several
+# times faster. ALCM_USE_ISAL=OFF, or no libisal found, computes them with zlib: the same
+# bytes either way.
+option(ALCM_USE_ISAL "Compute CRC32s with ISA-L when libisal is found (zlib otherwise)" ON)
+set(ALCM_HAVE_ISAL OFF)
+if(ALCM_USE_ISAL)
+  pkg_check_modules(ISAL QUIET IMPORTED_TARGET libisal)
+  if(ISAL_FOUND)
+    set(ALCM_HAVE_ISAL ON)
+    message(STATUS "CRC32: ISA-L ${ISAL_VERSION}")
+  else()
+    message(STATUS "CRC32: libisal not found (apt-get install libisal-dev), using zlib")
+  endif()
+else()
+  message(STATUS "CRC32: zlib (ALCM_USE_ISAL=OFF)")
+endif()
+
 include(GNUInstallDirs)

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "alcm_tools.h"
 #include "log.h"
 #include "wire.h"
 
@@ -93,7 +93,7 @@ int alcmd_state_encode(const alcmd_stream *s, uint8_t **out, size_t *len)
         return -1;
     }
     p += slen;
-    put32(p, (uint32_t)crc32_z(0L, b, (size_t)(p - b)));
+    put32(p, alcm_crc32(b, (size_t)(p - b)));
     *out = b;
     *len = total;
     return 0;
@@ -115,7 +115,7 @@ int alcmd_state_decode(const uint8_t *buf, size_t len, uint32_t *uid, char *name
     if (len < FILE_HEAD + FILE_COUNTERS + 8 + 4) return reject(why, why_cap, "truncated");
     if (get32(buf + 8) != STATE_FILE_VERSION)
         return reject(why, why_cap, "unsupported state file version");
-    if ((uint32_t)crc32_z(0L, buf, len - 4) != get32(buf + len - 4))
+    if (alcm_crc32(buf, len - 4) != get32(buf + len - 4))
         return reject(why, why_cap, "checksum mismatch (damaged file)");
     uint32_t nlen = get32(buf + 16);
     if (get32(buf + 20) != 0) return reject(why, why_cap, "reserved field not zero");

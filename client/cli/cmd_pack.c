@@ -5,7 +5,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "cli.h"
 
@@ -294,7 +293,7 @@ int cmd_pack(int argc, char **argv)
     memcpy(dst, PACK_MAGIC, 4);
     put_u32(dst + 4, PACK_VERSION);
     put_u64(dst + 8, len);
-    put_u32(dst + 16, (uint32_t)crc32_z(0L, src, len));
+    put_u32(dst + 16, alcm_crc32(src, len));
     put_u32(dst + 20, (uint32_t)f.n);
     memcpy(dst + PACK_FIXED, src, (size_t)hdr);
     size_t pos = PACK_FIXED + (size_t)hdr;
@@ -431,7 +430,7 @@ int cmd_unpack(int argc, char **argv)
         cli_error(cmd, "%s: %zu bytes after the last tensor", in, len - pos);
         goto done;
     }
-    if ((uint32_t)crc32_z(0L, dst, (size_t)size) != crc) {
+    if (alcm_crc32(dst, (size_t)size) != crc) {
         cli_error(cmd, "%s: rebuilt file does not match the stored CRC32", in);
         goto done;
     }

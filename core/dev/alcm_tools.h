@@ -136,6 +136,17 @@ const char *alcm_synth_name(alcm_synth_family family);
 /* CPU seconds consumed by the calling thread so far (CLOCK_THREAD_CPUTIME_ID). */
 double alcm_thread_cpu_seconds(void);
 
+/* ------------------------------------------------------------------------------------------
+ * Checksums (docs/FORMAT.md)
+ * ---------------------------------------------------------------------------------------- */
+/* CRC32 of n bytes at p, equal to zlib's crc32(0, p, n) (polynomial 0xEDB88320, initial
+ * value 0): the checksum of blobs, stream states, alcmd state files and pack files. n may
+ * be 0 (result 0, p may be NULL). */
+uint32_t alcm_crc32(const void *p, size_t n);
+
+/* Which implementation alcm_crc32 uses in this build: "isa-l" or "zlib". */
+const char *alcm_crc32_impl(void);
+
 #ifdef __cplusplus
 }
 #endif

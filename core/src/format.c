@@ -4,8 +4,8 @@
 
 #include <math.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "alcm_tools.h"
 #include "bytes.h"
 
 static const uint8_t k_magic[4] = {'A', 'L', 'C', 'M'};
@@ -88,7 +88,7 @@ void alcm_frame_write(uint8_t *dst, const alcm_frame *f)
 
 static uint32_t crc_of(const uint8_t *p, size_t n)
 {
-    return (uint32_t)crc32_z(0L, p, n);
+    return alcm_crc32(p, n);
 }
 
 void alcm_frame_seal(uint8_t *blob, size_t blob_size)

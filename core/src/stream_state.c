@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "alcm.h"
+#include "alcm_tools.h"
 #include "bytes.h"
 #include "sched_state.h"
 #include "stream_impl.h"
@@ -97,7 +97,7 @@ alcm_status alcm_stream_export(const alcm_stream *s, void *dst, size_t cap, size
         memcpy(&bits, &s->residual[i], 4);
         alcm_put_u32(p + at, bits);
     }
-    alcm_put_u32(p + at, (uint32_t)crc32_z(0L, p, at));
+    alcm_put_u32(p + at, alcm_crc32(p, at));
     *len = need;
     return ALCM_OK;
 }
@@ -115,7 +115,7 @@ alcm_status alcm_stream_import(const void *src, size_t len, alcm_stream **out)
     uint64_t total = alcm_get_u64(p + 8);
     if (total > len) return ALCM_E_TRUNCATED;
     if (total != len || alcm_get_u16(p + 6) != 0) return ALCM_E_CORRUPT;
-    if ((uint32_t)crc32_z(0L, p, len - STATE_CRC) != alcm_get_u32(p + len - STATE_CRC))
+    if (alcm_crc32(p, len - STATE_CRC) != alcm_get_u32(p + len - STATE_CRC))
         return ALCM_E_CHECKSUM;
     alcm_stream_config cfg;
     alcm_status st = get_config(p + STATE_HEAD, &cfg);

@@ -115,16 +115,35 @@ static size_t put_table(const uint32_t freq[256], uint8_t *t)
     return len;
 }
 
-/* Slot u of the table holds symbol spread[u]: symbols in increasing value, each f_v times,
- * placed at u = 0, STEP, 2 STEP, ... mod T. */
-static void spread(const uint32_t freq[256], uint8_t tab[T])
+/* Slot u of the table holds symbol tab[u]: symbols in increasing value, each f_v times,
+ * placed at u = 0, STEP, 2 STEP, ... mod T, i.e. the k-th placement (k counted over all
+ * symbols) at k STEP mod T. The frequencies sum to T. Callers then read the table in
+ * increasing u, each slot taking the next rank j of its symbol; a plain pass would make
+ * each slot wait for the previous slot of the same symbol (a counter in memory, ~5 cycles,
+ * and an exponent plane has a few symbols sharing most slots). So they read it as PARTS
+ * parts side by side, and first[q][v] gives the rank of v's first slot in part q: its
+ * slots in the parts before (counted the same way, one counter table per part). */
+#define PARTS 8
+#define PART (T / PARTS)
+static void spread(const uint32_t freq[256], uint8_t tab[T], uint32_t first[PARTS][256])
 {
-    uint32_t pos = 0;
-    for (int v = 0; v < 256; v++)
-        for (uint32_t j = 0; j < freq[v]; j++) {
-            tab[pos] = (uint8_t)v;
-            pos = (pos + STEP) & (T - 1);
-        }
+    uint8_t seq[T]; /* the symbols in placement order */
+    uint32_t k = 0;
+    for (int v = 0; v < 256; v++) {
+        memset(seq + k, v, freq[v]);
+        k += freq[v];
+    }
+    for (uint32_t i = 0, pos = 0; i < T; i += 4, pos = (pos + 4 * STEP) & (T - 1)) {
+        tab[pos] = seq[i];
+        tab[(pos + STEP) & (T - 1)] = seq[i + 1];
+        tab[(pos + 2 * STEP) & (T - 1)] = seq[i + 2];
+        tab[(pos + 3 * STEP) & (T - 1)] = seq[i + 3];
+    }
+    memset(first, 0, sizeof(uint32_t[PARTS][256]));
+    for (uint32_t u = 0; u < PART; u++)
+        for (uint32_t q = 1; q < PARTS; q++) first[q][tab[(q - 1) * PART + u]]++;
+    for (uint32_t q = 2; q < PARTS; q++)
+        for (int v = 0; v < 256; v++) first[q][v] += first[q - 1][v];
 }
 
 static inline uint32_t highbit(uint32_t x) /* floor(log2 x), x >= 1 */
@@ -157,12 +176,13 @@ alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[2
     size_t tlen = put_table(freq, table);
     if (cap < tlen + 1 + 8) return ALCM_E_DST_TOO_SMALL;
     uint8_t tab[T];
-    spread(freq, tab);
+    uint32_t first[PARTS][256];
+    spread(freq, tab, first);
     uint16_t next[T];
-    uint32_t fill[256], total = 0;
+    uint32_t total = 0;
     enc_sym sym[256];
     for (int v = 0; v < 256; v++) {
-        fill[v] = total;
+        for (int q = 0; q < PARTS; q++) first[q][v] += total; /* becomes the next index */
         if (freq[v] == 1) {
             sym[v].dnb = (int32_t)((ALCM_TANS_LOG << 16) - T);
             sym[v].dfs = (int32_t)total - 1;
@@ -173,7 +193,12 @@ alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[2
         }
         total += freq[v];
     }
-    for (uint32_t u = 0; u < T; u++) next[fill[tab[u]]++] = (uint16_t)(T + u);
+    /* next[total_v + j] = T + (the j-th slot of v): the parts side by side */
+    for (uint32_t u = 0; u < PART; u++)
+        for (uint32_t q = 0; q < PARTS; q++) {
+            uint32_t w = q * PART + u;
+            next[first[q][tab[w]]++] = (uint16_t)(T + w);
+        }
 
     uint8_t *const lo = dst + tlen + 1;
     uint8_t *p = dst + cap;
@@ -286,16 +311,21 @@ alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
     if (pad > 7 || nbits < pad + ALCM_TANS_STATES * ALCM_TANS_LOG) return ALCM_E_CORRUPT;
     if (peek(s, slen, 0, pad) != 0) return ALCM_E_CORRUPT;
     uint8_t tab[T];
-    spread(freq, tab);
+    uint32_t first[PARTS][256];
+    spread(freq, tab, first);
     dec_slot slot[T];
-    uint32_t seen[256];
-    memcpy(seen, freq, sizeof seen);
-    for (uint32_t u = 0; u < T; u++) {
-        uint32_t v = tab[u], x = seen[v]++; /* x in [f_v, 2 f_v) */
-        uint32_t k = ALCM_TANS_LOG - highbit(x);
-        slot[u].sym = (uint8_t)v;
-        slot[u].bits = (uint8_t)k;
-        slot[u].base = (uint16_t)((x << k) - T);
+    for (int q = 0; q < PARTS; q++)
+        for (int v = 0; v < 256; v++) first[q][v] += freq[v];
+    /* slot w, the j-th of its symbol v: x = f_v + j in [f_v, 2 f_v); the parts side by
+     * side */
+    for (uint32_t u = 0; u < PART; u++) {
+        for (uint32_t q = 0; q < PARTS; q++) {
+            uint32_t w = q * PART + u, v = tab[w], x = first[q][v]++;
+            uint32_t k = ALCM_TANS_LOG - highbit(x);
+            slot[w].sym = (uint8_t)v;
+            slot[w].bits = (uint8_t)k;
+            slot[w].base = (uint16_t)((x << k) - T);
+        }
     }
     uint64_t at = pad;
     uint32_t x[ALCM_TANS_STATES];
