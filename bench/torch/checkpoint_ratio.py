@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Lossless checkpoint ratios of trained Fashion-MNIST models: `alcm pack` on safetensors
-files (f32 and bf16) and alcm.torch.save, against `zstd -19` and `zstd -1` of the same files,
-and the lossless profile's speed against zstd -1 on the same bytes.
+files (f32 and bf16; pack version 2, the default, and version 1) and alcm.torch.save,
+against `zstd -19` and `zstd -1` of the same files, and the lossless profile's speed
+against zstd -1 on the same bytes.
 
     PYTHONPATH=python /usr/bin/python3 bench/torch/checkpoint_ratio.py --alcm build/bin/alcm
 
@@ -192,6 +193,12 @@ def main():
                 subprocess.run([a.alcm, "unpack", packed, "-o", back], check=True)
                 with open(back, "rb") as f:
                     assert f.read() == raw, "pack/unpack not exact"
+                packed_v1 = os.path.join(d, "m.v1.alcm")
+                subprocess.run([a.alcm, "pack", "--pack-version", "1", src, "-o", packed_v1],
+                               check=True)
+                subprocess.run([a.alcm, "unpack", packed_v1, "-o", back], check=True)
+                with open(back, "rb") as f:
+                    assert f.read() == raw, "pack/unpack (version 1) not exact"
                 plain, ours = io.BytesIO(), io.BytesIO()
                 torch.save(sd, plain)
                 at.save(sd, ours)
@@ -203,22 +210,25 @@ def main():
                 row = dict(model=name, dtype=str(dt).split(".")[1], test_accuracy=acc,
                            params=sum(v.numel() for v in sd.values()),
                            safetensors_bytes=len(raw), alcm_pack_bytes=os.path.getsize(packed),
+                           alcm_pack_v1_bytes=os.path.getsize(packed_v1),
                            zstd19_bytes=zstd19(raw), zstd1_bytes=zstd_cli(raw, 1),
                            alcm_pack_seconds=t_pack,
                            torch_save_bytes=len(plain.getvalue()),
                            alcm_torch_save_bytes=len(ours.getvalue()),
                            zstd19_torch_save_bytes=zstd19(plain.getvalue()))
                 row["alcm_pack_ratio"] = row["safetensors_bytes"] / row["alcm_pack_bytes"]
+                row["alcm_pack_v1_ratio"] = row["safetensors_bytes"] / row["alcm_pack_v1_bytes"]
                 row["zstd19_ratio"] = row["safetensors_bytes"] / row["zstd19_bytes"]
                 row["zstd1_ratio"] = row["safetensors_bytes"] / row["zstd1_bytes"]
                 row["alcm_torch_save_ratio"] = row["torch_save_bytes"] / row["alcm_torch_save_bytes"]
                 row["zstd19_torch_save_ratio"] = row["torch_save_bytes"] / row["zstd19_torch_save_bytes"]
                 row.update(speed(sd, dt, a.runs))
                 rows.append(row)
-                print("%s %-8s %9d B  alcm pack %.4f  zstd -19 %.4f  zstd -1 %.4f | torch.save "
+                print("%s %-8s %9d B  alcm pack %.4f (version 1: %.4f)  zstd -19 %.4f  zstd -1 %.4f | torch.save "
                       "%9d B  alcm.torch.save %.4f  zstd -19 %.4f | lossless encode %.0f decode "
                       "%.0f MB/s, zstd -1 encode %.0f MB/s" % (
                           name, row["dtype"], len(raw), row["alcm_pack_ratio"],
+                          row["alcm_pack_v1_ratio"],
                           row["zstd19_ratio"], row["zstd1_ratio"], row["torch_save_bytes"],
                           row["alcm_torch_save_ratio"], row["zstd19_torch_save_ratio"],
                           row["lossless_encode_mbs"], row["lossless_decode_mbs"],

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../client/cli/cmd_pack.c"
+#include "../../client/cli/safetensors.c"
 
-/* The tool's helpers cmd_pack.c refers to; the parser only reports through cli_error. */
+/* The tool's helpers the parser refers to; it only reports through cli_error. */
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     (void)cmd;
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     st_file f;
     if (st_parse("fuzz", "input", data, size, 0, 0, &f) != 0) return 0;
-    uint64_t n = get_u64(data), data_len = size - 8 - n, at = 0;
+    uint64_t n = st_get_u64(data), data_len = size - 8 - n, at = 0;
     for (size_t i = 0; i < f.n; i++) {
         if (f.t[i].begin != at || f.t[i].end < f.t[i].begin) abort();
         at = f.t[i].end;
