@@ -22,7 +22,18 @@ void alcm_dctx_free(alcm_dctx *dx)
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
     alcm_buf_free(&dx->classes);
+    alcm_buf_free(&dx->inner);
+    for (unsigned i = 0; i < dx->n_sub; i++) alcm_dctx_free(dx->sub[i]);
+    free(dx->sub);
     free(dx);
+}
+
+alcm_status alcm_dctx_set_threads(alcm_dctx *dx, unsigned n)
+{
+    if (!dx || n == 0 || n > ALCM_MAX_THREADS) return ALCM_E_ARG;
+    dx->threads = n;
+    while (dx->n_sub > n - 1) alcm_dctx_free(dx->sub[--dx->n_sub]);
+    return ALCM_OK;
 }
 
 void alcm_dctx_set_max_output(alcm_dctx *dx, uint64_t max_bytes)
