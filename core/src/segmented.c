@@ -266,6 +266,16 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
         exact &= si->exact;
     }
 
+    /* The outer payload CRC, from the inner blobs' own CRCs: no second pass over them. */
+    uint32_t crc = 0;
+    size_t at = prefix;
+    for (uint32_t k = 0; k < count; k++) {
+        crc = alcm_crc32_combine(crc, alcm_blob_crc_v2(dst + at, pieces[k].used),
+                                 pieces[k].used);
+        at += pieces[k].used;
+    }
+    if (at != pos) return ALCM_E_INTERNAL;
+
     alcm_frame f;
     memset(&f, 0, sizeof f);
     f.codec = ALCM_CODEC_SEGMENTED;
@@ -276,7 +286,7 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
     f.seg.budget = p->error_budget;
     f.seg.max_error = worst_err;
     f.seg.count = count;
-    alcm_frame_finish(dst, &f, pos, len);
+    alcm_frame_finish_crc(dst, &f, pos, crc, len);
 
     double n_all = (double)job->numel;
     info->rel_l2_error = e_total > 0.0 ? sqrt(d_total / e_total) : 0.0;
@@ -358,13 +368,38 @@ static alcm_status ensure_sub_dctx(alcm_dctx *dx, unsigned threads)
     return ALCM_OK;
 }
 
+/* Version 2: the outer payload CRC from the inner blobs' header bytes and stored payload
+ * CRCs, each of which decode_inner checks before decoding its blob. Together the checks
+ * cover every payload byte, as alcm_frame_check_payload does, without a serial pass over
+ * the whole payload. */
+static alcm_status check_outer_crc(const uint8_t *blob, const alcm_frame *f,
+                                   const inner_blob *inner)
+{
+    uint32_t crc = 0;
+    for (uint32_t k = 0; k < f->seg.count; k++)
+        crc = alcm_crc32_combine(crc, alcm_blob_crc_v2(blob + inner[k].at,
+                                                       (size_t)inner[k].g.blob_size),
+                                 (size_t)inner[k].g.blob_size);
+    return crc == alcm_get_u32(blob + f->payload_end) ? ALCM_OK : ALCM_E_CHECKSUM;
+}
+
+/* A blob whose inner headers fail their checks: ALCM_E_CHECKSUM when the outer payload
+ * CRC does not match (damage, as alcm_decompress reports it for other codecs), else the
+ * failed check's status. */
+static alcm_status inner_header_error(const uint8_t *blob, const alcm_frame *f,
+                                      alcm_status st)
+{
+    return alcm_frame_check_payload(blob, f) != ALCM_OK ? ALCM_E_CHECKSUM : st;
+}
+
 alcm_status alcm_segmented_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
                                   float *dst)
 {
     /* Every inner header is parsed and checked first (the element ranges must tile the
      * tensor before anything is decoded into it), then the payloads are decoded, in
      * parallel when the context has threads. */
-    if (f->seg.count > (f->payload_end - f->payload_off) / ALCM_BLOB_MIN) return ALCM_E_CORRUPT;
+    if (f->seg.count > (f->payload_end - f->payload_off) / ALCM_BLOB_MIN)
+        return inner_header_error(blob, f, ALCM_E_CORRUPT);
     if (alcm_buf_reserve(&dx->inner, (f->seg.count ? f->seg.count : 1) * sizeof(inner_blob)))
         return ALCM_E_NOMEM;
     inner_blob *inner = dx->inner.p;
@@ -374,9 +409,16 @@ alcm_status alcm_segmented_decode(alcm_dctx *dx, const uint8_t *blob, const alcm
         inner[k].at = pos;
         inner[k].first = off;
         alcm_status st = alcm_segmented_next(blob, f, &pos, &off, &inner[k].g);
-        if (st != ALCM_OK) return st;
+        if (st != ALCM_OK) return inner_header_error(blob, f, st);
     }
-    if (pos != f->payload_end || off != f->numel) return ALCM_E_CORRUPT;
+    if (pos != f->payload_end || off != f->numel)
+        return inner_header_error(blob, f, ALCM_E_CORRUPT);
+    /* Version 1: the parse checked the CRC of the whole blob. An inner blob is written in
+     * its outer blob's version (docs/FORMAT.md). */
+    for (uint32_t k = 0; k < f->seg.count; k++)
+        if (inner[k].g.version != f->version) return inner_header_error(blob, f, ALCM_E_CORRUPT);
+    if (f->version != ALCM_FORMAT_VERSION_V1 && check_outer_crc(blob, f, inner) != ALCM_OK)
+        return ALCM_E_CHECKSUM;
 
     unsigned threads = dx->threads > 1 ? dx->threads : 1;
     if (threads > f->seg.count) threads = f->seg.count ? f->seg.count : 1;
