@@ -184,6 +184,32 @@ static alcm_status enc_job(alcm_workers *w, unsigned worker, uint32_t k)
     return ALCM_OK;
 }
 
+/* Before any piece updates its slice of the residual, x + r is checked finite over the
+ * whole tensor: a later piece's ALCM_E_NONFINITE would otherwise come after earlier
+ * slices were updated. One read of x and r, by the workers. */
+typedef struct {
+    alcm_workers w;      /* first: the job callback receives it */
+    const float *x;
+    const float *r;
+    const piece *pieces;
+} par_scan;
+
+static alcm_status scan_job(alcm_workers *w, unsigned worker, uint32_t k)
+{
+    (void)worker;
+    const par_scan *S = (const par_scan *)w;
+    const float *x = S->x + S->pieces[k].start, *r = S->r + S->pieces[k].start;
+    size_t n = (size_t)S->pieces[k].n;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float y = x[i] + r[i];
+        uint32_t b;
+        memcpy(&b, &y, sizeof b);
+        bad |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad ? ALCM_E_NONFINITE : ALCM_OK;
+}
+
 /* Makes sure workers 1 .. threads-1 have their contexts. */
 static alcm_status ensure_sub_cctx(alcm_cctx *cx, unsigned threads)
 {
@@ -230,6 +256,11 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
     unsigned threads = cx->threads > 1 ? cx->threads : 1;
     if (threads > count) threads = count ? count : 1;
     alcm_status st = ensure_sub_cctx(cx, threads);
+    if (st == ALCM_OK && residual && count > 1) {
+        par_scan S = {.w = {.run = scan_job, .n_jobs = count}, .x = x, .r = residual,
+                      .pieces = pieces};
+        st = alcm_workers_run(&S.w, threads);
+    }
     size_t pos = prefix;
     if (st == ALCM_OK && threads == 1) {
         for (uint32_t k = 0; k < count && st == ALCM_OK; k++) {

@@ -264,6 +264,35 @@ static void test_small_dst_keeps_residual(void **state)
     free(blob);
 }
 
+/* A non-finite value in the last chunk: ALCM_E_NONFINITE before any chunk's residual
+ * slice changes, for any thread count. */
+static void test_nonfinite_keeps_residual(void **state)
+{
+    (void)state;
+    float *x = tensor(), *r0 = residual0(), *r = tu_malloc(N * 4);
+    x[N - 5] = INFINITY;
+    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
+    alcm_params p;
+    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    size_t cap = alcm_compress_bound(N * 4);
+    uint8_t *blob = tu_malloc(cap);
+    for (unsigned t = 1; t <= 3; t++) {
+        alcm_cctx *cx = alcm_cctx_create();
+        assert_int_equal(alcm_cctx_set_threads(cx, t), ALCM_OK);
+        memcpy(r, r0, N * 4);
+        size_t got = 7;
+        assert_int_equal(alcm_compress(cx, &p, &sh, x, N * 4, r, blob, cap, &got, NULL),
+                         ALCM_E_NONFINITE);
+        assert_int_equal(got, 0);
+        assert_memory_equal(r, r0, N * 4);
+        alcm_cctx_free(cx);
+    }
+    free(x);
+    free(r0);
+    free(r);
+    free(blob);
+}
+
 /* The workers' contexts are counted by alcm_cctx_memory and freed by fewer threads. */
 static void test_memory_counts_workers(void **state)
 {
@@ -326,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_small_tensor_not_chunked),
         cmocka_unit_test(test_caller_segments),
         cmocka_unit_test(test_small_dst_keeps_residual),
+        cmocka_unit_test(test_nonfinite_keeps_residual),
         cmocka_unit_test(test_memory_counts_workers),
         cmocka_unit_test(test_damaged_blob_same_error),
     };
