@@ -70,8 +70,10 @@ size_t alcm_compress_bound(size_t src_bytes)
 
 size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments)
 {
-    /* Each inner blob stays within its own alcm_compress_bound; the outer header and
-     * CRC are within the 1024 of the whole tensor's bound. */
+    /* Each inner blob stays within alcm_blob_worst of its bytes (1024 each for at most
+     * n_segments + 1 segments), chunks of a large segment within the src / 8192 of
+     * alcm_compress_bound; the outer header and CRC within its 1024. A dst of this size
+     * holds the worst case, so a chunked encode never needs to save the residual. */
     size_t base = alcm_compress_bound(src_bytes);
     size_t extra = ((size_t)n_segments + 1) * 1024u;
     if (base == 0 || base > SIZE_MAX - extra) return 0;
