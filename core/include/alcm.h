@@ -189,8 +189,10 @@ typedef struct {
     uint32_t n_channels;       /* channels the tensor was cut into */
     alcm_backend backend;      /* backend actually used */
     int exact;                 /* 1 when the blob decodes to the exact input bytes */
-    uint32_t n_segments;       /* non-empty segments encoded (0 without segments) */
-    double max_segment_error;  /* largest per-segment relative L2 error (segments only) */
+    uint32_t n_segments;       /* inner blobs of a segmented blob: non-empty segments, a
+                                * segment or tensor above 2^22 elements counting as its
+                                * chunks (alcm_cctx_set_threads); 0 for one gradient blob */
+    double max_segment_error;  /* largest per-segment relative L2 error (segmented only) */
 } alcm_info;
 
 typedef struct alcm_cctx alcm_cctx;
@@ -255,7 +257,8 @@ typedef struct {
     double error_budget;       /* gradient profile: budget it was encoded under */
     double rel_l2_error;       /* gradient profile: error measured at encode time
                                 * (segmented: the largest per-segment error) */
-    uint32_t n_segments;       /* segmented gradient blob: segments it holds; 0 otherwise */
+    uint32_t n_segments;       /* segmented gradient blob: inner blobs it holds (segments
+                                * and automatic chunks); 0 otherwise */
 } alcm_header;
 
 /* Parses and validates the header of blob without decoding the payload: a version 2 blob's
