@@ -44,6 +44,9 @@ endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# libalcm's worker threads (alcm_cctx_set_threads) are POSIX threads.
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
 
 # CRC32 of blobs and state files (core/src/crc32.c): ISA-L's PCLMULQDQ crc32_gzip_refl
 # (Debian's libisal-dev, deploy/packages/build.txt) gives zlib's crc32() values several

@@ -1,5 +1,6 @@
-/* cmd_bench_core.c - `alcm-bench bench-core`: single-thread speed, ratio and peak memory of the
- * gradient encoder, the lossless mode and the zlib-6 baseline, side by side in one run. */
+/* cmd_bench_core.c - `alcm-bench bench-core`: speed (single-thread by default, or with the
+ * contexts' worker threads), ratio and peak memory of the gradient encoder, the lossless
+ * mode and the zlib-6 baseline, side by side in one run. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alcm_tools.h"
@@ -40,6 +42,10 @@ typedef struct {
     double mean_bits;
     double compress_cpu_s;   /* median over runs, this thread's CPU time */
     double decompress_cpu_s;
+    double compress_wall_s;  /* median over runs, elapsed time */
+    double decompress_wall_s;
+    double compress_proc_s;  /* median over runs, CPU time of every thread of the process */
+    double decompress_proc_s;
     uint64_t blob_bytes;
     uint64_t rss_before;     /* resident bytes just before the first compression */
     uint64_t peak_rss;       /* peak resident bytes of the child */
@@ -62,6 +68,9 @@ static void usage(FILE *f)
             "  --family NAME      gaussian, laplace, sparse, heavy, mixed, gradient (default)\n"
             "  --error-budget E   gradient budget (default 0.01)\n"
             "  --runs N           timed runs per encoder (default 3)\n"
+            "  --threads N        worker threads of the contexts (default 1); MB/s are then\n"
+            "                     also given per elapsed second and per CPU second of all\n"
+            "                     threads\n"
             "  --only NAME[,..]   run only these configurations\n"
             "  --json FILE        also write the figures as JSON\n"
             "  -h, --help         this help\n");
@@ -75,6 +84,13 @@ static uint64_t current_rss(void)
     if (fscanf(f, "%llu %llu", &size, &res) != 2) res = 0;
     fclose(f);
     return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static double clock_seconds(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -91,7 +107,7 @@ static double median(double *v, unsigned n)
 
 /* Runs in the child: compress `runs` times, decompress `runs` times, verify, report. */
 static void measure(const config *cfg, const alcm_shape *shape, const float *x, size_t bytes,
-                    double budget, unsigned runs, result *r)
+                    double budget, unsigned runs, unsigned threads, result *r)
 {
     memset(r, 0, sizeof *r);
     alcm_params p;
@@ -106,17 +122,25 @@ static void measure(const config *cfg, const alcm_shape *shape, const float *x, 
     uint8_t *blob = malloc(cap);
     alcm_cctx *cctx = alcm_cctx_create();
     alcm_dctx *dctx = alcm_dctx_create();
-    double ct[64], dt[64];
+    double ct[64], dt[64], cw[64], dw[64], cp[64], dp[64];
     size_t blen = 0;
     alcm_info info;
     if (!blob || !cctx || !dctx) {
         r->status = ALCM_E_NOMEM;
         return;
     }
+    if (alcm_cctx_set_threads(cctx, threads) != ALCM_OK ||
+        alcm_dctx_set_threads(dctx, threads) != ALCM_OK) {
+        r->status = ALCM_E_ARG;
+        return;
+    }
     for (unsigned i = 0; i < runs; i++) {
+        double w0 = clock_seconds(CLOCK_MONOTONIC), p0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         double t0 = alcm_thread_cpu_seconds();
         alcm_status st = alcm_compress(cctx, &p, shape, x, bytes, NULL, blob, cap, &blen, &info);
         ct[i] = alcm_thread_cpu_seconds() - t0;
+        cp[i] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - p0;
+        cw[i] = clock_seconds(CLOCK_MONOTONIC) - w0;
         if (st != ALCM_OK) {
             r->status = st;
             return;
@@ -135,9 +159,12 @@ static void measure(const config *cfg, const alcm_shape *shape, const float *x, 
     }
     size_t out_len = 0;
     for (unsigned i = 0; i < runs; i++) {
+        double w0 = clock_seconds(CLOCK_MONOTONIC), p0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         double t0 = alcm_thread_cpu_seconds();
         alcm_status st = alcm_decompress(dctx, blob, blen, y, bytes, &out_len);
         dt[i] = alcm_thread_cpu_seconds() - t0;
+        dp[i] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - p0;
+        dw[i] = clock_seconds(CLOCK_MONOTONIC) - w0;
         if (st != ALCM_OK || out_len != bytes) {
             r->status = st != ALCM_OK ? st : 1;
             return;
@@ -155,6 +182,10 @@ static void measure(const config *cfg, const alcm_shape *shape, const float *x, 
     r->backend = info.backend;
     r->compress_cpu_s = median(ct, runs);
     r->decompress_cpu_s = median(dt, runs);
+    r->compress_wall_s = median(cw, runs);
+    r->decompress_wall_s = median(dw, runs);
+    r->compress_proc_s = median(cp, runs);
+    r->decompress_proc_s = median(dp, runs);
     free(y);
     free(blob);
     alcm_cctx_free(cctx);
@@ -162,7 +193,7 @@ static void measure(const config *cfg, const alcm_shape *shape, const float *x, 
 }
 
 static int run_child(const config *cfg, const alcm_shape *shape, const float *x, size_t bytes,
-                     double budget, unsigned runs, result *r)
+                     double budget, unsigned runs, unsigned threads, result *r)
 {
     int fds[2];
     if (pipe(fds)) return -1;
@@ -176,7 +207,7 @@ static int run_child(const config *cfg, const alcm_shape *shape, const float *x,
     if (pid == 0) {
         close(fds[0]);
         result res;
-        measure(cfg, shape, x, bytes, budget, runs, &res);
+        measure(cfg, shape, x, bytes, budget, runs, threads, &res);
         ssize_t w = write(fds[1], &res, sizeof res);
         _exit(w == (ssize_t)sizeof res ? 0 : 1);
     }
@@ -229,6 +260,7 @@ int cmd_bench_core(int argc, char **argv)
         {"size", required_argument, 0, 's'},   {"family", required_argument, 0, 'f'},
         {"error-budget", required_argument, 0, 'e'}, {"runs", required_argument, 0, 'n'},
         {"only", required_argument, 0, 'o'},   {"json", required_argument, 0, 'j'},
+        {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     const char *cmd = "bench-core", *json_path = NULL, *only = NULL, *family_name = "gradient";
@@ -236,7 +268,8 @@ int cmd_bench_core(int argc, char **argv)
     cli_parse_shape("4096x4096", &shape);
     alcm_synth_family family = ALCM_SYNTH_GRADIENT;
     double budget = 0.01;
-    uint64_t runs = 3;
+    uint64_t runs = 3, threads = 1;
+    int threads_given = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -256,6 +289,10 @@ int cmd_bench_core(int argc, char **argv)
             break;
         case 'n':
             if (cli_opt_u64(cmd, "--runs", optarg, 1, 64, &runs)) return 2;
+            break;
+        case 't':
+            if (cli_opt_u64(cmd, "--threads", optarg, 1, ALCM_MAX_THREADS, &threads)) return 2;
+            threads_given = 1;
             break;
         case 'o': only = optarg; break;
         case 'j': json_path = optarg; break;
@@ -277,16 +314,22 @@ int cmd_bench_core(int argc, char **argv)
     int ok[N_CONFIGS];
     char sb[128];
     cli_format_shape(&shape, sb, sizeof sb);
-    printf("bench-core: %s f32 %s tensor (%.1f MiB), error budget %.3g, median of %llu runs\n\n",
-           sb, family_name, bytes / 1048576.0, budget, (unsigned long long)runs);
-    printf("%-18s %8s %10s %10s %8s %9s %9s %8s %7s\n", "encoder", "ratio", "comp MB/s",
+    printf("bench-core: %s f32 %s tensor (%.1f MiB), error budget %.3g, median of %llu runs, "
+           "%llu thread%s\n\n",
+           sb, family_name, bytes / 1048576.0, budget, (unsigned long long)runs,
+           (unsigned long long)threads, threads == 1 ? "" : "s");
+    printf("%-18s %8s %10s %10s %8s %9s %9s %8s %7s", "encoder", "ratio", "comp MB/s",
            "dec MB/s", "vs base", "rel L2", "peak MiB", "peak/in", "backend");
+    if (threads_given)
+        printf(" %10s %10s %10s %10s", "comp wall", "dec wall", "comp all", "dec all");
+    printf("\n");
     double base_mbs = 0;
     int failed = 0;
     for (size_t i = 0; i < N_CONFIGS; i++) {
         ok[i] = 0;
         if (!selected(only, k_configs[i].name) && i != 0) continue;
-        if (run_child(&k_configs[i], &shape, x, bytes, budget, (unsigned)runs, &res[i]) ||
+        if (run_child(&k_configs[i], &shape, x, bytes, budget, (unsigned)runs,
+                      (unsigned)threads, &res[i]) ||
             res[i].status != ALCM_OK) {
             cli_error(cmd, "%s: %s", k_configs[i].name,
                       res[i].status < 0 ? alcm_strerror((alcm_status)res[i].status)
@@ -299,13 +342,22 @@ int cmd_bench_core(int argc, char **argv)
         double mbs = bytes / 1e6 / fmax(r->compress_cpu_s, 1e-9);
         double dmbs = bytes / 1e6 / fmax(r->decompress_cpu_s, 1e-9);
         if (i == 0) base_mbs = mbs;
-        printf("%-18s %8.3f %10.1f %10.1f %7.1fx %9.5f %9.1f %8.2f %7s\n", k_configs[i].name,
+        printf("%-18s %8.3f %10.1f %10.1f %7.1fx %9.5f %9.1f %8.2f %7s", k_configs[i].name,
                r->ratio, mbs, dmbs, base_mbs > 0 ? mbs / base_mbs : 0, r->rel_l2_error,
                r->peak_rss / 1048576.0, (double)r->peak_rss / (double)bytes,
                cli_backend_name((alcm_backend)r->backend));
+        if (threads_given)
+            printf(" %10.1f %10.1f %10.1f %10.1f", bytes / 1e6 / fmax(r->compress_wall_s, 1e-9),
+                   bytes / 1e6 / fmax(r->decompress_wall_s, 1e-9),
+                   bytes / 1e6 / fmax(r->compress_proc_s, 1e-9),
+                   bytes / 1e6 / fmax(r->decompress_proc_s, 1e-9));
+        printf("\n");
     }
     printf("\nMB/s = input MB per CPU second of one thread; peak = peak resident memory of the\n"
            "measuring process (input tensor included); vs base = speed over zlib-6.\n");
+    if (threads_given)
+        printf("wall = input MB per elapsed second; all = input MB per CPU second of every\n"
+               "thread of the process (a machine shared with other work lowers wall, not all).\n");
 
     if (json_path) {
         cli_json j;
@@ -322,6 +374,7 @@ int cmd_bench_core(int argc, char **argv)
         cli_json_int(&j, "input_bytes", (int64_t)bytes);
         cli_json_number(&j, "error_budget", budget);
         cli_json_int(&j, "runs", (int64_t)runs);
+        cli_json_int(&j, "threads", (int64_t)threads);
         cli_json_begin_array(&j, "results");
         for (size_t i = 0; i < N_CONFIGS; i++) {
             if (!ok[i]) continue;
@@ -335,6 +388,10 @@ int cmd_bench_core(int argc, char **argv)
             cli_json_int(&j, "blob_bytes", (int64_t)r->blob_bytes);
             cli_json_number(&j, "compress_cpu_seconds", r->compress_cpu_s);
             cli_json_number(&j, "decompress_cpu_seconds", r->decompress_cpu_s);
+            cli_json_number(&j, "compress_wall_seconds", r->compress_wall_s);
+            cli_json_number(&j, "decompress_wall_seconds", r->decompress_wall_s);
+            cli_json_number(&j, "compress_process_cpu_seconds", r->compress_proc_s);
+            cli_json_number(&j, "decompress_process_cpu_seconds", r->decompress_proc_s);
             cli_json_number(&j, "compress_mb_s", mbs);
             cli_json_number(&j, "decompress_mb_s", bytes / 1e6 / fmax(r->decompress_cpu_s, 1e-9));
             cli_json_number(&j, "speed_vs_baseline", base_mbs > 0 ? mbs / base_mbs : 0);

@@ -26,6 +26,9 @@ static void usage(FILE *f)
             "  --backend B         auto (default), zlib, zstd\n"
             "  --level N           backend level (default: the profile's measured default)\n"
             "  --block N           gradient: channel length for 1-D tensors (default 4096)\n"
+            "  --threads N         in-process: worker threads, 1..64 (default 1); a gradient\n"
+            "                      tensor above 2^22 values is encoded as chunks, several at\n"
+            "                      once; the blob is the same for any N\n"
             "  --socket PATH       compress on the alcmd at PATH (default: in-process)\n"
             "  --stream NAME       daemon stream (default \"cli\"): its residual (and with\n"
             "                      --adaptive its scheduler) carries over between calls\n"
@@ -54,8 +57,8 @@ int cmd_compress(int argc, char **argv)
         {"level", required_argument, 0, 'l'},    {"block", required_argument, 0, 'k'},
         {"output", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
         {"socket", required_argument, 0, 'S'},  {"stream", required_argument, 0, 'N'},
-        {"adaptive", no_argument, 0, 'A'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"threads", required_argument, 0, 'T'},  {"adaptive", no_argument, 0, 'A'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     const char *cmd = "compress";
     alcm_params params;
@@ -71,7 +74,8 @@ int cmd_compress(int argc, char **argv)
     int have_mode = 0, have_backend = 0, have_level = 0, have_block = 0;
     alcm_entropy_mode mode = ALCM_ENTROPY_LEARNED;
     alcm_backend backend = ALCM_BACKEND_AUTO;
-    uint64_t level = 0, block = 0;
+    uint64_t level = 0, block = 0, threads = 1;
+    int threads_given = 0;
 
     optind = 1;
     int c;
@@ -126,6 +130,10 @@ int cmd_compress(int argc, char **argv)
             if (cli_opt_u64(cmd, "--block", optarg, 16, UINT32_MAX, &block)) return 2;
             have_block = 1;
             break;
+        case 'T':
+            if (cli_opt_u64(cmd, "--threads", optarg, 1, ALCM_MAX_THREADS, &threads)) return 2;
+            threads_given = 1;
+            break;
         case 'o': out_path = optarg; break;
         case 'S': socket_path = optarg; break;
         case 'N': stream = optarg; break;
@@ -141,6 +149,10 @@ int cmd_compress(int argc, char **argv)
         return 2;
     }
     const char *in_path = argv[optind];
+    if (threads_given && socket_path) {
+        cli_error(cmd, "--threads applies to in-process compression, not with --socket");
+        return 2;
+    }
 
     if (adaptive && (!socket_path || aggr >= 0 || prune >= 0)) {
         cli_error(cmd, "--adaptive drives a daemon stream's knobs: it needs --socket and "
@@ -244,7 +256,7 @@ int cmd_compress(int argc, char **argv)
         info = res.info;
     } else {
         cctx = alcm_cctx_create();
-        if (!cctx) {
+        if (!cctx || alcm_cctx_set_threads(cctx, (unsigned)threads) != ALCM_OK) {
             cli_error(cmd, "out of memory");
             goto done;
         }

@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "writes nothing.\n"
             "\n"
             "  --socket PATH      decode on the alcmd at PATH (default: in-process)\n"
+            "  --threads N        in-process: worker threads, 1..64 (default 1), decoding a\n"
+            "                     segmented blob's inner blobs at once; same output for any N\n"
             "  -o, --output OUT   output file (required)\n"
             "  -h, --help         this help\n");
 }
@@ -26,16 +28,23 @@ int cmd_decompress(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
         {"socket", required_argument, 0, 'S'},
+        {"threads", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *cmd = "decompress", *out_path = NULL, *socket_path = cli_global_socket();
+    uint64_t threads = 1;
+    int threads_given = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out_path = optarg; break;
         case 'S': socket_path = optarg; break;
+        case 'T':
+            if (cli_opt_u64(cmd, "--threads", optarg, 1, ALCM_MAX_THREADS, &threads)) return 2;
+            threads_given = 1;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -47,6 +56,10 @@ int cmd_decompress(int argc, char **argv)
         return 2;
     }
     const char *in_path = argv[optind];
+    if (threads_given && socket_path) {
+        cli_error(cmd, "--threads applies to in-process decompression, not with --socket");
+        return 2;
+    }
     uint8_t *blob = NULL, *out = NULL;
     size_t blob_len = 0;
     if (cli_read_file(in_path, &blob, &blob_len)) {
@@ -56,6 +69,10 @@ int cmd_decompress(int argc, char **argv)
     int rc = 1;
     alcmc_conn *conn = NULL;
     alcm_dctx *dctx = alcm_dctx_create();
+    if (dctx && alcm_dctx_set_threads(dctx, (unsigned)threads) != ALCM_OK) {
+        alcm_dctx_free(dctx);
+        dctx = NULL;
+    }
     alcm_header hdr;
     alcm_status st = dctx ? alcm_blob_header(blob, blob_len, &hdr) : ALCM_E_NOMEM;
     if (st != ALCM_OK) {

@@ -62,6 +62,12 @@ int cmd_inspect(int argc, char **argv)
     }
     float *bits = NULL;
     uint32_t nch = 0;
+    /* A segmented blob (caller's segments, or the chunks of a large tensor) has its
+     * channels in its inner blobs: counted first. */
+    if (h.profile == ALCM_PROFILE_GRADIENT && h.n_segments > 0 &&
+        alcm_blob_channel_bits(blob, len, NULL, 0, &nch) == ALCM_OK)
+        h.n_channels = nch;
+    nch = 0;
     if (h.profile == ALCM_PROFILE_GRADIENT && h.n_channels > 0) {
         bits = malloc((size_t)h.n_channels * sizeof *bits);
         if (!bits) {

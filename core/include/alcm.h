@@ -190,8 +190,10 @@ typedef struct {
     uint32_t n_channels;       /* channels the tensor was cut into */
     alcm_backend backend;      /* backend actually used */
     int exact;                 /* 1 when the blob decodes to the exact input bytes */
-    uint32_t n_segments;       /* non-empty segments encoded (0 without segments) */
-    double max_segment_error;  /* largest per-segment relative L2 error (segments only) */
+    uint32_t n_segments;       /* inner blobs of a segmented blob: non-empty segments, a
+                                * segment or tensor above 2^22 elements counting as its
+                                * chunks (alcm_cctx_set_threads); 0 for one gradient blob */
+    double max_segment_error;  /* largest per-segment relative L2 error (segmented only) */
 } alcm_info;
 
 typedef struct alcm_cctx alcm_cctx;
@@ -202,15 +204,29 @@ ALCM_API alcm_cctx *alcm_cctx_create(void);
 /* Frees a context; NULL is a no-op. */
 ALCM_API void alcm_cctx_free(alcm_cctx *cctx);
 
-/* Bytes of scratch memory the context currently holds between calls. */
+/* Bytes of scratch memory the context currently holds between calls (its worker
+ * threads' own scratch included). */
 ALCM_API size_t alcm_cctx_memory(const alcm_cctx *cctx);
+
+/* Most worker threads of one context. */
+#define ALCM_MAX_THREADS 64
+
+/* Worker threads of each later alcm_compress with this context (default 1: the calling
+ * thread alone). A gradient tensor of more than 2^22 elements (or a segment of more than
+ * 2^22 elements) is always encoded as chunks, each an inner blob of a segmented blob
+ * (docs/FORMAT.md, codec 5); n threads encode up to n chunks at once. The blob bytes, the
+ * residual and alcm_info are the same for every n; smaller tensors use one thread. The
+ * threads are created by each call and joined before it returns. ALCM_E_ARG when cctx is
+ * NULL or n is 0 or above ALCM_MAX_THREADS. */
+ALCM_API alcm_status alcm_cctx_set_threads(alcm_cctx *cctx, unsigned n);
 
 /* Upper bound on the blob size for src_bytes of input under any params and shape of rank
  * <= ALCM_MAX_RANK. A dst of this capacity never yields ALCM_E_DST_TOO_SMALL. */
 ALCM_API size_t alcm_compress_bound(size_t src_bytes);
 
 /* The same bound for params with n_segments segment boundaries (each non-empty segment is
- * an inner blob with its own header): alcm_compress_bound(src_bytes) + 1024 n_segments. */
+ * an inner blob with its own header): alcm_compress_bound(src_bytes) + 1024 (n_segments
+ * + 1). */
 ALCM_API size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments);
 
 /* Compresses src (src_bytes bytes of params->dtype laid out as shape) into dst.
@@ -242,7 +258,8 @@ typedef struct {
     double error_budget;       /* gradient profile: budget it was encoded under */
     double rel_l2_error;       /* gradient profile: error measured at encode time
                                 * (segmented: the largest per-segment error) */
-    uint32_t n_segments;       /* segmented gradient blob: segments it holds; 0 otherwise */
+    uint32_t n_segments;       /* segmented gradient blob: inner blobs it holds (segments
+                                * and automatic chunks); 0 otherwise */
 } alcm_header;
 
 /* Parses and validates the header of blob without decoding the payload: a version 2 blob's
@@ -268,6 +285,12 @@ ALCM_API void alcm_dctx_free(alcm_dctx *dctx);
 /* Largest decoded size the context accepts (default 2^40); blobs declaring more fail with
  * ALCM_E_LIMIT before anything is allocated. */
 ALCM_API void alcm_dctx_set_max_output(alcm_dctx *dctx, uint64_t max_bytes);
+
+/* Worker threads of each later alcm_decompress with this context (default 1): a
+ * segmented blob's inner blobs are decoded by up to n threads at once, into their own
+ * ranges of dst; the output is the same for every n. ALCM_E_ARG when dctx is NULL or n is
+ * 0 or above ALCM_MAX_THREADS. */
+ALCM_API alcm_status alcm_dctx_set_threads(alcm_dctx *dctx, unsigned n);
 
 /* Decodes a blob into dst (capacity dst_cap) and writes the decoded size to *dst_len.
  * Every length and field is checked; a malformed blob returns a specific error and leaves

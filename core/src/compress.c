@@ -28,7 +28,19 @@ void alcm_cctx_free(alcm_cctx *cx)
     alcm_buf_free(&cx->params);
     alcm_buf_free(&cx->select);
     alcm_buf_free(&cx->codes);
+    alcm_buf_free(&cx->out);
+    alcm_buf_free(&cx->pieces);
+    for (unsigned i = 0; i < cx->n_sub; i++) alcm_cctx_free(cx->sub[i]);
+    free(cx->sub);
     free(cx);
+}
+
+alcm_status alcm_cctx_set_threads(alcm_cctx *cx, unsigned n)
+{
+    if (!cx || n == 0 || n > ALCM_MAX_THREADS) return ALCM_E_ARG;
+    cx->threads = n;
+    while (cx->n_sub > n - 1) alcm_cctx_free(cx->sub[--cx->n_sub]); /* their scratch too */
+    return ALCM_OK;
 }
 
 size_t alcm_cctx_memory(const alcm_cctx *cx)
@@ -36,7 +48,8 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
     if (!cx) return 0;
     size_t n = sizeof *cx + cx->chan.cap + cx->alloc.cap + cx->steps.cap + cx->order.cap +
                cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap +
-               cx->codes.cap;
+               cx->codes.cap + cx->out.cap + cx->pieces.cap + cx->n_sub * sizeof *cx->sub;
+    for (unsigned i = 0; i < cx->n_sub; i++) n += alcm_cctx_memory(cx->sub[i]);
     if (cx->benc.zc) n += ZSTD_sizeof_CCtx(cx->benc.zc);
     if (cx->benc.zs_ready) n += (size_t)1 << 18; /* deflate state at memLevel 8, window 15 */
     return n;
@@ -44,20 +57,25 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
 
 size_t alcm_compress_bound(size_t src_bytes)
 {
-    /* Every codec stays within src + src/1024 + 1024: baseline within zlib's
-     * compressBound, lossless within 9 bytes of stream header per chunk or plane segment, gradient codes
-     * within 3 bytes per 4-byte element; plus header, section and CRC (<= 148 bytes). */
-    size_t extra = (src_bytes >> 10) + 1024;
+    /* Every codec stays within src + src/1024 + 1024 (alcm_blob_worst): baseline within
+     * zlib's compressBound, lossless within 9 bytes of stream header per chunk or plane
+     * segment, gradient codes within 3 bytes per 4-byte element; plus header, section and
+     * CRC (<= 148 bytes). A tensor encoded as K automatic chunks (segmented.c) has K inner
+     * blobs of more than 2^21 elements each on average, so their K * 1024 stays within
+     * src / 8192: the blob, its outer header and CRC (< 1024) fit in this bound. */
+    size_t extra = (src_bytes >> 10) + (src_bytes >> 13) + 1024;
     if (src_bytes > SIZE_MAX - extra) return 0;
     return src_bytes + extra;
 }
 
 size_t alcm_compress_bound_segments(size_t src_bytes, uint32_t n_segments)
 {
-    /* Each inner blob stays within its own alcm_compress_bound; the outer header and
-     * CRC are within the 1024 of the whole tensor's bound. */
+    /* Each inner blob stays within alcm_blob_worst of its bytes (1024 each for at most
+     * n_segments + 1 segments), chunks of a large segment within the src / 8192 of
+     * alcm_compress_bound; the outer header and CRC within its 1024. A dst of this size
+     * holds the worst case, so a chunked encode never needs to save the residual. */
     size_t base = alcm_compress_bound(src_bytes);
-    size_t extra = (size_t)n_segments * 1024u;
+    size_t extra = ((size_t)n_segments + 1) * 1024u;
     if (base == 0 || base > SIZE_MAX - extra) return 0;
     return base + extra;
 }
@@ -125,7 +143,7 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
             memcpy(copy, src, src_bytes);
             x = copy;
         }
-        if (params->n_segments)
+        if (alcm_segmented_wanted(params, shape, numel))
             st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
         else
             st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);

@@ -7,11 +7,12 @@
 
 #include <stdint.h>
 
+#include <zlib.h>
 #ifdef ALCM_HAVE_ISAL
 #include <isa-l/crc.h>
-#else
-#include <zlib.h>
 #endif
+
+#include "format.h"
 
 #if defined(ALCM_HAVE_ISAL) && (defined(__x86_64__) || defined(__i386__))
 /* ISA-L 2.30 (Debian 12) picks its AVX-512 VPCLMULQDQ path on CPUs that have it and
@@ -47,4 +48,10 @@ const char *alcm_crc32_impl(void)
 #else
     return "zlib";
 #endif
+}
+
+/* zlib's combination works on the values, whichever implementation computed them. */
+uint32_t alcm_crc32_combine(uint32_t a, uint32_t b, size_t len_b)
+{
+    return (uint32_t)crc32_combine(a, b, (z_off_t)len_b);
 }

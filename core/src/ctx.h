@@ -22,6 +22,12 @@ struct alcm_cctx {
     alcm_buf params;   /* gradient: parameter stream */
     alcm_buf select;   /* pruning: candidate keys */
     alcm_buf codes;    /* gradient: codes of the block being packed */
+    /* Chunked and segmented encodes (segmented.c): */
+    unsigned threads;  /* worker threads of one call (0 or 1: the calling thread alone) */
+    alcm_cctx **sub;   /* workers 1 .. threads-1: their own contexts, made on first use */
+    unsigned n_sub;
+    alcm_buf out;      /* a worker's inner blob while an earlier one is still unwritten */
+    alcm_buf pieces;   /* the inner blobs' element ranges and results */
 };
 
 struct alcm_dctx {
@@ -31,7 +37,34 @@ struct alcm_dctx {
     alcm_buf codes;    /* gradient: packed codes of one block */
     alcm_buf planes;   /* lossless: one segment's planes */
     alcm_buf classes;  /* gradient: the decoded code streams of one width class */
+    /* Segmented blobs (segmented.c): */
+    unsigned threads;  /* worker threads of one call (0 or 1: the calling thread alone) */
+    alcm_dctx **sub;   /* workers 1 .. threads-1: their own contexts, made on first use */
+    unsigned n_sub;
+    alcm_buf inner;    /* the inner blobs' positions and parsed headers */
 };
+
+/* Automatic chunks (docs/FORMAT.md, codec 5; docs/DESIGN.md "Threads"): a gradient tensor,
+ * or a caller's segment, of more than ALCM_CHUNK_ABOVE elements is cut at channel
+ * boundaries into ceil(n / ALCM_CHUNK_ELEMS) chunks of about equal channel counts, each
+ * an inner blob of a segmented blob. Constants of the format's encoder: the blob bytes
+ * depend on them, never on the thread count. */
+#define ALCM_CHUNK_ABOVE ((uint64_t)1 << 22)
+#define ALCM_CHUNK_ELEMS ((uint64_t)1 << 22)
+
+/* Chunks for n elements in C channels of len elements (1: not chunked). */
+static inline uint32_t alcm_chunk_count(uint64_t n, uint64_t len, uint64_t C)
+{
+    if (n <= ALCM_CHUNK_ABOVE || len == 0 || len > UINT32_MAX || C < 2) return 1;
+    uint64_t k = (n + ALCM_CHUNK_ELEMS - 1) / ALCM_CHUNK_ELEMS;
+    return (uint32_t)(k < C ? k : C);
+}
+
+/* The worst-case size of one inner blob of b input bytes (every codec's bound). */
+static inline size_t alcm_blob_worst(size_t b)
+{
+    return b + (b >> 10) + 1024;
+}
 
 /* Codec encoders: write a whole blob into dst[0..cap), its length into *len. The caller has
  * validated params, shape and sizes. */
@@ -68,11 +101,14 @@ alcm_status alcm_lossless_bytes_decode(alcm_dctx *dx, const uint8_t *blob, const
 alcm_status alcm_baseline_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
                                  uint8_t *dst);
 
-/* Segmented gradient (codec 5). alcm_segmented_check: the boundaries of p fit numel.
+/* Segmented gradient (codec 5). alcm_segmented_wanted: 1 when a gradient encode of these
+ * params and shape makes a segmented blob (caller's segments, or automatic chunks).
+ * alcm_segmented_check: the boundaries of p fit numel.
  * alcm_segmented_encode: one inner blob per non-empty segment, fills the segment fields of
  * info. alcm_segmented_next: validates the inner blob at blob[*pos] of a parsed segmented
  * frame f (its elements start at *off), parses it into *inner and advances *pos and *off.
  * alcm_segmented_decode: decodes every inner blob into dst. */
+int alcm_segmented_wanted(const alcm_params *p, const alcm_shape *shape, uint64_t numel);
 alcm_status alcm_segmented_check(const alcm_params *p, uint64_t numel);
 alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
                                   float *residual, uint8_t *dst, size_t cap, size_t *len,

@@ -22,7 +22,18 @@ void alcm_dctx_free(alcm_dctx *dx)
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
     alcm_buf_free(&dx->classes);
+    alcm_buf_free(&dx->inner);
+    for (unsigned i = 0; i < dx->n_sub; i++) alcm_dctx_free(dx->sub[i]);
+    free(dx->sub);
     free(dx);
+}
+
+alcm_status alcm_dctx_set_threads(alcm_dctx *dx, unsigned n)
+{
+    if (!dx || n == 0 || n > ALCM_MAX_THREADS) return ALCM_E_ARG;
+    dx->threads = n;
+    while (dx->n_sub > n - 1) alcm_dctx_free(dx->sub[--dx->n_sub]);
+    return ALCM_OK;
 }
 
 void alcm_dctx_set_max_output(alcm_dctx *dx, uint64_t max_bytes)
@@ -111,8 +122,11 @@ alcm_status alcm_decompress(alcm_dctx *dctx, const void *blob, size_t blob_len, 
     if (f.raw_size > dctx->max_output) return ALCM_E_LIMIT;
     if (f.raw_size > dst_cap) return ALCM_E_DST_TOO_SMALL;
     /* Version 2: the payload CRC, over the compressed bytes only, before any decoded byte
-     * is written (a damaged payload never reaches the codec decoders). */
-    if ((st = alcm_frame_check_payload(blob, &f)) != ALCM_OK) return st;
+     * is written (a damaged payload never reaches the codec decoders). A segmented blob's
+     * is checked from its inner blobs' CRCs, each inner payload's before it is decoded
+     * (segmented.c): damage there can be found after other inner blobs were decoded. */
+    if (f.codec != ALCM_CODEC_SEGMENTED && (st = alcm_frame_check_payload(blob, &f)) != ALCM_OK)
+        return st;
     size_t raw = (size_t)f.raw_size;
     uint8_t *out = dst;
     switch (f.codec) {

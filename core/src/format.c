@@ -116,6 +116,27 @@ void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *
     *len = payload_end + ALCM_CRC_SIZE;
 }
 
+void alcm_frame_finish_crc(uint8_t *dst, alcm_frame *f, size_t payload_end,
+                           uint32_t payload_crc, size_t *len)
+{
+    f->blob_size = payload_end + ALCM_CRC_SIZE;
+    alcm_frame_write(dst, f);
+    alcm_put_u64(dst + 12, f->blob_size);
+    size_t head = header_size(f->shape.rank, f->codec);
+    alcm_put_u32(dst + head, crc_of(dst, head));
+    alcm_put_u32(dst + payload_end, payload_crc);
+    *len = payload_end + ALCM_CRC_SIZE;
+}
+
+uint32_t alcm_blob_crc_v2(const uint8_t *b, size_t len)
+{
+    size_t head = header_size(b[8], b[5]) + ALCM_CRC_SIZE, body = len - head - ALCM_CRC_SIZE;
+    uint32_t crc = crc_of(b, head);
+    crc = alcm_crc32_combine(crc, alcm_get_u32(b + len - ALCM_CRC_SIZE), body);
+    return alcm_crc32_combine(crc, crc_of(b + len - ALCM_CRC_SIZE, ALCM_CRC_SIZE),
+                              ALCM_CRC_SIZE);
+}
+
 static int dtype_allowed(int codec, int dtype)
 {
     switch (codec) {

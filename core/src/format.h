@@ -98,6 +98,20 @@ void alcm_frame_seal(uint8_t *blob, size_t blob_size);
  * (alcm_frame_seal) and stores its size in *len. */
 void alcm_frame_finish(uint8_t *dst, alcm_frame *f, size_t payload_end, size_t *len);
 
+/* Version 2 only: alcm_frame_finish with the payload CRC32 given (computed from parts by
+ * the caller, alcm_crc32_combine) instead of read from the payload. */
+void alcm_frame_finish_crc(uint8_t *dst, alcm_frame *f, size_t payload_end,
+                           uint32_t payload_crc, size_t *len);
+
+/* CRC32 of bytes A then B, from crc(A), crc(B) and B's length (zlib's crc32_combine). */
+uint32_t alcm_crc32_combine(uint32_t a, uint32_t b, size_t len_b);
+
+/* CRC32 of all len bytes of a version 2 blob whose header alcm_frame_parse accepted,
+ * computed from its prefix, its stored payload CRC and its last 4 bytes: no pass over the
+ * payload. Equal to the CRC of the bytes when the payload CRC is right (checked
+ * separately by alcm_frame_check_payload). */
+uint32_t alcm_blob_crc_v2(const uint8_t *b, size_t len);
+
 /* Parses and validates header and section (docs/FORMAT.md): version 2 checks the header
  * CRC only (no pass over the payload), version 1 the CRC of the whole blob. */
 alcm_status alcm_frame_parse(const void *blob, size_t len, alcm_frame *f);

@@ -212,8 +212,12 @@ def inspect(blob):
     if h.profile == _lib.PROFILE_GRADIENT:
         d["error_budget"] = h.error_budget
         d["rel_l2_error"] = h.rel_l2_error
-        bits = np.empty(max(h.n_channels, 1), dtype=np.float32)
         nch = ctypes.c_uint32(0)
+        count = h.n_channels
+        if h.n_segments:  # channels of a segmented blob are in its inner blobs
+            check(_lib.blob_channel_bits(_ptr(buf), buf.nbytes, None, 0, ctypes.byref(nch)))
+            count = d["n_channels"] = nch.value
+        bits = np.empty(max(count, 1), dtype=np.float32)
         check(_lib.blob_channel_bits(_ptr(buf), buf.nbytes,
                                      bits.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
                                      bits.size, ctypes.byref(nch)))

@@ -150,6 +150,38 @@ static void test_same_file_twice_gives_identical_blobs(void **state)
     free(x);
 }
 
+/* --threads: out-of-range counts are usage errors; a tensor above the chunk threshold gives
+ * the same blob with 1 and 3 threads, and decodes the same with 1 and 2. */
+static void test_threads_option(void **state)
+{
+    (void)state;
+    expect_usage_error("compress --threads 0 x -o y", "--threads must be 1..64, got '0'");
+    expect_usage_error("decompress --threads 65 x -o y", "--threads must be 1..64, got '65'");
+    expect_bench_usage_error("bench-core --threads 0", "--threads must be 1..64, got '0'");
+    size_t n = ((size_t)1 << 22) + 4096 * 7;
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, 4096, 21);
+    spit("t.f32", x, n * 4);
+    assert_int_equal(run("compress t.f32 -o t1.alcm"), 0);
+    assert_int_equal(run("compress --threads 3 t.f32 -o t3.alcm"), 0);
+    size_t l1, l3;
+    char *b1 = slurp("t1.alcm", &l1), *b3 = slurp("t3.alcm", &l3);
+    assert_int_equal(l1, l3);
+    assert_memory_equal(b1, b3, l1);
+    assert_int_equal(run("decompress t1.alcm -o t1.back"), 0);
+    assert_int_equal(run("decompress --threads 2 t1.alcm -o t2.back"), 0);
+    size_t m1, m2;
+    char *y1 = slurp("t1.back", &m1), *y2 = slurp("t2.back", &m2);
+    assert_int_equal(m1, n * 4);
+    assert_int_equal(m2, n * 4);
+    assert_memory_equal(y1, y2, m1);
+    assert_true(alcm_rel_l2_error(x, (const float *)y1, n) <= 0.01);
+    free(b1);
+    free(b3);
+    free(y1);
+    free(y2);
+    free(x);
+}
+
 /* Every single-byte change of a blob makes `alcm decompress` fail with a clear message. */
 static void test_any_changed_byte_is_detected(void **state)
 {
@@ -270,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_lossless_round_trip_arbitrary_bytes),
         cmocka_unit_test(test_gradient_round_trip_within_budget),
         cmocka_unit_test(test_same_file_twice_gives_identical_blobs),
+        cmocka_unit_test(test_threads_option),
         cmocka_unit_test(test_any_changed_byte_is_detected),
         cmocka_unit_test(test_input_errors_are_reported),
         cmocka_unit_test(test_experiment_json),
