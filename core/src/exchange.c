@@ -75,6 +75,8 @@ typedef struct {
     uint32_t floor_samples[ALCM_PATH_COUNT];
     double floor_spb[ALCM_PATH_COUNT];    /* seconds per byte no link removes: median */
     double floor_ring[ALCM_PATH_COUNT][PLANNER_MAX_WINDOW];
+    uint32_t backoff[ALCM_PATH_COUNT];    /* re-probes in a row that lost to plain, <= 4 */
+    double plain_at[ALCM_PATH_COUNT];     /* plain's figure when the path was last timed */
     alcm_path last;
 } size_class;
 
@@ -211,6 +213,14 @@ alcm_path alcm_planner_choose(alcm_planner *planner, uint64_t raw_bytes, unsigne
             /* A path whose floor rules it out is re-timed at the longest interval: only a
              * slower plain figure (timed every measure_period calls) can bring it back. */
             if (cannot_win(cfg, c, allowed, (alcm_path)p)) every = hi;
+            /* A compressed path whose re-probes keep losing to plain by the margin waits
+             * twice as long after each (up to 16 periods), unless plain's own figure has
+             * grown by the margin since: only a slower link can bring it back. */
+            if (c->backoff[p] &&
+                !(c->spb[ALCM_PATH_PLAIN] > c->plain_at[p] * (1.0 + cfg->margin))) {
+                every *= (double)(1u << c->backoff[p]);
+                every = every > hi ? hi : every;
+            }
             double late = (double)(c->calls - c->timed_at[p]) / every;
             if (late >= 1.0 && late > most) {
                 most = late;
@@ -257,8 +267,18 @@ void alcm_planner_record(alcm_planner *planner, alcm_path path, uint64_t raw_byt
     if (c->seen[path] == 1 && planner->cfg.warmup > 1) return;
     /* The median of the last `window` figures: a rank that was descheduled, or a burst of
      * other traffic, makes one call slow, never fast, and must not move the choice. */
-    c->spb[path] = ring_median(c->ring[path], &c->samples[path], planner->cfg.window,
-                               seconds / (double)raw_bytes);
+    const double v = seconds / (double)raw_bytes;
+    if (path != ALCM_PATH_PLAIN && c->samples[ALCM_PATH_PLAIN] &&
+        c->seen[path] > planner->cfg.warmup) {
+        /* A re-probe: did this very call lose to plain by the margin? */
+        const double plain = c->spb[ALCM_PATH_PLAIN];
+        if (v >= plain * (1.0 - planner->cfg.margin))
+            c->backoff[path] += c->backoff[path] < 4;
+        else
+            c->backoff[path] = 0;
+        c->plain_at[path] = plain;
+    }
+    c->spb[path] = ring_median(c->ring[path], &c->samples[path], planner->cfg.window, v);
 }
 
 void alcm_planner_record_floor(alcm_planner *planner, alcm_path path, uint64_t raw_bytes,
