@@ -86,7 +86,10 @@ typedef struct {
     uint32_t reprobe_period;  /* how often the other paths are timed again: a path x times
                                  slower than the best one every N x^2 / 4 calls, within
                                  [N, 16 N], so probing costs at most 1/N of the calls'
-                                 time per path; default 128, 0 = never */
+                                 time per path; a compressed path whose re-probes keep
+                                 losing to plain by the margin waits twice as long after
+                                 each (up to 16 N) until plain's figure grows by the
+                                 margin; default 128, 0 = never */
     uint32_t window;          /* the figure of a path is the median of its last `window`
                                  timed calls (one slow call, never a fast one, is what a
                                  busy machine adds); default 5, 1..15 */
