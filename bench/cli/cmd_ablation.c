@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "alcm.h"
+#include "alcm_tools.h"
 #include "alcm_bench.h"
 #include "bench_cli.h"
 #include "fmnist.h"
@@ -37,24 +38,6 @@ static void usage(FILE *f)
             "  --steps N      training steps replayed in part 2 (default 400)\n"
             "  --data DIR     Fashion-MNIST directory (default %s)\n",
             ALCM_FMNIST_DEFAULT_DIR);
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double rel_l2(const float *x, const float *y, size_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - (double)y[i];
-        num += d * d;
-        den += (double)x[i] * (double)x[i];
-    }
-    return den > 0.0 ? sqrt(num / den) : (num > 0.0 ? INFINITY : 0.0);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -120,10 +103,10 @@ static int run_oneshot(const char *cmd, const alcm_bench_bundle *b, const onesho
         double best = INFINITY;
         size_t len = 0, out = 0;
         for (unsigned k = 0; rc == 0 && k < repeat; k++) {
-            double t0 = cpu_now();
+            double t0 = alcm_thread_cpu_seconds();
             int st = peer ? peer->compress(peer, &item, x, bytes, blob, cap, &len)
                           : (int)alcm_compress(cx, &p, &sh, x, bytes, NULL, blob, cap, &len, NULL);
-            double t = cpu_now() - t0;
+            double t = alcm_thread_cpu_seconds() - t0;
             if (st != 0) {
                 cli_error(cmd, "%s: compress failed (%d)", e->file, st);
                 rc = -1;
@@ -137,7 +120,7 @@ static int run_oneshot(const char *cmd, const alcm_bench_bundle *b, const onesho
                 cli_error(cmd, "%s: decode failed (%d)", e->file, st);
                 rc = -1;
             } else {
-                double er = rel_l2(x, y, n);
+                double er = alcm_rel_l2_error(x, y, n);
                 if (er > budget * (1 + 1e-6)) {
                     cli_error(cmd, "%s: error %.6f above the budget", e->file, er);
                     rc = -1;
@@ -298,10 +281,10 @@ static int run_streams(const char *cmd, const char *data, const alcm_bench_bundl
                     stream_run *r = &runs[k][s];
                     size_t len = 0, out = 0;
                     alcm_info info;
-                    double t0 = cpu_now();
+                    double t0 = alcm_thread_cpu_seconds();
                     alcm_status st = alcm_stream_compress(r->s[t], &sh, g, numel[t] * 4, blob,
                                                           cap, &len, &info, NULL);
-                    r->cpu += cpu_now() - t0;
+                    r->cpu += alcm_thread_cpu_seconds() - t0;
                     if (st != ALCM_OK ||
                         alcm_decompress(dx, blob, len, dec, numel[t] * 4, &out) != ALCM_OK ||
                         out != numel[t] * 4) {

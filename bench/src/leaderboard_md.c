@@ -72,6 +72,20 @@ static void md_codec(FILE *f, const alcm_bench_result *r)
     if (r->adaptive) fputs(" 🔬", f);
 }
 
+/* The first cells of a float panel's row: rank, codec, ratio († when not deterministic)
+ * and bits per float32 value. */
+static void md_float_row_head(FILE *f, size_t rank, const alcm_bench_result *r)
+{
+    fprintf(f, "| %zu | ", rank);
+    md_codec(f, r);
+    fputs(" | ", f);
+    md_num(f, r->ratio);
+    if (!r->deterministic) fputs(" †", f);
+    fputs(" | ", f);
+    md_num(f, 32.0 / r->ratio);
+    fputs(" | ", f);
+}
+
 /* "Lossy codecs at matched error": per float bundle and error budget, every lossy result
  * from the submissions run at that budget, ranked by ratio. */
 static void md_lossy(FILE *f, const alcm_bench_submission *subs, size_t n, const char **fb,
@@ -101,14 +115,7 @@ static void md_lossy(FILE *f, const alcm_bench_submission *subs, size_t n, const
             fputs("|---:|---|---:|---:|---:|---:|---:|---:|---|---|\n", f);
             for (size_t i = 0; i < nr; i++) {
                 const alcm_bench_result *r = rows[i].r;
-                fprintf(f, "| %zu | ", i + 1);
-                md_codec(f, r);
-                fputs(" | ", f);
-                md_num(f, r->ratio);
-                if (!r->deterministic) fputs(" †", f);
-                fputs(" | ", f);
-                md_num(f, 32.0 / r->ratio);
-                fputs(" | ", f);
+                md_float_row_head(f, i + 1, r);
                 md_num(f, r->compress_mb_s);
                 fputs(" | ", f);
                 md_num(f, r->decompress_mb_s);
@@ -163,14 +170,7 @@ static void md_lossless(FILE *f, const alcm_bench_submission *subs, size_t n, co
                 const alcm_bench_result *x = &subs[rows[i].sub].results[k];
                 if (!strcmp(x->bundle, fb[b]) && !strcmp(x->codec, "baseline")) base = x;
             }
-            fprintf(f, "| %zu | ", i + 1);
-            md_codec(f, r);
-            fputs(" | ", f);
-            md_num(f, r->ratio);
-            if (!r->deterministic) fputs(" †", f);
-            fputs(" | ", f);
-            md_num(f, 32.0 / r->ratio);
-            fputs(" | ", f);
+            md_float_row_head(f, i + 1, r);
             if (!base || base == r) fputs("—", f);
             else fprintf(f, "%+.1f %%", 100 * (r->ratio / base->ratio - 1));
             fputs(" | ", f);

@@ -35,17 +35,6 @@ static float *residual0(void)
     return r;
 }
 
-static double rel_err(const float *x, const float *y, size_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)x[i] - (double)y[i];
-        num += d * d;
-        den += (double)x[i] * (double)x[i];
-    }
-    return den > 0.0 ? sqrt(num / den) : 0.0;
-}
-
 static size_t encode(unsigned threads, const alcm_params *p, const alcm_shape *sh,
                      const float *x, size_t n, float *r, uint8_t *blob, size_t cap,
                      alcm_info *info)
@@ -151,10 +140,10 @@ static void test_same_blob_any_thread_count(void **state)
             for (size_t i = 0; i < N; i += 997)
                 assert_true(fabsf(rref[i] - (y[i] - y1[i])) <= 1e-6f * (fabsf(y[i]) + 1e-6f));
         }
-        assert_true(rel_err(y, y1, N) <= p.error_budget * (1 + 1e-9));
+        assert_true(alcm_rel_l2_error(y, y1, N) <= p.error_budget * (1 + 1e-9));
         for (uint32_t k = 0; k < 3; k++) {
             size_t a = (size_t)(ROWS * k / 3) * COLS, b = (size_t)(ROWS * (k + 1) / 3) * COLS;
-            assert_true(rel_err(y + a, y1 + a, b - a) <= p.error_budget * (1 + 1e-9));
+            assert_true(alcm_rel_l2_error(y + a, y1 + a, b - a) <= p.error_budget * (1 + 1e-9));
         }
         if (y != x) free(y);
         free(y1);
@@ -222,7 +211,7 @@ static void test_caller_segments(void **state)
     decode(2, a, la, y, n);
     uint64_t lo[3] = {0, seg[0], seg[1]}, hi[3] = {seg[0], seg[1], n};
     for (int k = 0; k < 3; k++)
-        assert_true(rel_err(x + lo[k], y + lo[k], hi[k] - lo[k]) <= p.error_budget * (1 + 1e-9));
+        assert_true(alcm_rel_l2_error(x + lo[k], y + lo[k], hi[k] - lo[k]) <= p.error_budget * (1 + 1e-9));
     free(x);
     free(y);
     free(a);
