@@ -28,6 +28,7 @@ struct alcm_cctx {
     unsigned n_sub;
     alcm_buf out;      /* a worker's inner blob while an earlier one is still unwritten */
     alcm_buf pieces;   /* the inner blobs' element ranges and results */
+    alcm_buf stats;    /* every chunk's channel statistics, when taken before any is written */
 };
 
 struct alcm_dctx {
@@ -74,11 +75,21 @@ typedef struct {
     uint64_t numel;
     alcm_coder coder;          /* resolved backend and level */
     double *energy_out;        /* gradient: if non-NULL, gets Σ (x + residual)² */
+    /* Gradient: the channels' statistics and entropy map, already taken by
+     * alcm_gradient_analyse over this job's input, with their energy; NULL: taken here. */
+    struct alcm_genc_chan *chan;
+    double chan_energy;
 } alcm_enc_job;
 
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
                                  float *residual, uint8_t *dst, size_t cap, size_t *len,
                                  alcm_info *info);
+
+/* The first phase of a gradient encode on its own: the statistics and entropy map of the
+ * job's channels of x + r into chan[0..C) (C of alcm_channel_layout), their energy into
+ * *energy; ALCM_E_NONFINITE when an element of x + r is not finite. Reads x and r only. */
+alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                  const float *r, struct alcm_genc_chan *chan, double *energy);
 
 /* Lossless floats; addend (f32 only, may be NULL) is added element-wise before encoding. */
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,

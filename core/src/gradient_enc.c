@@ -14,6 +14,7 @@
 #include "gradient_enc.h"
 #include "quant.h"
 #include "select.h"
+#include "stats.h"
 
 #define BUDGET_MARGIN 1e-5           /* covers the float rounding of the measured error */
 #define CALIBRATE_BELOW 0.97         /* re-allocate with calibrated models below this use */
@@ -49,6 +50,14 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
  * Statistics and the entropy map
  * ---------------------------------------------------------------------------------------- */
 
+/* Finiteness of a channel from its statistics: the mean is a double sum of floats, which
+ * no finite input can overflow, so it is finite iff every element is. */
+static int stats_finite(const alcm_stats *st)
+{
+    return isfinite(st->mean);
+}
+
+/* Finiteness of n floats, for the residual after an update. */
 static int all_finite(const float *y, size_t n)
 {
     uint32_t bad = 0;
@@ -73,14 +82,14 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         const float *y = E->x + off;
-        if (E->r) {
-            const float *rr = E->r + off;
-            for (size_t i = 0; i < n; i++) ybuf[i] = y[i] + rr[i];
-            y = ybuf;
-        }
-        if (!all_finite(y, n)) return ALCM_E_NONFINITE;
         alcm_stats st;
-        alcm_stats_compute(y, n, &st);
+        if (E->r) {
+            alcm_stats_compute_sum(y, E->r + off, ybuf, n, &st);
+            y = ybuf;
+        } else {
+            alcm_stats_compute(y, n, &st);
+        }
+        if (!stats_finite(&st)) return ALCM_E_NONFINITE;
         float e;
         if (p->entropy_mode == ALCM_ENTROPY_MEASURED) {
             e = alcm_measured_entropy(y, n, &st);
@@ -329,25 +338,47 @@ static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, con
     return ALCM_OK;
 }
 
+/* One encode's state over x (+ r) in the channel layout of the job. */
+static alcm_status genc_init(alcm_genc *E, alcm_cctx *cx, const alcm_enc_job *job,
+                             const float *x, const float *r)
+{
+    memset(E, 0, sizeof *E);
+    E->cx = cx;
+    E->x = x;
+    E->r = r;
+    E->numel = job->numel;
+    return alcm_channel_layout(job->shape, job->params->block_size, &E->len, &E->C);
+}
+
+alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
+                                  const float *r, alcm_genc_chan *chan, double *energy)
+{
+    alcm_genc E;
+    alcm_status st = genc_init(&E, cx, job, x, r);
+    if (st != ALCM_OK) return st;
+    E.ch = chan;
+    return channel_stats(&E, job->params, energy);
+}
+
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
                                  float *residual, uint8_t *dst, size_t cap, size_t *len,
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
     alcm_genc E;
-    memset(&E, 0, sizeof E);
-    E.cx = cx;
-    E.x = x;
-    E.r = residual;
-    E.numel = job->numel;
-    alcm_status st = alcm_channel_layout(job->shape, p->block_size, &E.len, &E.C);
+    alcm_status st = genc_init(&E, cx, job, x, residual);
     if (st != ALCM_OK) return st;
     if ((st = reserve_scratch(cx, E.C)) != ALCM_OK) return st;
-    E.ch = cx->chan.p;
     info->n_channels = E.C;
 
     double energy;
-    if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
+    if (job->chan) {
+        E.ch = job->chan;
+        energy = job->chan_energy;
+    } else {
+        E.ch = cx->chan.p;
+        if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
+    }
     if (job->energy_out) *job->energy_out = energy;
 
     /* Budget split: total squared error E, of which pruning may take half. */

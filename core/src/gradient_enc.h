@@ -11,7 +11,7 @@
 #define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
 
 /* Per-channel encoder state. */
-typedef struct {
+typedef struct alcm_genc_chan {
     double energy;      /* Σ y² */
     double dist;        /* measured Σ (y - ŷ)² at the current step */
     double a;           /* rate-model scale std · 2^(8e - 4) */

@@ -10,6 +10,7 @@
 #include "alcm_tools.h"
 #include "bytes.h"
 #include "ctx.h"
+#include "gradient_enc.h"
 #include "workers.h"
 
 /* One inner blob of an encode: its elements and what encoding it gave. */
@@ -19,6 +20,7 @@ typedef struct {
     size_t used;       /* inner blob bytes */
     double energy;     /* Σ (x + r)² */
     alcm_info info;
+    alcm_genc_chan *chan; /* its channel statistics, when analysed before the writing */
 } piece;
 
 /* Σ (x + r)² over n elements, in double. */
@@ -99,21 +101,40 @@ static uint32_t plan_pieces(const alcm_enc_job *job, piece *out)
     return at;
 }
 
+static alcm_cctx *worker_cctx(alcm_cctx *cx, unsigned worker)
+{
+    return worker ? cx->sub[worker - 1] : cx;
+}
+
+/* The encode job of piece pc: rank 1, its own channel length, no segments. */
+static void piece_job(const alcm_enc_job *job, const piece *pc, alcm_params *sp,
+                      alcm_shape *sh, alcm_enc_job *sj)
+{
+    *sp = *job->params;
+    sp->segments = NULL;
+    sp->n_segments = 0;
+    sp->block_size = pc->block;
+    alcm_shape_1d(sh, pc->n);
+    memset(sj, 0, sizeof *sj);
+    sj->params = sp;
+    sj->shape = sh;
+    sj->numel = pc->n;
+    sj->coder = job->coder;
+}
+
 /* Encodes piece pc of the tensor into dst[0..cap). */
 static alcm_status encode_piece(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
                                 float *residual, piece *pc, uint8_t *dst, size_t cap)
 {
-    alcm_params sp = *job->params;
-    sp.segments = NULL;
-    sp.n_segments = 0;
-    sp.block_size = pc->block;
+    alcm_params sp;
     alcm_shape sh;
-    alcm_shape_1d(&sh, pc->n);
-    alcm_enc_job sj = {.params = &sp, .shape = &sh, .numel = pc->n, .coder = job->coder,
-                       .energy_out = &pc->energy};
+    alcm_enc_job sj;
+    piece_job(job, pc, &sp, &sh, &sj);
+    sj.chan = pc->chan;
+    sj.chan_energy = pc->energy;
+    sj.energy_out = &pc->energy;
     memset(&pc->info, 0, sizeof pc->info);
     pc->info.exact = 1;
-    pc->energy = 0.0;
     float *r = residual ? residual + pc->start : NULL;
     alcm_status st = alcm_gradient_encode(cx, &sj, x + pc->start, r, dst, cap, &pc->used,
                                           &pc->info);
@@ -137,11 +158,6 @@ typedef struct {
     uint32_t next_write; /* first piece not yet given its place (under w.mu) */
     size_t pos;          /* where it goes (under w.mu) */
 } par_enc;
-
-static alcm_cctx *worker_cctx(alcm_cctx *cx, unsigned worker)
-{
-    return worker ? cx->sub[worker - 1] : cx;
-}
 
 static alcm_status enc_job(alcm_workers *w, unsigned worker, uint32_t k)
 {
@@ -184,30 +200,54 @@ static alcm_status enc_job(alcm_workers *w, unsigned worker, uint32_t k)
     return ALCM_OK;
 }
 
-/* Before any piece updates its slice of the residual, x + r is checked finite over the
- * whole tensor: a later piece's ALCM_E_NONFINITE would otherwise come after earlier
- * slices were updated. One read of x and r, by the workers. */
+/* The analysis phase of an encode with a residual: every piece's channel statistics are
+ * taken, and x + r checked finite, before any piece updates its slice of the residual (a
+ * later piece's ALCM_E_NONFINITE would otherwise come after earlier slices changed). The
+ * writing phase reuses the statistics, so the check costs no pass of its own. */
 typedef struct {
     alcm_workers w;      /* first: the job callback receives it */
+    alcm_cctx *cx;
+    const alcm_enc_job *job;
     const float *x;
     const float *r;
-    const piece *pieces;
-} par_scan;
+    piece *pieces;
+} par_analyse;
 
-static alcm_status scan_job(alcm_workers *w, unsigned worker, uint32_t k)
+static alcm_status analyse_job(alcm_workers *w, unsigned worker, uint32_t k)
 {
-    (void)worker;
-    const par_scan *S = (const par_scan *)w;
-    const float *x = S->x + S->pieces[k].start, *r = S->r + S->pieces[k].start;
-    size_t n = (size_t)S->pieces[k].n;
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float y = x[i] + r[i];
-        uint32_t b;
-        memcpy(&b, &y, sizeof b);
-        bad |= (b & 0x7f800000u) == 0x7f800000u;
+    const par_analyse *A = (const par_analyse *)w;
+    piece *pc = &A->pieces[k];
+    alcm_params sp;
+    alcm_shape sh;
+    alcm_enc_job sj;
+    piece_job(A->job, pc, &sp, &sh, &sj);
+    return alcm_gradient_analyse(worker_cctx(A->cx, worker), &sj, A->x + pc->start,
+                                 A->r + pc->start, pc->chan, &pc->energy);
+}
+
+/* Channels of piece pc (its rank-1 layout). */
+static uint32_t piece_channels(const piece *pc)
+{
+    uint64_t len;
+    uint32_t C;
+    alcm_shape sh;
+    alcm_shape_1d(&sh, pc->n);
+    return alcm_channel_layout(&sh, pc->block, &len, &C) == ALCM_OK ? C : 0;
+}
+
+/* Gives every piece its share of cx->stats, one entry per channel. */
+static alcm_status reserve_stats(alcm_cctx *cx, piece *pieces, uint32_t count)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < count; k++) total += piece_channels(&pieces[k]);
+    if (alcm_buf_reserve(&cx->stats, (total ? total : 1) * sizeof(alcm_genc_chan)))
+        return ALCM_E_NOMEM;
+    alcm_genc_chan *next = cx->stats.p;
+    for (uint32_t k = 0; k < count; k++) {
+        pieces[k].chan = next;
+        next += piece_channels(&pieces[k]);
     }
-    return bad ? ALCM_E_NONFINITE : ALCM_OK;
+    return ALCM_OK;
 }
 
 /* Makes sure workers 1 .. threads-1 have their contexts. */
@@ -256,10 +296,12 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
     unsigned threads = cx->threads > 1 ? cx->threads : 1;
     if (threads > count) threads = count ? count : 1;
     alcm_status st = ensure_sub_cctx(cx, threads);
+    if (st == ALCM_OK && residual && count > 1)
+        st = reserve_stats(cx, pieces, count);
     if (st == ALCM_OK && residual && count > 1) {
-        par_scan S = {.w = {.run = scan_job, .n_jobs = count}, .x = x, .r = residual,
-                      .pieces = pieces};
-        st = alcm_workers_run(&S.w, threads);
+        par_analyse A = {.w = {.run = analyse_job, .n_jobs = count}, .cx = cx, .job = job,
+                         .x = x, .r = residual, .pieces = pieces};
+        st = alcm_workers_run(&A.w, threads);
     }
     size_t pos = prefix;
     if (st == ALCM_OK && threads == 1) {

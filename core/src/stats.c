@@ -2,6 +2,7 @@
  * the cutting of a tensor shape into channels. */
 #include "alcm_tools.h"
 #include "simd.h"
+#include "stats.h"
 
 #include <math.h>
 #include <string.h>
@@ -110,8 +111,10 @@ typedef struct {
     uint64_t small;
 } pass1_result;
 
-static inline __attribute__((always_inline)) void pass1(const float *x, size_t n,
-                                                       pass1_result *r)
+/* With ra (not NULL), pass 1 runs over y = x + ra, computed in float and stored to y[0..n)
+ * as it goes (for pass 2 and the caller). */
+static inline __attribute__((always_inline)) void pass1(const float *x, const float *ra,
+                                                       float *y, size_t n, pass1_result *r)
 {
     const int32_t thr = sparse_threshold_bits();
     const v4i vthr = {thr, thr, thr, thr};
@@ -128,11 +131,25 @@ static inline __attribute__((always_inline)) void pass1(const float *x, size_t n
         v4i c0 = {0, 0, 0, 0}, c1 = c0;
         for (size_t g = 0; g < groups; g++, i += LANES) {
             const float *p = x + i;
-            s0 += load2d(p);
-            s1 += load2d(p + 2);
-            s2 += load2d(p + 4);
-            s3 += load2d(p + 6);
-            v4i b0 = load4i(p), b1 = load4i(p + 4);
+            v4i b0, b1;
+            if (ra) { /* the same values as the loads below, from registers */
+                v4f y0 = load4f(p) + load4f(ra + i), y1 = load4f(p + 4) + load4f(ra + i + 4);
+                memcpy(y + i, &y0, sizeof y0);
+                memcpy(y + i + 4, &y1, sizeof y1);
+                s0 += __builtin_convertvector(__builtin_shufflevector(y0, y0, 0, 1), v2d);
+                s1 += __builtin_convertvector(__builtin_shufflevector(y0, y0, 2, 3), v2d);
+                s2 += __builtin_convertvector(__builtin_shufflevector(y1, y1, 0, 1), v2d);
+                s3 += __builtin_convertvector(__builtin_shufflevector(y1, y1, 2, 3), v2d);
+                b0 = (v4i)y0;
+                b1 = (v4i)y1;
+            } else {
+                s0 += load2d(p);
+                s1 += load2d(p + 2);
+                s2 += load2d(p + 4);
+                s3 += load2d(p + 6);
+                b0 = load4i(p);
+                b1 = load4i(p + 4);
+            }
             v4i k0 = ordered_bits4(b0), k1 = ordered_bits4(b1);
             lo0 = vmin4i(lo0, k0);
             lo1 = vmin4i(lo1, k1);
@@ -152,10 +169,12 @@ static inline __attribute__((always_inline)) void pass1(const float *x, size_t n
         mx = hi1[j] > mx ? hi1[j] : mx;
     }
     for (; i < n; i++) {
+        float v = x[i];
+        if (ra) v = y[i] = x[i] + ra[i];
         int32_t b;
-        memcpy(&b, &x[i], sizeof b);
+        memcpy(&b, &v, sizeof b);
         int32_t k = ordered_bits(b);
-        total += (double)x[i];
+        total += (double)v;
         mn = k < mn ? k : mn;
         mx = k > mx ? k : mx;
         small += (b & 0x7fffffff) < thr;
@@ -219,15 +238,16 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
 
 /* Also built for AVX2 on x86-64 (the same operations in the same order: identical
  * results), picked at load time. */
-ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
+static inline __attribute__((always_inline)) void stats(const float *x, const float *ra,
+                                                       float *y, size_t n, alcm_stats *out)
 {
-    if (!out) return;
     memset(out, 0, sizeof *out);
-    if (!x || n == 0) return;
+    if (n == 0) return;
     out->n = n;
 
     pass1_result p1;
-    pass1(x, n, &p1);
+    pass1(x, ra, y, n, &p1);
+    if (ra) x = y;
     const double dn = (double)n;
     const double mean = p1.sum / dn;
     out->mean = mean;
@@ -274,6 +294,19 @@ ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
     /* Σx² = Σ(d + mean)² with d = x - mean, from the same sums: no cancellation. */
     out->sumsq = t[1] * inv * inv + 2.0 * mean * t[0] * inv + dn * mean * mean;
     if (out->sumsq < 0.0) out->sumsq = 0.0;
+}
+
+ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
+{
+    if (!out) return;
+    if (!x) n = 0;
+    stats(x, NULL, NULL, n, out);
+}
+
+ALCM_KERNEL void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
+                                        alcm_stats *out)
+{
+    stats(x, r, y, n, out);
 }
 
 alcm_status alcm_channel_layout(const alcm_shape *shape, uint32_t block_size,

@@ -271,7 +271,7 @@ static void test_nonfinite_rejected(void **state)
 {
     ctxs *c = *state;
     alcm_params p = grad_params(0.01);
-    const size_t n = 1000;
+    const size_t n = 1003; /* not a multiple of 8: the kernels' scalar tails run */
     float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 100, 1);
     float *r = calloc(n, 4);
     alcm_shape sh;
@@ -289,6 +289,28 @@ static void test_nonfinite_rejected(void **state)
         assert_true(r[3] == 0.5f); /* the residual is untouched on error */
         x[777] = keep;
     }
+    /* Every position (the vector body and the scalar tail of a channel), either sign of
+     * NaN, with and without a residual; +inf and -inf together (their sum is NaN). */
+    const size_t where[] = {0, 500, n - 1};
+    const float worse[] = {NAN, -NAN, INFINITY, -INFINITY};
+    for (size_t w = 0; w < sizeof where / sizeof where[0]; w++)
+        for (size_t k = 0; k < sizeof worse / sizeof worse[0]; k++)
+            for (int with_r = 0; with_r < 2; with_r++) {
+                size_t at = where[w];
+                float keep = x[at];
+                x[at] = worse[k];
+                assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, with_r ? r : NULL,
+                                               blob, cap, &len, NULL),
+                                 ALCM_E_NONFINITE);
+                x[at] = keep;
+            }
+    x[1] = INFINITY;
+    x[2] = -INFINITY;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, NULL),
+                     ALCM_E_NONFINITE);
+    x[1] = x[2] = 0.25f;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL), ALCM_OK);
+    r[3] = 0.5f;
     /* x + r overflowing to infinity is non-finite too */
     x[5] = 3e38f;
     r[5] = 3e38f;

@@ -1,0 +1,15 @@
+/* stats.h - per-channel statistics of y = x + r, the encoder's form of alcm_stats_compute
+ * (alcm_tools.h) (internal). */
+#ifndef ALCM_STATS_H
+#define ALCM_STATS_H
+
+#include <stddef.h>
+
+#include "alcm_tools.h"
+
+/* The statistics of y = x + r (added in float), as alcm_stats_compute gives them for y;
+ * y[0..n) receives the sums. One read of x and r. */
+void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
+                            alcm_stats *out);
+
+#endif /* ALCM_STATS_H */
