@@ -59,12 +59,12 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * errno set. */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 
-/* The size of path when it is a regular file (0), else -1 ("-", a pipe, a device). */
-int cli_regular_file_size(const char *path, size_t *size);
+/* Opens path for reading when it is a regular file and gives its size: the descriptor, or
+ * -1 ("-", a pipe, a device, an error). */
+int cli_open_regular(const char *path, size_t *size);
 
-/* Reads exactly len bytes of path into buf, and checks that the file ends there: 0, or -1
- * with errno set (EIO when the file is shorter or longer than len). */
-int cli_read_exact(const char *path, void *buf, size_t len);
+/* 1 when the next read of fd finds the end of the file, 0 otherwise. */
+int cli_fd_at_end(int fd);
 
 /* Writes len bytes to path atomically (temporary file + rename), or stdout for "-".
  * Returns 0, or -1 with errno set. */

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alcmc.h"
 #include "cli.h"
@@ -184,16 +185,17 @@ int cmd_compress(int argc, char **argv)
     if (socket_path) {
         conn = cli_connect(cmd, socket_path);
         if (!conn) return 1;
-        /* A regular file is read straight into the connection's shared region: the tensor
-         * reaches the daemon without being copied. */
-        size_t fsize;
+        /* A regular file is copied by the kernel straight into the connection's shared
+         * region: the tensor reaches the daemon without passing through this process. */
+        size_t fsize = 0;
         void *region = NULL;
-        if (cli_regular_file_size(in_path, &fsize) == 0 &&
-            alcmc_input_buffer(conn, fsize, &region) == ALCMC_OK && region &&
-            cli_read_exact(in_path, region, fsize) == 0) {
+        int fd = cli_open_regular(in_path, &fsize);
+        if (fd >= 0 && alcmc_input_file(conn, fd, fsize, &region) == ALCMC_OK && region &&
+            cli_fd_at_end(fd)) {
             in = region;
             in_len = fsize;
         }
+        if (fd >= 0) close(fd);
     }
     if (!in) {
         if (cli_read_file(in_path, &in_owned, &in_len)) {

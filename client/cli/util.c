@@ -79,36 +79,28 @@ fail:;
     return -1;
 }
 
-int cli_regular_file_size(const char *path, size_t *size)
+int cli_open_regular(const char *path, size_t *size)
 {
+    if (!strcmp(path, "-")) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
-    if (!strcmp(path, "-") || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
-        (uint64_t)sb.st_size > SIZE_MAX)
+    if (fd < 0) return -1;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
+        (uint64_t)sb.st_size > SIZE_MAX) {
+        close(fd);
         return -1;
+    }
     *size = (size_t)sb.st_size;
-    return 0;
+    return fd;
 }
 
-int cli_read_exact(const char *path, void *buf, size_t len)
+int cli_fd_at_end(int fd)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t got = 0;
     char extra;
-    for (;;) {
-        ssize_t r = got < len ? read(fd, (char *)buf + got, len - got) : read(fd, &extra, 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 || (r == 0 && got < len) || (r > 0 && got == len)) {
-            int e = r < 0 ? errno : EIO;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (r == 0) break; /* got == len and the file ends there */
-        got += (size_t)r;
-    }
-    close(fd);
-    return 0;
+    ssize_t r;
+    do r = read(fd, &extra, 1);
+    while (r < 0 && errno == EINTR);
+    return r == 0;
 }
 
 int cli_write_file(const char *path, const void *data, size_t len)

@@ -67,8 +67,10 @@ typedef enum {
     ALCMC_E_DAEMON = -15,        /* the daemon failed (out of memory, internal error) */
     ALCMC_E_IO = -16,            /* a socket call failed (errno text in alcmc_last_message) */
     ALCMC_E_BROKEN = -17,        /* the connection failed earlier: close it and reconnect */
-    ALCMC_E_PERMISSION = -18     /* connect() got EACCES/EPERM: the socket file or a directory
+    ALCMC_E_PERMISSION = -18,    /* connect() got EACCES/EPERM: the socket file or a directory
                                     above it does not let this user in; no daemon saw it */
+    ALCMC_E_FILE = -19           /* reading the caller's file failed or it ended early (errno
+                                    text in alcmc_last_message); the connection stays usable */
 } alcmc_status;
 
 /* One-line English message for a status; never NULL, static storage. */
@@ -185,6 +187,18 @@ ALCMC_API alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, cons
  * alcmc_compress fails with ALCMC_E_ARG when src is the region and src_bytes needs more
  * than it holds. */
 ALCMC_API alcmc_status alcmc_input_buffer(alcmc_conn *conn, size_t src_bytes, void **buf);
+
+/* alcmc_input_buffer filled from a file: reads src_bytes bytes from fd at its current
+ * offset (which advances, as read(2) would) into the connection's shared region and sets
+ * *buf to it, for alcmc_compress's src. The kernel copies the bytes (sendfile into the
+ * region's memfd), so no page of the region is faulted in by this process: about half
+ * the time of read(2) into the mapping for 64 MiB. The caller keeps fd. *buf is NULL, and
+ * nothing is read, when the tensor would not go through a region (as alcmc_input_buffer):
+ * read the file yourself then. Errors: ALCMC_E_ARG, ALCMC_E_FILE (a read error, or the
+ * file ended before src_bytes; *buf is NULL and the offset may have moved), the
+ * connection errors. */
+ALCMC_API alcmc_status alcmc_input_file(alcmc_conn *conn, int fd, size_t src_bytes,
+                                        void **buf);
 
 /* Decodes a blob on the daemon into dst (capacity dst_cap, at least the blob's raw_bytes,
  * see alcm_blob_header) and writes the decoded size to *dst_len. The bytes equal

@@ -59,6 +59,11 @@ alcmc_status alcmc__send_all(alcmc_conn *c, struct iovec *iov, int iovcnt, int p
 alcmc_status alcmc__recv_exact(alcmc_conn *c, void *buf, size_t len, int *eof_first);
 alcmc_status alcmc__drain(alcmc_conn *c, uint64_t len);
 
+/* Writes the next n bytes of fd to the start of the region (size >= n): a kernel copy
+ * into the memfd when the file allows it, read(2) into the mapping otherwise. ALCMC_E_FILE
+ * (with a message) on a read error or a file shorter than n. */
+alcmc_status alcmc__shm_fill(alcmc_conn *c, int fd, size_t n);
+
 /* Makes sure a shared region of at least `need` bytes is attached (shm.c). 1 when it is,
  * 0 when shared memory is not to be used (refused, unsupported, or the connection failed:
  * then the status of the failure is in *status, ALCMC_OK otherwise). */

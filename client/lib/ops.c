@@ -37,6 +37,16 @@ alcmc_status alcmc_input_buffer(alcmc_conn *conn, size_t src_bytes, void **buf)
     return st;
 }
 
+alcmc_status alcmc_input_file(alcmc_conn *conn, int fd, size_t src_bytes, void **buf)
+{
+    if (!conn || !buf || fd < 0) return ALCMC_E_ARG;
+    alcmc_status st = alcmc_input_buffer(conn, src_bytes, buf);
+    if (st != ALCMC_OK || !*buf) return st;
+    st = alcmc__shm_fill(conn, fd, src_bytes);
+    if (st != ALCMC_OK) *buf = NULL;
+    return st;
+}
+
 alcmc_status alcmc_compress(alcmc_conn *conn, const char *stream, const alcm_stream_config *cfg,
                             const alcm_shape *shape, const void *src, size_t src_bytes,
                             void *dst, size_t dst_cap, size_t *dst_len,

@@ -1,9 +1,11 @@
 /* shm.c - a connection's shared-memory region: a sealed memfd attached to the daemon
  * (OP_ATTACH_SHM, docs/PROTOCOL.md) through which large tensors and blobs pass without
  * being copied through the socket. */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -66,4 +68,30 @@ int alcmc__shm_ready(alcmc_conn *c, size_t need, alcmc_status *status)
     }
     *status = st;
     return 0;
+}
+
+alcmc_status alcmc__shm_fill(alcmc_conn *c, int fd, size_t n)
+{
+    size_t done = 0;
+    int kernel_copy = lseek(c->shm_fd, 0, SEEK_SET) == 0;
+    while (done < n) {
+        ssize_t got;
+        if (kernel_copy) {
+            got = sendfile(c->shm_fd, fd, NULL, n - done);
+            if (got < 0 && done == 0 && (errno == EINVAL || errno == ENOSYS)) {
+                kernel_copy = 0; /* a file sendfile cannot read from: read(2) it is */
+                continue;
+            }
+        } else {
+            got = read(fd, (char *)c->shm_base + done, n - done);
+        }
+        if (got > 0) {
+            done += (size_t)got;
+        } else if (got == 0) {
+            return alcmc__fail(c, ALCMC_E_FILE, "the file ended after %zu of %zu bytes", done, n);
+        } else if (errno != EINTR) {
+            return alcmc__fail(c, ALCMC_E_FILE, "reading the file: %s", strerror(errno));
+        }
+    }
+    return ALCMC_OK;
 }

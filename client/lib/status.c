@@ -30,6 +30,7 @@ static const status_entry k_status[] = {
     {ALCMC_E_PERMISSION, "ALCMC_E_PERMISSION",
      "permission denied on the socket path (file or directory permissions; the daemon never "
      "saw the connection)"},
+    {ALCMC_E_FILE, "ALCMC_E_FILE", "reading the input file failed or it ended early"},
 };
 
 static const status_entry *find(alcmc_status s)

@@ -21,7 +21,7 @@
 static void test_strings(void **state)
 {
     (void)state;
-    for (int s = 0; s >= ALCMC_E_BROKEN; s--) {
+    for (int s = 0; s >= ALCMC_E_FILE; s--) {
         const char *m = alcmc_strerror((alcmc_status)s);
         assert_true(m && m[0]);
         assert_string_not_equal(m, "unknown alcmc status");

@@ -410,6 +410,94 @@ static void test_input_buffer_zero_copy(void **state)
     assert_int_equal(fx_stop(d), 0);
 }
 
+/* alcmc_input_file: the next bytes of a file (at its offset, which advances) land in the
+ * region and compress to the blob of the same tensor from the caller's memory; a pipe is
+ * read too; a short file is ALCMC_E_FILE with the connection still usable; bad arguments
+ * are refused. */
+static void test_input_file(void **state)
+{
+    fx_daemon *d = slot(state, 0);
+    assert_int_equal(fx_start(d, NULL), 0);
+    alcmc_conn *c;
+    assert_int_equal(alcmc_connect(d->socket, NULL, &c), ALCMC_OK);
+    const size_t n = 1 << 18;
+    float *g = malloc(2 * n * 4);
+    fx_fill_gradient(g, 2 * n, 13);
+    char path[] = "/tmp/alcm-input-file-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, g, 2 * n * 4), (ssize_t)(2 * n * 4));
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    alcm_shape shape;
+    alcm_shape_1d(&shape, n);
+    alcm_stream_config cfg;
+    alcm_stream_config_default(&cfg);
+    cfg.sched.deterministic = 1;
+    size_t cap = alcm_compress_bound(n * 4), la, lb;
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+    void *ib = g;
+    assert_int_equal(alcmc_input_file(NULL, fd, n * 4, &ib), ALCMC_E_ARG);
+    assert_int_equal(alcmc_input_file(c, -1, n * 4, &ib), ALCMC_E_ARG);
+    assert_int_equal(alcmc_input_file(c, fd, n * 4, NULL), ALCMC_E_ARG);
+    assert_int_equal(alcmc_input_file(c, fd, 1000, &ib), ALCMC_OK);
+    assert_null(ib); /* no region for a small tensor, and nothing read */
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
+    for (int half = 0; half < 2; half++) { /* the second call reads the second tensor */
+        ib = NULL;
+        assert_int_equal(alcmc_input_file(c, fd, n * 4, &ib), ALCMC_OK);
+        assert_non_null(ib);
+        assert_memory_equal(ib, g + half * n, n * 4);
+        assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)((half + 1) * n * 4));
+        assert_int_equal(alcmc_compress(c, "file", &cfg, &shape, ib, n * 4, a, cap, &la, NULL),
+                         ALCMC_OK);
+        assert_int_equal(alcmc_compress(c, "heap", &cfg, &shape, g + half * n, n * 4, b, cap,
+                                        &lb, NULL),
+                         ALCMC_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+    }
+    /* At the end of the file: nothing left, a specific error, the connection usable. */
+    ib = g;
+    assert_int_equal(alcmc_input_file(c, fd, n * 4, &ib), ALCMC_E_FILE);
+    assert_null(ib);
+    assert_non_null(strstr(alcmc_last_message(c), "ended after 0 of"));
+    assert_int_equal(alcmc_compress(c, "heap", &cfg, &shape, g, n * 4, b, cap, &lb, NULL),
+                     ALCMC_OK);
+    close(fd);
+    unlink(path);
+
+    /* A pipe, written by a child process. */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        size_t off = 0;
+        while (off < n * 4) {
+            ssize_t w = write(pfd[1], (const char *)g + off, n * 4 - off);
+            if (w <= 0) _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(pfd[1]);
+    ib = NULL;
+    assert_int_equal(alcmc_input_file(c, pfd[0], n * 4, &ib), ALCMC_OK);
+    assert_non_null(ib);
+    assert_memory_equal(ib, g, n * 4);
+    int wst;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+    close(pfd[0]);
+    assert_string_equal(alcmc_status_name(ALCMC_E_FILE), "ALCMC_E_FILE");
+    alcmc_close(c);
+    free(g);
+    free(a);
+    free(b);
+    assert_int_equal(fx_stop(d), 0);
+}
+
 static int read_text(const char *path, char *buf, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -460,6 +548,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prometheus_textfile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shm_off_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_buffer_zero_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_file, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon lifecycle", tests, NULL, NULL);
 }
