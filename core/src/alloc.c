@@ -44,18 +44,35 @@ static inline double fast_log2(double x)
     return (double)e + p * 2.8853900817779268; /* 2 / ln 2 */
 }
 
-double alcm_alloc_rate(const alcm_alloc_chan *c, int32_t s)
+static inline double rate_of(const alcm_alloc_chan *c, int32_t s)
 {
     if (!(c->a > 0.0)) return 0.0;
     return c->n * fast_log2(1.0 + c->a / step_of(s));
 }
 
-double alcm_alloc_dist(const alcm_alloc_chan *c, int32_t s)
+static inline double dist_of(const alcm_alloc_chan *c, int32_t s)
 {
     double d = step_of(s);
     d = c->dscale * c->n * d * d / 12.0;
     return d < c->energy ? d : c->energy;
 }
+
+double alcm_alloc_rate(const alcm_alloc_chan *c, int32_t s)
+{
+    return rate_of(c, s);
+}
+
+double alcm_alloc_dist(const alcm_alloc_chan *c, int32_t s)
+{
+    return dist_of(c, s);
+}
+
+/* For each 1/32 bucket [1 + b/32, 1 + (b+1)/32) of the mantissa: the largest j with
+ * alcm_step_table[j] <= 1 + b/32. Entries are 2^(1/16) apart, more than a bucket's width,
+ * so a bucket holds at most one further entry. */
+static const uint8_t index_below[32] = {0, 0, 1,  2,  2,  3,  3,  4,  5,  5,  6,
+                                        6, 7, 7,  8,  8,  9,  9,  10, 10, 11, 11,
+                                        12, 12, 12, 13, 13, 14, 14, 14, 15, 15};
 
 int32_t alcm_alloc_index(double delta)
 {
@@ -69,8 +86,10 @@ int32_t alcm_alloc_index(double delta)
     b = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
     double m;
     memcpy(&m, &b, sizeof m); /* delta = m · 2^e, m in [1, 2) */
-    int j = 15;
-    while (j > 0 && (double)alcm_step_table[j] > m) j--;
+    /* The largest j with table[j] <= m: the last entry at or below the start of m's 1/32
+     * bucket, then the one entry a bucket can hold past its start. */
+    int j = index_below[(b >> 47) & 31];
+    if (j < 15 && (double)alcm_step_table[j + 1] <= m) j++;
     int64_t s = ((int64_t)e + 127) * 16 + j;
     if (s < ALCM_STEP_MIN) return ALCM_STEP_MIN;
     if (s > ALCM_STEP_MAX) return ALCM_STEP_MAX;
@@ -108,12 +127,38 @@ static inline double cbrt_upper(double K)
     return pow2i(e3);
 }
 
-/* Best option for one channel at multiplier lambda: grid index (0 = zeroed), with its
- * modelled distortion in *d. The continuous optimum solves Δ²(Δ + a) = K with
- * K = 6a / (λ ln2 · dscale); the grid index just below it is found by walking down from
- * an upper bound of the root (min(sqrt(K/a), K^(1/3))), and the two grid neighbours of the
- * root are compared with zeroing the channel. */
-static int32_t choose(const alcm_alloc_chan *c, double lambda, double *d)
+/* Modelled rate and distortion of channel c at grid index s, from the channel's memo of
+ * two neighbouring indices when it holds s (the same values: computed by the same code). */
+static inline void rate_dist(alcm_alloc_chan *c, int32_t s, double *r, double *d)
+{
+    int32_t k = s - c->memo_s;
+    if (c->memo_s >= 0 && (k == 0 || k == 1)) {
+        *r = c->memo_r[k];
+        *d = c->memo_d[k];
+        return;
+    }
+    *r = rate_of(c, s);
+    *d = dist_of(c, s);
+}
+
+/* Stores the rate and distortion of s and s + 1 (the two candidates of the last choice). */
+static inline void memo_set(alcm_alloc_chan *c, int32_t s, const double r[2], const double d[2])
+{
+    c->memo_s = s;
+    c->memo_r[0] = r[0];
+    c->memo_r[1] = r[1];
+    c->memo_d[0] = d[0];
+    c->memo_d[1] = d[1];
+}
+
+/* Best option for one channel at multiplier lambda (lamln2 = lambda · ln 2): grid index
+ * (0 = zeroed), with its modelled distortion in *d. The continuous optimum solves
+ * Δ²(Δ + a) = K with K = 6a / (λ ln2 · dscale); the grid index just below it is found by
+ * walking down from an upper bound of the root (min(sqrt(K/a), K^(1/3))), and the two grid
+ * neighbours of the root are compared with zeroing the channel. Successive multipliers of
+ * the search mostly pick the same neighbours, whose rates and distortions the channel's memo
+ * keeps. */
+static inline int32_t choose(alcm_alloc_chan *c, double lambda, double lamln2, double *d)
 {
     *d = c->energy;
     if (!(c->energy > 0.0)) return 0;
@@ -122,9 +167,10 @@ static int32_t choose(const alcm_alloc_chan *c, double lambda, double *d)
     int nc;
     if (!(c->a > 0.0)) {
         cand[0] = c->smin;
+        cand[1] = c->smin;
         nc = 1;
     } else {
-        double K = 6.0 * c->a / (lambda * LN2 * c->dscale);
+        double K = c->a6 / (lamln2 * c->dscale);
         double ub = sqrt(K / c->a), cb = cbrt_upper(K);
         int32_t s = alcm_alloc_index(cb < ub ? cb : ub);
         while (s > c->smin) {
@@ -136,37 +182,45 @@ static int32_t choose(const alcm_alloc_chan *c, double lambda, double *d)
         cand[1] = s + 1 > ALCM_STEP_MAX ? ALCM_STEP_MAX : s + 1;
         nc = cand[1] != cand[0] ? 2 : 1;
     }
+    double r[2], dd[2];
+    rate_dist(c, cand[0], &r[0], &dd[0]);
+    if (nc == 2) {
+        rate_dist(c, cand[1], &r[1], &dd[1]);
+        if (c->memo_s != cand[0]) memo_set(c, cand[0], r, dd);
+    }
     int32_t best = 0;
     double bj = lambda * c->energy;
     for (int k = 0; k < nc; k++) {
-        double dk = alcm_alloc_dist(c, cand[k]);
-        double jk = alcm_alloc_rate(c, cand[k]) + lambda * dk;
+        double jk = r[k] + lambda * dd[k];
         if (jk < bj) {
             bj = jk;
             best = cand[k];
-            *d = dk;
+            *d = dd[k];
         }
     }
     return best;
 }
 
-static double total_dist(const alcm_alloc_chan *ch, uint32_t C, double lambda, uint16_t *out)
+static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, uint16_t *out)
 {
+    const double lamln2 = lambda * LN2;
     double sum = 0.0;
     for (uint32_t c = 0; c < C; c++) {
         double d;
-        int32_t s = choose(&ch[c], lambda, &d);
+        int32_t s = choose(&ch[c], lambda, lamln2, &d);
         if (out) out[c] = (uint16_t)s;
         sum += d;
     }
     return sum;
 }
 
-int alcm_allocate(const alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
+int alcm_allocate(alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
                   double *model_dist)
 {
     double total = 0.0, dmin = 0.0, n = 0.0;
     for (uint32_t c = 0; c < C; c++) {
+        ch[c].a6 = 6.0 * ch[c].a;
+        ch[c].memo_s = -1;
         total += ch[c].energy;
         if (!(ch[c].energy > 0.0)) continue;
         n += ch[c].n;
