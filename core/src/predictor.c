@@ -44,12 +44,22 @@ void alcm_features(const alcm_stats *stats, float out[ALCM_N_FEATURES])
 float alcm_predict(const alcm_predictor *model, const float features[ALCM_N_FEATURES])
 {
     if (!model || !features) return ALCM_ENTROPY_MIN;
-    float z = model->b2;
+    /* The hidden units first, each summed over the features in order, then the output sum
+     * in unit order. A unit at or below zero (or NaN) contributes w2·0 = ±0 instead of being
+     * skipped: z keeps its value (at most the sign of a zero z changes, which the sigmoid
+     * does not see), and the loop has no data-dependent branch. */
+    float f[ALCM_N_FEATURES], hid[ALCM_HIDDEN];
+    memcpy(f, features, sizeof f);
     for (int h = 0; h < ALCM_HIDDEN; h++) {
         float a = model->b1[h];
-        for (int k = 0; k < ALCM_N_FEATURES; k++) a += model->w1[h][k] * features[k];
-        if (a > 0.0f) z += model->w2[h] * a;
+        for (int k = 0; k < ALCM_N_FEATURES; k++) a += model->w1[h][k] * f[k];
+        uint32_t b, keep = 0u - (uint32_t)(a > 0.0f); /* all ones or zero, no branch */
+        memcpy(&b, &a, sizeof b);
+        b &= keep;
+        memcpy(&hid[h], &b, sizeof b);
     }
+    float z = model->b2;
+    for (int h = 0; h < ALCM_HIDDEN; h++) z += model->w2[h] * hid[h];
     double sig = 1.0 / (1.0 + alcm_det_exp(-(double)z));
     float e = ALCM_ENTROPY_MIN + (ALCM_ENTROPY_MAX - ALCM_ENTROPY_MIN) * (float)sig;
     if (!(e >= ALCM_ENTROPY_MIN)) e = ALCM_ENTROPY_MIN;   /* also catches NaN */
