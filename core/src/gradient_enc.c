@@ -51,13 +51,7 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
 
 static int all_finite(const float *y, size_t n)
 {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, &y[i], sizeof b);
-        bad |= (b & 0x7f800000u) == 0x7f800000u;
-    }
-    return !bad;
+    return alcm_q_all_finite(y, n);
 }
 
 static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *total_energy)
