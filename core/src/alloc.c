@@ -201,14 +201,28 @@ static inline int32_t choose(alcm_alloc_chan *c, double lambda, double lamln2, d
     return best;
 }
 
-static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, uint16_t *out)
+/* Σ D at lambda, each channel's choice and distortion kept in slot `put`. Inside a
+ * bracket (lo < lambda < hi, slots ilo and ihi), a channel choosing the same index at both
+ * ends chooses it in between too (the choice only moves to finer steps as λ grows: K falls,
+ * the root and its neighbours follow, and the Lagrangian prefers less distortion), so its
+ * kept figures are reused without choosing again. */
+static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, int put, int ilo,
+                         int ihi)
 {
     const double lamln2 = lambda * LN2;
     double sum = 0.0;
     for (uint32_t c = 0; c < C; c++) {
+        alcm_alloc_chan *k = &ch[c];
         double d;
-        int32_t s = choose(&ch[c], lambda, lamln2, &d);
-        if (out) out[c] = (uint16_t)s;
+        int32_t s;
+        if (ilo >= 0 && k->ps[ilo] == k->ps[ihi]) {
+            s = k->ps[ihi];
+            d = k->pd[ihi];
+        } else {
+            s = choose(k, lambda, lamln2, &d);
+        }
+        k->ps[put] = s;
+        k->pd[put] = d;
         sum += d;
     }
     return sum;
@@ -240,31 +254,38 @@ int alcm_allocate(alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
 
     /* Start from the multiplier of a common fine step spending the whole budget, bracket
      * the smallest feasible λ, then narrow the bracket by false position on log D against
-     * log λ (D ~ 1/λ at fine steps), falling back to bisection when it stalls. */
+     * log λ (D ~ 1/λ at fine steps), falling back to bisection when it stalls. The choices
+     * at lo, hi and the latest trial live in slots ilo, ihi, itry of each channel. */
     double d0 = sqrt(12.0 * budget / n);
     double lam0 = 6.0 / (LN2 * d0 * d0);
     if (!(lam0 > 0.0) || isinf(lam0)) lam0 = 1.0;
     double lo = lam0, hi = lam0;
-    double dl = total_dist(ch, C, lam0, NULL), dh = dl;
+    int ilo = 0, ihi = 0, tmp;
+    double dl = total_dist(ch, C, lam0, ilo, -1, -1), dh = dl;
     double grow = 1.25;
     int k = 0;
     if (dl <= budget) {
         while (dl <= budget && k++ < MAX_EXPAND) {
             hi = lo;
             dh = dl;
+            ihi = ilo;
             lo /= grow;
             grow = grow * grow < 1e6 ? grow * grow : 1e6;
-            dl = total_dist(ch, C, lo, NULL);
+            ilo = ihi == 0 ? 1 : 0;
+            dl = total_dist(ch, C, lo, ilo, -1, -1);
         }
     } else {
         while (dh > budget && k++ < MAX_EXPAND) {
             lo = hi;
             dl = dh;
+            ilo = ihi;
             hi *= grow;
             grow = grow * grow < 1e6 ? grow * grow : 1e6;
-            dh = total_dist(ch, C, hi, NULL);
+            ihi = ilo == 0 ? 1 : 0;
+            dh = total_dist(ch, C, hi, ihi, -1, -1);
         }
     }
+    int itry = 2; /* each expansion loop ran at least once: lo and hi use slots 0 and 1 */
     const double lb = alcm_det_log(budget);
     for (k = 0; k < MAX_BISECT && hi > lo * (1.0 + LAMBDA_REL_TOL); k++) {
         double llo = alcm_det_log(lo), lhi = alcm_det_log(hi), mid;
@@ -273,15 +294,22 @@ int alcm_allocate(alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
         if (!(t > 0.1 && t < 0.9) || (k % 3) == 2) t = 0.5; /* stalled: bisect */
         mid = alcm_det_exp(llo + t * (lhi - llo));
         if (!(mid > lo && mid < hi)) mid = sqrt(lo * hi);
-        double dm = total_dist(ch, C, mid, NULL);
+        double dm = total_dist(ch, C, mid, itry, ilo, ihi);
         if (dm <= budget) {
             hi = mid;
             dh = dm;
+            tmp = ihi;
+            ihi = itry;
+            itry = tmp;
         } else {
             lo = mid;
             dl = dm;
+            tmp = ilo;
+            ilo = itry;
+            itry = tmp;
         }
     }
-    *model_dist = total_dist(ch, C, hi, out);
+    for (uint32_t c = 0; c < C; c++) out[c] = (uint16_t)ch[c].ps[ihi];
+    *model_dist = dh;
     return *model_dist <= budget ? 0 : -1;
 }

@@ -12,11 +12,14 @@ typedef struct {
     double energy;   /* Σ y² */
     double dscale;   /* distortion model scale: D(Δ) = min(dscale · n Δ²/12, energy) */
     int32_t smin;    /* finest allowed grid index (level limit); > ALCM_STEP_MAX: zero only */
-    /* Set by alcm_allocate, which overwrites them on entry: 6a, and the modelled rate and
-     * distortion of grid indices memo_s and memo_s + 1 (memo_s < 0: none yet). */
+    /* Set by alcm_allocate, which overwrites them on entry: 6a; the modelled rate and
+     * distortion of grid indices memo_s and memo_s + 1 (memo_s < 0: none yet); the choice
+     * and its distortion at the search's three multipliers (low end, high end, trial). */
     double a6;
     double memo_r[2], memo_d[2];
+    double pd[3];
     int32_t memo_s;
+    int32_t ps[3];
 } alcm_alloc_chan;
 
 /* Modelled rate (bits) and distortion of channel c at grid index s. */
