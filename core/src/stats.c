@@ -181,6 +181,12 @@ ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
     out->sparsity = (double)p1.small / dn;
     double alo = fabs((double)p1.lo), ahi = fabs((double)p1.hi);
     out->absmax = alo > ahi ? alo : ahi;
+    /* An infinity or a NaN makes min or max non-finite (NaNs order beyond the infinities):
+     * absmax is then an infinity or a NaN too, and the moments are left 0. */
+    if (!isfinite(alo) || !isfinite(ahi)) {
+        out->absmax = alo + ahi;
+        return;
+    }
 
     /* Largest |x - mean|; 0 means a constant channel (all central moments 0). */
     double dlo = mean - (double)p1.lo, dhi = (double)p1.hi - mean;
