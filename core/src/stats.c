@@ -195,11 +195,16 @@ ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
         out->sumsq = dn * mean * mean;
         return;
     }
-    int e;
-    (void)frexp(dmax, &e);           /* dmax in [2^(e-1), 2^e) */
+    /* dmax in [2^(e-1), 2^e), from its exponent bits (frexp's e: dmax is a normal double,
+     * the differences of finite floats and a double mean being far above 2^-1022). */
+    uint64_t db;
+    memcpy(&db, &dmax, sizeof db);
+    int e = (int)((db >> 52) & 0x7ff) - 1022;
     if (e > 126) e = 126;            /* keep s a normal float; |d·s| <= 8 then */
     if (e < -126) e = -126;
-    const double sd = ldexp(1.0, -e);
+    const uint64_t sb = (uint64_t)(1023 - e) << 52;   /* 2^-e */
+    double sd;
+    memcpy(&sd, &sb, sizeof sd);
     const float s = (float)sd;
     const double ms = mean * sd;
     const float mhi = (float)ms;
