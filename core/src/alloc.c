@@ -158,7 +158,19 @@ static inline void memo_set(alcm_alloc_chan *c, int32_t s, const double r[2], co
  * neighbours of the root are compared with zeroing the channel. Successive multipliers of
  * the search mostly pick the same neighbours, whose rates and distortions the channel's memo
  * keeps. */
-static inline int32_t choose(alcm_alloc_chan *c, double lambda, double lamln2, double *d)
+/* The first half of a choice, for a channel with energy, a finest step and a > 0: K and
+ * the grid index of the root's upper bound min(sqrt(K/a), K^(1/3)). Done for every channel
+ * before the second half (a loop of divisions and square roots without data-dependent
+ * branches, which the processor overlaps across channels). */
+static inline void choose_bound(alcm_alloc_chan *c, double lamln2)
+{
+    double K = c->a6 / (lamln2 * c->dscale);
+    double ub = sqrt(K / c->a), cb = cbrt_upper(K);
+    c->K = K;
+    c->s0 = alcm_alloc_index(cb < ub ? cb : ub);
+}
+
+static inline int32_t choose(alcm_alloc_chan *c, double lambda, double *d)
 {
     *d = c->energy;
     if (!(c->energy > 0.0)) return 0;
@@ -170,9 +182,8 @@ static inline int32_t choose(alcm_alloc_chan *c, double lambda, double lamln2, d
         cand[1] = c->smin;
         nc = 1;
     } else {
-        double K = c->a6 / (lamln2 * c->dscale);
-        double ub = sqrt(K / c->a), cb = cbrt_upper(K);
-        int32_t s = alcm_alloc_index(cb < ub ? cb : ub);
+        const double K = c->K;
+        int32_t s = c->s0;
         while (s > c->smin) {
             double x = step_of(s);
             if (x * x * (x + c->a) <= K) break;
@@ -210,6 +221,11 @@ static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, int put
                          int ihi)
 {
     const double lamln2 = lambda * LN2;
+    for (uint32_t c = 0; c < C; c++) {
+        alcm_alloc_chan *k = &ch[c];
+        if (ilo >= 0 && k->ps[ilo] == k->ps[ihi]) continue;
+        if (k->energy > 0.0 && k->smin <= ALCM_STEP_MAX && k->a > 0.0) choose_bound(k, lamln2);
+    }
     double sum = 0.0;
     for (uint32_t c = 0; c < C; c++) {
         alcm_alloc_chan *k = &ch[c];
@@ -219,7 +235,7 @@ static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, int put
             s = k->ps[ihi];
             d = k->pd[ihi];
         } else {
-            s = choose(k, lambda, lamln2, &d);
+            s = choose(k, lambda, &d);
         }
         k->ps[put] = s;
         k->pd[put] = d;

@@ -18,6 +18,8 @@ typedef struct {
     double a6;
     double memo_r[2], memo_d[2];
     double pd[3];
+    double K;        /* the current multiplier's K and grid index below the root's bound */
+    int32_t s0;
     int32_t memo_s;
     int32_t ps[3];
 } alcm_alloc_chan;
