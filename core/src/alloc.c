@@ -214,9 +214,11 @@ static inline int32_t choose(alcm_alloc_chan *c, double lambda, double *d)
 
 /* Σ D at lambda, each channel's choice and distortion kept in slot `put`. Inside a
  * bracket (lo < lambda < hi, slots ilo and ihi), a channel choosing the same index at both
- * ends chooses it in between too (the choice only moves to finer steps as λ grows: K falls,
- * the root and its neighbours follow, and the Lagrangian prefers less distortion), so its
- * kept figures are reused without choosing again. */
+ * ends is taken to choose it in between too, and its kept figures are reused without
+ * choosing again: the choice only moves to finer steps as λ grows (K falls, the root's
+ * grid neighbours follow, and R + λD favours less distortion), which the arithmetic follows
+ * except possibly at ties within rounding. The search stays deterministic either way; on the
+ * benchmark bundles the steps are those of choosing every channel afresh. */
 static double total_dist(alcm_alloc_chan *ch, uint32_t C, double lambda, int put, int ilo,
                          int ihi)
 {
