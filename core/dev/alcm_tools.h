@@ -30,13 +30,14 @@ typedef struct {
     double skew;       /* scipy.stats.skew defaults (biased); 0 when var is 0 */
     double kurt;       /* scipy.stats.kurtosis defaults (Fisher, biased); 0 when var is 0 */
     double sparsity;   /* fraction with |x| < ALCM_SPARSE_EPS */
-    double absmax;     /* max |x| */
+    double absmax;     /* max |x|; not finite when some x is not (the moments are then 0) */
     double sumsq;      /* sum of x^2 */
 } alcm_stats;
 
 /* Statistics of n floats (n may be 0: all fields 0). Two passes (mean, then central
  * moments of the centred, power-of-two-scaled values in float blocks flushed to double):
- * no cancellation on large-mean data, ~1e-7 relative accuracy. Values must be finite. */
+ * no cancellation on large-mean data, ~1e-7 relative accuracy. An infinity or a NaN
+ * among the values shows as a non-finite absmax. */
 void alcm_stats_compute(const float *x, size_t n, alcm_stats *out);
 
 /* How a tensor of this shape is cut into channels: *n_channels channels of *channel_len

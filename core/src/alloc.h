@@ -12,6 +12,16 @@ typedef struct {
     double energy;   /* Σ y² */
     double dscale;   /* distortion model scale: D(Δ) = min(dscale · n Δ²/12, energy) */
     int32_t smin;    /* finest allowed grid index (level limit); > ALCM_STEP_MAX: zero only */
+    /* Set by alcm_allocate, which overwrites them on entry: 6a; the modelled rate and
+     * distortion of grid indices memo_s and memo_s + 1 (memo_s < 0: none yet); the choice
+     * and its distortion at the search's three multipliers (low end, high end, trial). */
+    double a6;
+    double memo_r[2], memo_d[2];
+    double pd[3];
+    double K;        /* the current multiplier's K and grid index below the root's bound */
+    int32_t s0;
+    int32_t memo_s;
+    int32_t ps[3];
 } alcm_alloc_chan;
 
 /* Modelled rate (bits) and distortion of channel c at grid index s. */
@@ -28,7 +38,7 @@ int32_t alcm_alloc_index(double delta);
 /* Chooses step indices minimising Σ R_c subject to Σ D_c ≤ budget: out[c] is the grid
  * index, or 0 for a zeroed channel. *model_dist gets Σ D_c. Returns 0, or -1 when even the
  * finest allowed steps exceed the budget. */
-int alcm_allocate(const alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
+int alcm_allocate(alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
                   double *model_dist);
 
 #endif /* ALCM_ALLOC_H */

@@ -50,23 +50,10 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
  * Statistics and the entropy map
  * ---------------------------------------------------------------------------------------- */
 
-/* Finiteness of a channel from its statistics: the mean is a double sum of floats, which
- * no finite input can overflow, so it is finite iff every element is. */
-static int stats_finite(const alcm_stats *st)
-{
-    return isfinite(st->mean);
-}
-
 /* Finiteness of n floats, for the residual after an update. */
 static int all_finite(const float *y, size_t n)
 {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, &y[i], sizeof b);
-        bad |= (b & 0x7f800000u) == 0x7f800000u;
-    }
-    return !bad;
+    return alcm_q_all_finite(y, n);
 }
 
 static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *total_energy)
@@ -89,7 +76,7 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         } else {
             alcm_stats_compute(y, n, &st);
         }
-        if (!stats_finite(&st)) return ALCM_E_NONFINITE;
+        if (!isfinite(st.absmax)) return ALCM_E_NONFINITE; /* an infinity or a NaN */
         float e;
         if (p->entropy_mode == ALCM_ENTROPY_MEASURED) {
             e = alcm_measured_entropy(y, n, &st);

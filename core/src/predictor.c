@@ -3,9 +3,43 @@
 #include "alcm_tools.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "detmath.h"
+#include "simd.h"
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* The default model's first-layer weights feature by feature (w1t[k][h] = w1[h][k]), so
+ * eight hidden units load as one vector; built once. */
+static float w1t[ALCM_N_FEATURES][ALCM_HIDDEN];
+static pthread_once_t w1t_once = PTHREAD_ONCE_INIT;
+
+static void w1t_build(void)
+{
+    const alcm_predictor *m = alcm_predictor_default();
+    for (int h = 0; h < ALCM_HIDDEN; h++)
+        for (int k = 0; k < ALCM_N_FEATURES; k++) w1t[k][h] = m->w1[h][k];
+}
+
+/* Hidden units of the default model, eight at a time: each lane sums its unit's terms in
+ * feature order, as the scalar loop does, and units at or below zero (or NaN) become 0. */
+ALCM_KERNEL static void hidden_default(const float *b1, const float *f, float *hid)
+{
+    for (int h = 0; h < ALCM_HIDDEN; h += 8) {
+        v8f a;
+        memcpy(&a, b1 + h, sizeof a);
+        for (int k = 0; k < ALCM_N_FEATURES; k++) {
+            v8f w;
+            memcpy(&w, &w1t[k][h], sizeof w);
+            a += w * (v8f){f[k], f[k], f[k], f[k], f[k], f[k], f[k], f[k]};
+        }
+        a = (v8f)((v8i)a & (a > 0.0f));
+        memcpy(hid + h, &a, sizeof a);
+    }
+}
 
 /* Histogram window of the measured entropy; a channel whose codes span more bins is
  * counted window by window (the span is at most about 23·sqrt(n) bins, docs/DESIGN.md). */
@@ -44,12 +78,26 @@ void alcm_features(const alcm_stats *stats, float out[ALCM_N_FEATURES])
 float alcm_predict(const alcm_predictor *model, const float features[ALCM_N_FEATURES])
 {
     if (!model || !features) return ALCM_ENTROPY_MIN;
-    float z = model->b2;
-    for (int h = 0; h < ALCM_HIDDEN; h++) {
-        float a = model->b1[h];
-        for (int k = 0; k < ALCM_N_FEATURES; k++) a += model->w1[h][k] * features[k];
-        if (a > 0.0f) z += model->w2[h] * a;
+    /* The hidden units first, each summed over the features in order, then the output sum
+     * in unit order. A unit at or below zero (or NaN) contributes w2·0 = ±0 instead of being
+     * skipped: z keeps its value (at most the sign of a zero z changes, which the sigmoid
+     * does not see), and the loop has no data-dependent branch. */
+    float f[ALCM_N_FEATURES], hid[ALCM_HIDDEN];
+    memcpy(f, features, sizeof f);
+    if (model == alcm_predictor_default() && pthread_once(&w1t_once, w1t_build) == 0) {
+        hidden_default(model->b1, f, hid);
+    } else {
+        for (int h = 0; h < ALCM_HIDDEN; h++) {
+            float a = model->b1[h];
+            for (int k = 0; k < ALCM_N_FEATURES; k++) a += model->w1[h][k] * f[k];
+            uint32_t b, keep = 0u - (uint32_t)(a > 0.0f); /* all ones or zero, no branch */
+            memcpy(&b, &a, sizeof b);
+            b &= keep;
+            memcpy(&hid[h], &b, sizeof b);
+        }
     }
+    float z = model->b2;
+    for (int h = 0; h < ALCM_HIDDEN; h++) z += model->w2[h] * hid[h];
     double sig = 1.0 / (1.0 + alcm_det_exp(-(double)z));
     float e = ALCM_ENTROPY_MIN + (ALCM_ENTROPY_MAX - ALCM_ENTROPY_MIN) * (float)sig;
     if (!(e >= ALCM_ENTROPY_MIN)) e = ALCM_ENTROPY_MIN;   /* also catches NaN */

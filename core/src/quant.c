@@ -179,3 +179,26 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
     }
     return maxz;
 }
+
+/* An element is finite when its magnitude bits are below the exponent's all-ones pattern:
+ * the largest magnitude pattern over 8 lanes decides, with no branch per element. */
+ALCM_KERNEL int alcm_q_all_finite(const float *y, size_t n)
+{
+    vu mx = (vu)splati(0);
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vu b;
+        memcpy(&b, y + i, sizeof b);
+        b &= (vu)splati(0x7fffffff);
+        mx = (vu)selectv(b > mx, (vf)b, (vf)mx);
+    }
+    uint32_t m = 0;
+    for (int j = 0; j < VL; j++) m = mx[j] > m ? mx[j] : m;
+    for (; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &y[i], sizeof b);
+        b &= 0x7fffffffu;
+        m = b > m ? b : m;
+    }
+    return m < 0x7f800000u;
+}

@@ -32,4 +32,7 @@ uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, flo
 /* r <- (x + r) - q·step: the error-feedback residual after decoding. */
 void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr);
 
+/* 1 when no element of y[0..n) is an infinity or a NaN. */
+int alcm_q_all_finite(const float *y, size_t n);
+
 #endif /* ALCM_QUANT_H */

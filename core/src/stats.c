@@ -14,9 +14,9 @@
  * (64 terms per lane, each <= 1 in magnitude, relative error ~1e-7) and every block is
  * flushed to double. mean·s is split into two floats (hi + lo): when x is near the mean,
  * x·s - hi is exact (Sterbenz), so a large mean with a small spread loses nothing.
- * Both passes work on 8 lanes written with GCC/Clang vector types (SSE2/NEON or scalar
- * code, the same arithmetic in the same order everywhere): the lane and block order is
- * fixed, so results are deterministic. Min and max are taken on order-preserving integer
+ * Both passes work on 8 lanes written with GCC/Clang vector types (AVX2, SSE2/NEON halves or
+ * scalar code, the same arithmetic in the same order everywhere): the lane and block order
+ * is fixed, so results are deterministic. Min and max are taken on order-preserving integer
  * images of the bit patterns, which vectorise without -ffinite-math-only.
  */
 #define LANES 8
@@ -24,44 +24,26 @@
 #define COUNT_GROUPS 65536   /* groups per flush of the 32-bit small-magnitude counters */
 
 typedef float v4f __attribute__((vector_size(16)));
-typedef float v2f __attribute__((vector_size(8)));
-typedef double v2d __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
-static inline __attribute__((always_inline)) v4f load4f(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) v2d load2d(const float *p)
-{
-    v2f v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, v2d);
-}
-
-static inline __attribute__((always_inline)) v4i load4i(const float *p)
-{
-    v4i v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Lane-wise widening of 4 floats to two pairs of doubles. */
-static inline __attribute__((always_inline)) void widen(v4f v, v2d *lo, v2d *hi)
-{
-    float t[4];
-    memcpy(t, &v, sizeof t);
-    *lo = (v2d){t[0], t[1]};
-    *hi = (v2d){t[2], t[3]};
-}
-
-static inline __attribute__((always_inline)) double hsum2(v2d v)
-{
-    return v[0] + v[1];
-}
+/* Helpers are macros: Clang rejects functions passing 32-byte vectors by value in code built
+ * without AVX. Lanes 0-3 and 4-7 of a v8f/v8i are the two 4-lane halves; each v4d holds
+ * four lanes' double sums. */
+#define load8f(p) __extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define load8i(p) __extension__({ v8i v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define load4f(p) __extension__({ v4f v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define splat8f(f) ((v8f){(f), (f), (f), (f), (f), (f), (f), (f)})
+#define splat8i(v) ((v8i){(v), (v), (v), (v), (v), (v), (v), (v)})
+#define widen_lo(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 0, 1, 2, 3), v4d)
+#define widen_hi(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 4, 5, 6, 7), v4d)
+/* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of the lanes of two v4d. */
+#define hsum8(a, b) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])) + (((b)[0] + (b)[1]) + ((b)[2] + (b)[3])))
+/* Float bits -> int32 with the same order as the floats (finite values; -0 < +0). */
+#define ordered8(b) ((b) ^ (((b) >> 31) & splat8i(0x7fffffff)))
+#define vmin8(a, b) __extension__({ v8i a_ = (a), b_ = (b), m_ = a_ < b_; (a_ & m_) | (b_ & ~m_); })
+#define vmax8(a, b) __extension__({ v8i a_ = (a), b_ = (b), m_ = a_ > b_; (a_ & m_) | (b_ & ~m_); })
 
 /* Bit pattern t such that, for every float a, (double)|a| < ALCM_SPARSE_EPS <=> bits(|a|)
  * < t (non-negative floats order like their bit patterns). */
@@ -74,13 +56,7 @@ static int32_t sparse_threshold_bits(void)
     return b;
 }
 
-/* Float bits -> int32 with the same order as the floats (finite values; -0 < +0). */
 static inline int32_t ordered_bits(int32_t b)
-{
-    return b ^ ((b >> 31) & 0x7fffffff);
-}
-
-static inline __attribute__((always_inline)) v4i ordered_bits4(v4i b)
 {
     return b ^ ((b >> 31) & 0x7fffffff);
 }
@@ -91,18 +67,6 @@ static inline float from_ordered_bits(int32_t k)
     float f;
     memcpy(&f, &b, sizeof f);
     return f;
-}
-
-static inline __attribute__((always_inline)) v4i vmin4i(v4i a, v4i b)
-{
-    v4i m = a < b;
-    return (a & m) | (b & ~m);
-}
-
-static inline __attribute__((always_inline)) v4i vmax4i(v4i a, v4i b)
-{
-    v4i m = a > b;
-    return (a & m) | (b & ~m);
 }
 
 typedef struct {
@@ -117,56 +81,42 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
                                                        float *y, size_t n, pass1_result *r)
 {
     const int32_t thr = sparse_threshold_bits();
-    const v4i vthr = {thr, thr, thr, thr};
-    const v4i absmask = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-    v2d s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
-    v4i lo0 = {INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX}, lo1 = lo0;
-    v4i hi0 = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN}, hi1 = hi0;
+    const v8i vthr = splat8i(thr), absmask = splat8i(0x7fffffff);
+    v4d sa = {0, 0, 0, 0}, sb = sa;       /* lanes 0-3, 4-7 */
+    v8i lo = splat8i(INT32_MAX), hi = splat8i(INT32_MIN);
     uint64_t small = 0;
     size_t i = 0;
     const size_t full = n - n % LANES;
     while (i < full) {
         size_t groups = (full - i) / LANES;
         if (groups > COUNT_GROUPS) groups = COUNT_GROUPS;
-        v4i c0 = {0, 0, 0, 0}, c1 = c0;
+        v8i cnt = splat8i(0);
         for (size_t g = 0; g < groups; g++, i += LANES) {
             const float *p = x + i;
-            v4i b0, b1;
-            if (ra) { /* the same values as the loads below, from registers */
-                v4f y0 = load4f(p) + load4f(ra + i), y1 = load4f(p + 4) + load4f(ra + i + 4);
-                memcpy(y + i, &y0, sizeof y0);
-                memcpy(y + i + 4, &y1, sizeof y1);
-                s0 += __builtin_convertvector(__builtin_shufflevector(y0, y0, 0, 1), v2d);
-                s1 += __builtin_convertvector(__builtin_shufflevector(y0, y0, 2, 3), v2d);
-                s2 += __builtin_convertvector(__builtin_shufflevector(y1, y1, 0, 1), v2d);
-                s3 += __builtin_convertvector(__builtin_shufflevector(y1, y1, 2, 3), v2d);
-                b0 = (v4i)y0;
-                b1 = (v4i)y1;
+            v8i b;
+            if (ra) { /* the same values as the loads below, from a register */
+                v8f v = load8f(p) + load8f(ra + i);
+                memcpy(y + i, &v, sizeof v);
+                sa += widen_lo(v);
+                sb += widen_hi(v);
+                b = (v8i)v;
             } else {
-                s0 += load2d(p);
-                s1 += load2d(p + 2);
-                s2 += load2d(p + 4);
-                s3 += load2d(p + 6);
-                b0 = load4i(p);
-                b1 = load4i(p + 4);
+                sa += __builtin_convertvector(load4f(p), v4d);
+                sb += __builtin_convertvector(load4f(p + 4), v4d);
+                b = load8i(p);
             }
-            v4i k0 = ordered_bits4(b0), k1 = ordered_bits4(b1);
-            lo0 = vmin4i(lo0, k0);
-            lo1 = vmin4i(lo1, k1);
-            hi0 = vmax4i(hi0, k0);
-            hi1 = vmax4i(hi1, k1);
-            c0 -= (b0 & absmask) < vthr;      /* a true compare is -1 */
-            c1 -= (b1 & absmask) < vthr;
+            v8i k = ordered8(b);
+            lo = vmin8(lo, k);
+            hi = vmax8(hi, k);
+            cnt -= (b & absmask) < vthr;      /* a true compare is -1 */
         }
-        for (int j = 0; j < 4; j++) small += (uint64_t)(uint32_t)c0[j] + (uint32_t)c1[j];
+        for (int j = 0; j < LANES; j++) small += (uint32_t)cnt[j];
     }
-    double total = ((hsum2(s0) + hsum2(s1)) + (hsum2(s2) + hsum2(s3)));
+    double total = hsum8(sa, sb);
     int32_t mn = INT32_MAX, mx = INT32_MIN;
-    for (int j = 0; j < 4; j++) {
-        mn = lo0[j] < mn ? lo0[j] : mn;
-        mn = lo1[j] < mn ? lo1[j] : mn;
-        mx = hi0[j] > mx ? hi0[j] : mx;
-        mx = hi1[j] > mx ? hi1[j] : mx;
+    for (int j = 0; j < LANES; j++) {
+        mn = lo[j] < mn ? lo[j] : mn;
+        mx = hi[j] > mx ? hi[j] : mx;
     }
     for (; i < n; i++) {
         float v = x[i];
@@ -189,43 +139,35 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
 static inline __attribute__((always_inline)) void pass2(const float *x, size_t n, float s,
                                                        float mhi, float mlo, double out[4])
 {
-    const v4f vs = {s, s, s, s}, vh = {mhi, mhi, mhi, mhi}, vl = {mlo, mlo, mlo, mlo};
-    v2d acc[4][4];   /* [moment][pair of lanes] */
-    for (int m = 0; m < 4; m++)
-        for (int q = 0; q < 4; q++) acc[m][q] = (v2d){0, 0};
+    const v8f vs = splat8f(s), vh = splat8f(mhi), vl = splat8f(mlo);
+    v4d a1 = {0, 0, 0, 0}, b1 = a1, a2 = a1, b2 = a1, a3 = a1, b3 = a1, a4 = a1, b4 = a1;
     size_t i = 0;
     const size_t full = n - n % LANES;
     while (i < full) {
         size_t groups = (full - i) / LANES;
         if (groups > BLOCK_GROUPS) groups = BLOCK_GROUPS;
-        v4f f1a = {0, 0, 0, 0}, f1b = f1a, f2a = f1a, f2b = f1a;
-        v4f f3a = f1a, f3b = f1a, f4a = f1a, f4b = f1a;
+        v8f f1 = splat8f(0.0f), f2 = f1, f3 = f1, f4 = f1;
         for (size_t g = 0; g < groups; g++, i += LANES) {
-            v4f da = (load4f(x + i) * vs - vh) - vl;
-            v4f db = (load4f(x + i + 4) * vs - vh) - vl;
-            v4f ea = da * da, eb = db * db;
-            f1a += da;
-            f1b += db;
-            f2a += ea;
-            f2b += eb;
-            f3a += ea * da;
-            f3b += eb * db;
-            f4a += ea * ea;
-            f4b += eb * eb;
+            v8f d = (load8f(x + i) * vs - vh) - vl;
+            v8f e = d * d;
+            f1 += d;
+            f2 += e;
+            f3 += e * d;
+            f4 += e * e;
         }
-        const v4f *blk[4][2] = {{&f1a, &f1b}, {&f2a, &f2b}, {&f3a, &f3b}, {&f4a, &f4b}};
-        for (int m = 0; m < 4; m++) {
-            v2d l0, h0, l1, h1;
-            widen(*blk[m][0], &l0, &h0);
-            widen(*blk[m][1], &l1, &h1);
-            acc[m][0] += l0;
-            acc[m][1] += h0;
-            acc[m][2] += l1;
-            acc[m][3] += h1;
-        }
+        a1 += widen_lo(f1);
+        b1 += widen_hi(f1);
+        a2 += widen_lo(f2);
+        b2 += widen_hi(f2);
+        a3 += widen_lo(f3);
+        b3 += widen_hi(f3);
+        a4 += widen_lo(f4);
+        b4 += widen_hi(f4);
     }
-    for (int m = 0; m < 4; m++)
-        out[m] = (hsum2(acc[m][0]) + hsum2(acc[m][1])) + (hsum2(acc[m][2]) + hsum2(acc[m][3]));
+    out[0] = hsum8(a1, b1);
+    out[1] = hsum8(a2, b2);
+    out[2] = hsum8(a3, b3);
+    out[3] = hsum8(a4, b4);
     for (; i < n; i++) {
         float d = (x[i] * s - mhi) - mlo;
         double dd = (double)d;
@@ -254,6 +196,12 @@ static inline __attribute__((always_inline)) void stats(const float *x, const fl
     out->sparsity = (double)p1.small / dn;
     double alo = fabs((double)p1.lo), ahi = fabs((double)p1.hi);
     out->absmax = alo > ahi ? alo : ahi;
+    /* An infinity or a NaN makes min or max non-finite (NaNs order beyond the infinities):
+     * absmax is then an infinity or a NaN too, and the moments are left 0. */
+    if (!isfinite(alo) || !isfinite(ahi)) {
+        out->absmax = alo + ahi;
+        return;
+    }
 
     /* Largest |x - mean|; 0 means a constant channel (all central moments 0). */
     double dlo = mean - (double)p1.lo, dhi = (double)p1.hi - mean;
@@ -262,11 +210,16 @@ static inline __attribute__((always_inline)) void stats(const float *x, const fl
         out->sumsq = dn * mean * mean;
         return;
     }
-    int e;
-    (void)frexp(dmax, &e);           /* dmax in [2^(e-1), 2^e) */
+    /* dmax in [2^(e-1), 2^e), from its exponent bits (frexp's e: dmax is a normal double,
+     * the differences of finite floats and a double mean being far above 2^-1022). */
+    uint64_t db;
+    memcpy(&db, &dmax, sizeof db);
+    int e = (int)((db >> 52) & 0x7ff) - 1022;
     if (e > 126) e = 126;            /* keep s a normal float; |d·s| <= 8 then */
     if (e < -126) e = -126;
-    const double sd = ldexp(1.0, -e);
+    const uint64_t sb = (uint64_t)(1023 - e) << 52;   /* 2^-e */
+    double sd;
+    memcpy(&sd, &sb, sizeof sd);
     const float s = (float)sd;
     const double ms = mean * sd;
     const float mhi = (float)ms;

@@ -44,6 +44,19 @@ static void test_index_brackets(void **state)
     assert_int_equal(alcm_alloc_index(1.0), ALCM_STEP_ONE);
 }
 
+static void test_index_exact_steps(void **state)
+{
+    (void)state;
+    /* Every grid step maps to its own index, and the double just below it to the one
+     * before (the index comes from a bucket table, not a scan of the step table). */
+    for (int32_t s = ALCM_STEP_MIN; s <= ALCM_STEP_MAX; s++) {
+        double d = (double)alcm_step((uint32_t)s);
+        assert_int_equal(alcm_alloc_index(d), s);
+        if (s > ALCM_STEP_MIN) assert_int_equal(alcm_alloc_index(nextafter(d, 0.0)), s - 1);
+        assert_int_equal(alcm_alloc_index(nextafter(d, 1e300)), s);
+    }
+}
+
 static void test_smin_level_limit(void **state)
 {
     (void)state;
@@ -97,6 +110,38 @@ static void test_allocation_meets_budget(void **state)
     }
 }
 
+static void test_allocation_ignores_working_fields(void **state)
+{
+    (void)state;
+    /* The allocator's own fields are overwritten on entry: whatever they hold, and however
+     * often it runs, the same channels get the same steps. */
+    enum { C = 48 };
+    alcm_alloc_chan ch[C];
+    double total = 0;
+    for (int c = 0; c < C; c++) {
+        ch[c] = chan(300 + 17 * c, 0.02 + 0.3 * (c % 7), 0.3 + 0.01 * c);
+        total += ch[c].energy;
+    }
+    uint16_t first[C], again[C];
+    double md1, md2;
+    assert_int_equal(alcm_allocate(ch, C, 0.004 * total, first, &md1), 0);
+    for (int c = 0; c < C; c++) {
+        ch[c].a6 = -1.0;
+        ch[c].memo_s = ALCM_STEP_MIN + c;
+        ch[c].memo_r[0] = ch[c].memo_r[1] = -5.0;
+        ch[c].memo_d[0] = ch[c].memo_d[1] = 1e30;
+        for (int k = 0; k < 3; k++) {
+            ch[c].ps[k] = 7;
+            ch[c].pd[k] = -1.0;
+        }
+    }
+    assert_int_equal(alcm_allocate(ch, C, 0.004 * total, again, &md2), 0);
+    assert_memory_equal(first, again, sizeof first);
+    assert_true(md1 == md2);
+    assert_int_equal(alcm_allocate(ch, C, 0.004 * total, again, &md2), 0);
+    assert_memory_equal(first, again, sizeof first);
+}
+
 static void test_fine_rate_common_step(void **state)
 {
     (void)state;
@@ -145,8 +190,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_table_exact),
         cmocka_unit_test(test_index_brackets),
+        cmocka_unit_test(test_index_exact_steps),
         cmocka_unit_test(test_smin_level_limit),
         cmocka_unit_test(test_allocation_meets_budget),
+        cmocka_unit_test(test_allocation_ignores_working_fields),
         cmocka_unit_test(test_fine_rate_common_step),
         cmocka_unit_test(test_allocation_edges),
     };

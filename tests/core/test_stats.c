@@ -243,6 +243,30 @@ static void test_sparsity_threshold_and_extremes(void **state)
     assert_true(s.var > 0.0 && isfinite(s.skew) && isfinite(s.kurt));
 }
 
+static void test_non_finite_absmax(void **state)
+{
+    (void)state;
+    /* An infinity or a NaN of either sign, in the vector body or the tail, shows as a
+     * non-finite absmax (the gradient encoder's finiteness check). */
+    float x[37];
+    const float bad[4] = {INFINITY, -INFINITY, NAN, -NAN};
+    for (int b = 0; b < 4; b++) {
+        for (size_t at = 0; at < 37; at++) {
+            for (size_t i = 0; i < 37; i++) x[i] = (float)i * 0.25f - 3.0f;
+            x[at] = bad[b];
+            alcm_stats s;
+            alcm_stats_compute(x, 37, &s);
+            assert_false(isfinite(s.absmax));
+        }
+    }
+    for (size_t i = 0; i < 37; i++) x[i] = (float)i * 0.25f - 3.0f;
+    x[5] = 3.4e38f; /* large but finite */
+    alcm_stats s;
+    alcm_stats_compute(x, 37, &s);
+    assert_true(isfinite(s.absmax));
+    assert_true(s.absmax == (double)3.4e38f);
+}
+
 static void test_channel_layout(void **state)
 {
     (void)state;
@@ -307,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_known_small),
         cmocka_unit_test(test_scale_invariance_and_determinism),
         cmocka_unit_test(test_sparsity_threshold_and_extremes),
+        cmocka_unit_test(test_non_finite_absmax),
         cmocka_unit_test(test_channel_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
