@@ -147,8 +147,8 @@ static int run_oneshot(const char *cmd, const alcm_bench_bundle *b, const onesho
  * Part 2: the scheduler against static settings on a replayed training run
  * ---------------------------------------------------------------------------------------- */
 
-/* Settings: the scheduler at its defaults, the scheduler without pruning (prune_max 0),
- * then each static aggressiveness (adaptive off, no pruning). */
+/* Settings: the scheduler (adaptive on) at its defaults, the scheduler without pruning
+ * (prune_max 0), then each static aggressiveness (adaptive off, no pruning). */
 #define N_SCHED_SETTINGS 2
 #define N_STREAM_SETTINGS (N_SCHED_SETTINGS + 5)
 static const double k_static[N_STREAM_SETTINGS - N_SCHED_SETTINGS] = {0.0, 0.25, 0.5, 0.75, 1.0};
@@ -170,6 +170,7 @@ static int stream_run_init(stream_run *r, int setting, double budget, uint32_t n
     cfg.params.error_budget = budget;
     cfg.sched.error_budget = budget;
     cfg.error_feedback = 1;
+    cfg.adaptive = setting < N_SCHED_SETTINGS; /* streams default to static since this table */
     if (setting == 1) cfg.sched.prune_max = 0.0;
     if (setting >= N_SCHED_SETTINGS) {
         cfg.adaptive = 0;
@@ -318,7 +319,7 @@ static int run_streams(const char *cmd, const char *data, const alcm_bench_bundl
             alcm_stream_get_state(r->s[0], &ss);
             char setting[64];
             double aggr = ss.aggressiveness, prune = ss.prune_ratio;
-            if (s == 0) snprintf(setting, sizeof setting, "scheduler (stream default)");
+            if (s == 0) snprintf(setting, sizeof setting, "scheduler (adaptive)");
             else if (s == 1) snprintf(setting, sizeof setting, "scheduler, prune_max 0");
             else {
                 aggr = k_static[s - N_SCHED_SETTINGS];
