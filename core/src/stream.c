@@ -16,7 +16,7 @@ void alcm_stream_config_default(alcm_stream_config *cfg)
     cfg->error_feedback = 1;
     /* Static aggressiveness 1, no pruning: on the replayed grad_fmnist training run (400
      * steps, six layer streams with error feedback) it gives a higher ratio than the CAQ
-     * scheduler at 1 % and 5 % and encodes 1.7x faster (docs/DESIGN.md, "Ablation"). The
+     * scheduler at 1 % and 5 % and encodes about 2x faster (docs/DESIGN.md, "Ablation"). The
      * scheduler stays one flag away (adaptive = 1). */
     cfg->adaptive = 0;
 }
