@@ -79,20 +79,26 @@ static int get_varint(const char *cmd, const char *path, const uint8_t *src, siz
 /* Histogram of the top byte of each element's sign-rotated word (the exponent plane): every
  * element of tensors up to HIST_SAMPLES elements, evenly spaced ones (each counted with the
  * weight of the elements it stands for) above, so the estimate costs at most one pass over
- * HIST_SAMPLES elements per tensor. */
-#define HIST_SAMPLES 65536u
+ * HIST_SAMPLES elements per tensor. Four counter tables, since consecutive exponents are
+ * often equal and one table would make each count wait for the previous store. */
+#define HIST_SAMPLES 4096u
 static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32_t h[256])
 {
     const unsigned es = d == ALCM_DTYPE_F32 ? 4 : 2;
     const uint64_t n = bytes / es, stride = n > HIST_SAMPLES ? n / HIST_SAMPLES : 1;
     const uint64_t step = stride * es;
     const uint32_t w = (uint32_t)stride;
-    if (es == 4)
-        for (uint64_t i = 0; i + 4 <= bytes; i += step)
-            h[(((uint32_t)p[i + 3] << 8 | p[i + 2]) >> 7) & 0xFF] += w;
-    else
-        for (uint64_t i = 0; i + 2 <= bytes; i += step)
-            h[(((uint32_t)p[i + 1] << 8 | p[i]) >> 7) & 0xFF] += w;
+    const uint8_t *top = p + es - 2; /* the top 16 bits of each element */
+    uint32_t c[4][256];
+    memset(c, 0, sizeof c);
+    uint64_t i = 0;
+    for (; i + 4 * step <= bytes; i += 4 * step)
+        for (unsigned k = 0; k < 4; k++) {
+            const uint8_t *e = top + i + k * step;
+            c[k][(((uint32_t)e[1] << 8 | e[0]) >> 7) & 0xFF]++;
+        }
+    for (; i + es <= bytes; i += step) c[0][(((uint32_t)top[i + 1] << 8 | top[i]) >> 7) & 0xFF]++;
+    for (int v = 0; v < 256; v++) h[v] += (c[0][v] + c[1][v] + c[2][v] + c[3][v]) * w;
 }
 
 static double plane_cost(const uint32_t h[256])
@@ -203,12 +209,19 @@ static int encode_v1(const char *cmd, const char *path, const uint8_t *src, size
     return 0;
 }
 
-/* The JSON header as raw DEFLATE over the preset dictionary, in *z (malloc'd). */
+/* The JSON header as raw DEFLATE over the preset dictionary, in *z (malloc'd). The window
+ * is the smallest that reaches from the header's end back to the dictionary's start (zlib
+ * matches reach at most the window less 262 bytes), and the hash and block buffers scale
+ * with it: a small header does not set up (and clear) 256 KiB of tables. Any window up to
+ * 2^15 inflates with the decoder's. */
 static int deflate_header(const uint8_t *h, uint64_t n, uint8_t **z, size_t *zlen)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    int wbits = 9;
+    while (wbits < 15 && ((uint64_t)1 << wbits) < n + HEADER_DICT_LEN + 262) wbits++;
+    if (deflateInit2(&zs, 9, Z_DEFLATED, -wbits, wbits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
     int rc = -1;
     if (deflateSetDictionary(&zs, (const Bytef *)header_dict, (uInt)HEADER_DICT_LEN) != Z_OK)
         goto out;

@@ -94,6 +94,42 @@ static void split_planes(const uint8_t *src, const float *addend, size_t m, unsi
     }
 }
 
+/* Plane b (0 = least significant byte) of m elements after the transform, into out: the
+ * one plane split_planes would put at planes + b * m. One plain loop per case. */
+static void gather_plane(const uint8_t *src, const float *addend, size_t m, unsigned es,
+                         unsigned transform, unsigned b, uint8_t *out)
+{
+    const unsigned sh = 8 * b;
+    if (es == 4) {
+        if (addend) {
+            for (size_t i = 0; i < m; i++) {
+                uint32_t v = load32(src, addend, i);
+                if (transform == ALCM_LF_TRANSFORM_ROTATE) v = rot_fwd32(v);
+                out[i] = (uint8_t)(v >> sh);
+            }
+        } else if (transform == ALCM_LF_TRANSFORM_ROTATE && b >= 2) {
+            for (size_t i = 0; i < m; i++) {
+                uint32_t v;
+                memcpy(&v, src + 4 * i, 4);
+                out[i] = (uint8_t)(rot_fwd32(v) >> sh);
+            }
+        } else { /* the low two bytes are the same under both transforms */
+            for (size_t i = 0; i < m; i++) {
+                uint32_t v;
+                memcpy(&v, src + 4 * i, 4);
+                out[i] = (uint8_t)(v >> sh);
+            }
+        }
+        return;
+    }
+    if (transform == ALCM_LF_TRANSFORM_ROTATE) {
+        for (size_t i = 0; i < m; i++)
+            out[i] = (uint8_t)(rot_fwd16((uint16_t)(src[2 * i] | src[2 * i + 1] << 8)) >> sh);
+        return;
+    }
+    for (size_t i = 0; i < m; i++) out[i] = src[2 * i + b];
+}
+
 static void join_planes(const uint8_t *planes, size_t m, unsigned es, unsigned transform,
                         uint8_t *dst)
 {
@@ -301,31 +337,47 @@ alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, a
     size_t prefix = alcm_frame_prefix_size(job->shape->rank, ALCM_CODEC_LOSSLESS_FLOAT);
     if (cap < prefix + ALCM_CRC_SIZE) return ALCM_E_DST_TOO_SMALL;
     size_t seg = numel < LF_SEGMENT ? (size_t)numel : LF_SEGMENT;
-    if (alcm_buf_reserve(&cx->stage, (seg ? seg : 1) * es)) return ALCM_E_NOMEM;
-    uint8_t *planes = cx->stage.p;
     size_t end = cap - ALCM_CRC_SIZE, pos = prefix;
     const uint8_t *s = src;
     plane_est est;
     const unsigned transform = seg ? sample_first_segment(s, addend, seg, es, &est) : 0;
+    /* The first segment's planes are estimated before they are split: the ones to store
+     * go straight from the source into their stream, the others through a one-plane
+     * scratch. Later segments are split whole and estimated from their planes. */
+    size_t scratch = numel > LF_SEGMENT ? (size_t)LF_SEGMENT * es : seg;
+    if (alcm_buf_reserve(&cx->stage, scratch ? scratch : 1)) return ALCM_E_NOMEM;
+    uint8_t *planes = cx->stage.p;
     for (uint64_t i = 0; i < numel; i += LF_SEGMENT) {
         size_t m = (size_t)(numel - i < LF_SEGMENT ? numel - i : LF_SEGMENT);
-        split_planes(s + i * es, addend ? addend + i : NULL, m, es, transform, planes);
+        const uint8_t *from = s + i * es;
+        const float *add = addend ? addend + i : NULL;
+        if (i > 0) split_planes(from, add, m, es, transform, planes);
         for (unsigned b = es; b-- > 0;) {
-            const uint8_t *pl = planes + (size_t)b * m;
+            const uint8_t *pl = planes + (i > 0 ? (size_t)b * m : 0);
             size_t used;
             double repeats;
             double bits = i == 0 ? est.bits[b] : alcm_order0_bits_strided(pl, m, LF_SAMPLE_STRIDE,
                                                                          &repeats);
             if (i == 0) repeats = est.repeats[b];
             alcm_status st;
-            if (bits >= LF_STORE_BITS) {
-                st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
-            } else if (repeats > LF_RUNS || m < LF_TANS_MIN || bits > LF_TANS_BITS) {
-                alcm_coder coder = job->coder; /* runs keep zstd's full match search */
-                if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
-                st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
+            if (bits >= LF_STORE_BITS && i == 0) {
+                if (end - pos < ALCM_STREAM_HEADER || m > end - pos - ALCM_STREAM_HEADER)
+                    return ALCM_E_DST_TOO_SMALL;
+                alcm_stream_header_put(dst + pos, ALCM_STREAM_STORED, m);
+                gather_plane(from, add, m, es, transform, b, dst + pos + ALCM_STREAM_HEADER);
+                used = ALCM_STREAM_HEADER + m;
+                st = ALCM_OK;
             } else {
-                st = write_tans(pl, m, dst + pos, end - pos, &used);
+                if (i == 0) gather_plane(from, add, m, es, transform, b, planes);
+                if (bits >= LF_STORE_BITS) {
+                    st = alcm_stream_store(pl, m, dst + pos, end - pos, &used);
+                } else if (repeats > LF_RUNS || m < LF_TANS_MIN || bits > LF_TANS_BITS) {
+                    alcm_coder coder = job->coder; /* runs keep zstd's full match search */
+                    if (coder.order0 == 2 && repeats > LF_RUNS) coder.order0 = 1;
+                    st = alcm_stream_write(&cx->benc, &coder, pl, m, dst + pos, end - pos, &used);
+                } else {
+                    st = write_tans(pl, m, dst + pos, end - pos, &used);
+                }
             }
             if (st != ALCM_OK) return st;
             pos += used;
