@@ -7,6 +7,7 @@
 #include "detmath.h"
 #include "format.h"
 #include "order0.h"
+#include "simd.h"
 #include "tans.h"
 
 /* Elements per segment: bounds the plane scratch to one segment (4 MiB for f32). */
@@ -96,8 +97,8 @@ static void split_planes(const uint8_t *src, const float *addend, size_t m, unsi
 
 /* Plane b (0 = least significant byte) of m elements after the transform, into out: the
  * one plane split_planes would put at planes + b * m. One plain loop per case. */
-static void gather_plane(const uint8_t *src, const float *addend, size_t m, unsigned es,
-                         unsigned transform, unsigned b, uint8_t *out)
+ALCM_KERNEL static void gather_plane(const uint8_t *src, const float *addend, size_t m, unsigned es,
+                                     unsigned transform, unsigned b, uint8_t *out)
 {
     const unsigned sh = 8 * b;
     if (es == 4) {
@@ -122,12 +123,18 @@ static void gather_plane(const uint8_t *src, const float *addend, size_t m, unsi
         }
         return;
     }
+    /* 16-bit floats: byte arithmetic only, which vectorises (the rotated word's bytes are
+     * hi << 1 | lo >> 7 and lo << 1 | hi >> 7) */
+    const uint8_t *hi = src + 1, *lo = src;
+    if (b == 0) {
+        hi = src;
+        lo = src + 1;
+    }
     if (transform == ALCM_LF_TRANSFORM_ROTATE) {
-        for (size_t i = 0; i < m; i++)
-            out[i] = (uint8_t)(rot_fwd16((uint16_t)(src[2 * i] | src[2 * i + 1] << 8)) >> sh);
+        for (size_t i = 0; i < m; i++) out[i] = (uint8_t)(hi[2 * i] << 1 | lo[2 * i] >> 7);
         return;
     }
-    for (size_t i = 0; i < m; i++) out[i] = src[2 * i + b];
+    for (size_t i = 0; i < m; i++) out[i] = hi[2 * i];
 }
 
 static void join_planes(const uint8_t *planes, size_t m, unsigned es, unsigned transform,
