@@ -81,7 +81,7 @@ static int get_varint(const char *cmd, const char *path, const uint8_t *src, siz
  * weight of the elements it stands for) above, so the estimate costs at most one pass over
  * HIST_SAMPLES elements per tensor. Four counter tables, since consecutive exponents are
  * often equal and one table would make each count wait for the previous store. */
-#define HIST_SAMPLES 4096u
+#define HIST_SAMPLES 1024u
 static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32_t h[256])
 {
     const unsigned es = d == ALCM_DTYPE_F32 ? 4 : 2;
