@@ -101,26 +101,33 @@ static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32
     for (int v = 0; v < 256; v++) h[v] += (c[0][v] + c[1][v] + c[2][v] + c[3][v]) * w;
 }
 
+/* Estimated bytes of a group whose exponent histogram is h: n log2 n - sum c log2 c bits
+ * (the order-0 entropy of n values) plus GROUP_COST. */
 static double plane_cost(const uint32_t h[256])
 {
-    double n = 0, bits = 0;
-    for (int v = 0; v < 256; v++) n += h[v];
+    double n = 0, clogc = 0;
     for (int v = 0; v < 256; v++)
-        if (h[v]) bits -= h[v] * log2(h[v] / n);
-    return bits / 8 + GROUP_COST;
+        if (h[v]) {
+            n += h[v];
+            clogc += h[v] * log2((double)h[v]);
+        }
+    return (n > 0 ? n * log2(n) - clogc : 0.0) / 8 + GROUP_COST;
 }
 
 /* Cuts the non-empty tensors into groups (docs/PACK.md, "What the encoder does"). g has
- * room for one group per tensor. Returns the group count. */
+ * room for one group per tensor. Returns the group count. The open group's cost is kept
+ * from the step that formed it, so each tensor costs at most two estimates. */
 static size_t plan_groups(const st_file *f, const uint8_t *data, pack_group *g)
 {
     uint32_t cur[256], one[256], both[256];
+    double cur_cost = 0.0;
     size_t ng = 0;
     for (size_t i = 0; i < f->n; i++) {
         const st_tensor *t = &f->t[i];
         uint64_t nb = t->end - t->begin;
         if (!nb) continue;
         int fl = t->dtype != ALCM_DTYPE_BYTES, join = 0;
+        double one_cost = -1.0, both_cost = 0.0;
         if (fl && nb <= PACK_GROUP_MAX) {
             memset(one, 0, sizeof one);
             exponent_hist(data + t->begin, nb, t->dtype, one);
@@ -130,16 +137,24 @@ static size_t plan_groups(const st_file *f, const uint8_t *data, pack_group *g)
                 join = 1;
             } else {
                 for (int v = 0; v < 256; v++) both[v] = cur[v] + one[v];
-                join = plane_cost(both) <= plane_cost(cur) + plane_cost(one);
+                one_cost = plane_cost(one);
+                both_cost = plane_cost(both);
+                join = both_cost <= cur_cost + one_cost;
             }
         }
         if (join) {
             g[ng - 1].k++;
             g[ng - 1].r1 = t->end;
-            if (fl) memcpy(cur, both, sizeof cur);
+            if (fl) {
+                memcpy(cur, both, sizeof cur);
+                cur_cost = both_cost;
+            }
         } else {
             g[ng++] = (pack_group){i, 1, t->begin, t->end, t->dtype};
-            if (fl && nb <= PACK_GROUP_MAX) memcpy(cur, one, sizeof cur);
+            if (fl && nb <= PACK_GROUP_MAX) {
+                memcpy(cur, one, sizeof cur);
+                cur_cost = one_cost >= 0.0 ? one_cost : plane_cost(one);
+            }
         }
     }
     return ng;
@@ -284,13 +299,27 @@ static int encode_v2(const char *cmd, const char *path, const uint8_t *src, size
     s->header_packed = pos;
     for (size_t i = 0; i < ng; i++) {
         const uint64_t nb = g[i].r1 - g[i].r0;
+        /* The blob goes where its payload needs no move: the record's fields (varints k and
+         * L, backend, section) end where the blob's header ends, the bytes already written
+         * under the header kept aside meanwhile. L's varint length is taken from the bound;
+         * when the real one is shorter the payload moves down. */
+        uint8_t tmp[VARINT_MAX], kept[BLOB_PAYLOAD_AT];
+        size_t fields = put_varint(tmp, g[i].k) +
+                        put_varint(tmp, alcm_compress_bound((size_t)nb) - BLOB_IMPLIED) + 1 +
+                        BLOB_SECTION;
+        size_t under = 0; /* bytes before pos the blob's header covers */
         uint8_t *b = dst + pos + 2 * VARINT_MAX;
+        if (pos + fields >= BLOB_PAYLOAD_AT) {
+            b = dst + pos + fields - BLOB_PAYLOAD_AT;
+            under = BLOB_PAYLOAD_AT - fields;
+            memcpy(kept, b, under);
+        }
         size_t blen = 0;
         char what[96];
         snprintf(what, sizeof what, "group of %zu tensors from '%.40s'", g[i].k,
                  f->t[g[i].first].name);
         if (compress_range(cmd, path, cctx, backend, g[i].cls, data + g[i].r0, nb, what, b,
-                           cap - pos - 2 * VARINT_MAX, &blen))
+                           cap - (size_t)(b - dst), &blen))
             goto fail;
         /* The layout the record relies on: a version 2, rank 1 blob of codec 2 or 3. */
         if (blen < BLOB_PAYLOAD_AT + 4 || b[4] != 2 || b[8] != 1 ||
@@ -299,14 +328,17 @@ static int encode_v2(const char *cmd, const char *path, const uint8_t *src, size
                       path, what, b[5], b[4], b[8]);
             goto fail;
         }
+        uint8_t backend_byte = b[7], section[BLOB_SECTION];
+        memcpy(section, b + BLOB_HEAD, BLOB_SECTION);
+        memcpy(b, kept, under);
         const size_t at = pos;
-        uint8_t *q = dst + pos;
+        uint8_t *q = dst + pos; /* overwrites the blob's header only, which is read */
         q += put_varint(q, g[i].k);
         q += put_varint(q, blen - BLOB_IMPLIED);
-        *q++ = b[7];
-        memmove(q, b + BLOB_HEAD, BLOB_SECTION);
+        *q++ = backend_byte;
+        memcpy(q, section, BLOB_SECTION);
         q += BLOB_SECTION;
-        memmove(q, b + BLOB_PAYLOAD_AT, blen - BLOB_PAYLOAD_AT);
+        if (q != b + BLOB_PAYLOAD_AT) memmove(q, b + BLOB_PAYLOAD_AT, blen - BLOB_PAYLOAD_AT);
         q += blen - BLOB_PAYLOAD_AT;
         pos = (size_t)(q - dst);
         s->raw[g[i].cls] += nb;

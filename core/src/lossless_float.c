@@ -298,36 +298,62 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
     return t;
 }
 
-/* Writes plane pl[0..m) as a method-2 stream (order-0 tANS) when that is smaller than the
- * plane, stored otherwise. */
+/* The tANS table log for a plane of m bytes: 2^12 slots from 2^15 bytes up, fewer below
+ * (one slot per 16 to 32 bytes, at least 2^LF_TANS_LOG_SMALL): the table's set-up costs
+ * about as much as coding its slot count in bytes, and on short planes a smaller table
+ * also has shorter frequencies to store. */
+#define LF_TANS_LOG_SMALL 10
+static unsigned tans_log(size_t m)
+{
+    unsigned r = LF_TANS_LOG_SMALL;
+    while (r < ALCM_TANS_LOG && m > ((size_t)1 << (r + 4))) r++;
+    return r;
+}
+
+/* Writes plane pl[0..m) as an order-0 tANS stream when that is smaller than the plane
+ * (method 2 for a 2^12-slot table, method 3 with its table log for a smaller one), stored
+ * otherwise. */
 static alcm_status write_tans(const uint8_t *pl, size_t m, uint8_t *dst, size_t cap,
                               size_t *used)
 {
-    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
+    const unsigned r = tans_log(m);
+    const size_t lb = r < ALCM_TANS_LOG; /* the method-3 log byte */
+    if (cap < ALCM_STREAM_HEADER + lb || m < 2 + lb) return alcm_stream_store(pl, m, dst, cap, used);
     uint32_t hist[256];
     alcm_tans_histogram(pl, m, hist);
-    size_t room = cap - ALCM_STREAM_HEADER, made;
-    alcm_status st = alcm_tans_encode(pl, m, hist, dst + ALCM_STREAM_HEADER,
-                                      m - 1 < room ? m - 1 : room, &made);
+    size_t room = cap - ALCM_STREAM_HEADER - lb, made;
+    alcm_status st = alcm_tans_encode(pl, m, hist, r, dst + ALCM_STREAM_HEADER + lb,
+                                      m - 1 - lb < room ? m - 1 - lb : room, &made);
     if (st == ALCM_OK) {
-        alcm_stream_header_put(dst, ALCM_STREAM_TANS, made);
-        *used = ALCM_STREAM_HEADER + made;
+        if (lb) dst[ALCM_STREAM_HEADER] = (uint8_t)r;
+        alcm_stream_header_put(dst, lb ? ALCM_STREAM_TANS_SIZED : ALCM_STREAM_TANS, made + lb);
+        *used = ALCM_STREAM_HEADER + lb + made;
         return ALCM_OK;
     }
     if (st != ALCM_E_DST_TOO_SMALL) return st;
     return alcm_stream_store(pl, m, dst, cap, used);
 }
 
-/* Reads the next plane stream: method 2 here, the others through the backend reader. */
+/* Reads the next plane stream: methods 2 and 3 here, the others through the backend
+ * reader. */
 static alcm_status read_plane(alcm_dctx *dx, const alcm_frame *f, const uint8_t *blob,
                               size_t *pos, size_t m, uint8_t *plane)
 {
     size_t at = *pos, end = f->payload_end;
-    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_TANS) {
+    if (at < end && end - at >= ALCM_STREAM_HEADER &&
+        (blob[at] == ALCM_STREAM_TANS || blob[at] == ALCM_STREAM_TANS_SIZED)) {
+        const int sized = blob[at] == ALCM_STREAM_TANS_SIZED;
         uint64_t size = alcm_get_u64(blob + at + 1);
         at += ALCM_STREAM_HEADER;
-        if (size == 0 || size > end - at) return ALCM_E_CORRUPT;
-        alcm_status st = alcm_tans_decode(blob + at, (size_t)size, plane, m);
+        if (size <= (uint64_t)sized || size > end - at) return ALCM_E_CORRUPT;
+        unsigned r = ALCM_TANS_LOG;
+        if (sized) {
+            r = blob[at];
+            /* a stated size is a smaller table than method 2's */
+            if (r < ALCM_TANS_LOG_MIN || r >= ALCM_TANS_LOG) return ALCM_E_CORRUPT;
+        }
+        alcm_status st = alcm_tans_decode(blob + at + sized, (size_t)size - (size_t)sized,
+                                          plane, m, r);
         if (st != ALCM_OK) return st;
         *pos = at + (size_t)size;
         return ALCM_OK;

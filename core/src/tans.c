@@ -9,10 +9,11 @@
 
 #include "bytes.h"
 
-#define T ((uint32_t)1 << ALCM_TANS_LOG)
-#define STEP ((T >> 1) + (T >> 3) + 3) /* odd: the spread visits every slot once */
-#define BITMAP 32                      /* bytes of the present-symbol bitmap */
-#define SCALE T
+#define TMAX ((uint32_t)1 << ALCM_TANS_LOG) /* the largest table */
+#define BITMAP 32                           /* bytes of the present-symbol bitmap */
+
+/* The spread's step for a table of T slots: odd, so it visits every slot once. */
+static inline uint32_t spread_step(uint32_t T) { return (T >> 1) + (T >> 3) + 3; }
 
 /* Little-endian 64-bit words, one move on little-endian hosts. */
 static inline void put_u64_le(uint8_t *p, uint64_t w)
@@ -59,7 +60,7 @@ void alcm_tans_histogram(const uint8_t *src, size_t n, uint32_t hist[256])
  * difference spread one unit at a time over the symbols in decreasing count order (ties:
  * smaller symbol first). Integer arithmetic only, so the table is the same on every
  * machine. */
-static void normalise(const uint32_t hist[256], size_t n, uint32_t freq[256])
+static void normalise(const uint32_t hist[256], size_t n, uint32_t T, uint32_t freq[256])
 {
     uint8_t order[256];
     int used = 0;
@@ -67,7 +68,7 @@ static void normalise(const uint32_t hist[256], size_t n, uint32_t freq[256])
     for (int v = 0; v < 256; v++) {
         freq[v] = 0;
         if (!hist[v]) continue;
-        uint64_t f = ((uint64_t)hist[v] * SCALE + n / 2) / n;
+        uint64_t f = ((uint64_t)hist[v] * T + n / 2) / n;
         freq[v] = f ? (uint32_t)f : 1;
         sum += freq[v];
         /* insertion into the count order */
@@ -78,7 +79,7 @@ static void normalise(const uint32_t hist[256], size_t n, uint32_t freq[256])
         }
         order[k] = (uint8_t)v;
     }
-    int64_t diff = (int64_t)SCALE - sum;
+    int64_t diff = (int64_t)T - sum;
     while (diff != 0) {
         int moved = 0;
         for (int k = 0; k < used && diff != 0; k++) {
@@ -124,12 +125,13 @@ static size_t put_table(const uint32_t freq[256], uint8_t *t)
  * parts side by side, and first[q][v] gives the rank of v's first slot in part q: its
  * slots in the parts before (counted the same way, one counter table per part). */
 #define PARTS 8
-#define PART (T / PARTS)
-static void spread(const uint32_t freq[256], uint8_t tab[T], uint32_t first[PARTS][256])
+static void spread(const uint32_t freq[256], uint32_t T, uint8_t *tab, uint32_t first[PARTS][256])
 {
-    uint8_t seq[T]; /* the symbols in placement order */
+    const uint32_t STEP = spread_step(T), PART = T / PARTS;
+    uint8_t seq[TMAX]; /* the symbols in placement order */
     uint32_t k = 0;
     for (int v = 0; v < 256; v++) {
+        if (!freq[v]) continue;
         memset(seq + k, v, freq[v]);
         k += freq[v];
     }
@@ -159,7 +161,7 @@ typedef struct {
 
 /* Both encoder tables behind one pointer (one register fewer in the coding loop). */
 typedef struct {
-    uint16_t next[T];
+    uint16_t next[TMAX];
     enc_sym sym[256];
 } enc_tables;
 
@@ -189,9 +191,10 @@ typedef struct {
  * stream into [lo, end) top-aligned: *start = its first byte, *pad = the padding bits;
  * ALCM_E_DST_TOO_SMALL when it does not fit. */
 TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const enc_tables *et,
-                                           uint8_t *lo, uint8_t *end, uint8_t **start,
-                                           uint32_t *pad_out)
+                                           unsigned R, uint8_t *lo, uint8_t *end,
+                                           uint8_t **start, uint32_t *pad_out)
 {
+    const uint32_t T = (uint32_t)1 << R;
     uint8_t *p = end;
     uint64_t acc = 0;
     uint32_t cnt = 0;
@@ -239,13 +242,13 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
         i = stop;
     }
     /* the final states, state 0 read first, then zero padding to a whole byte */
-    acc = acc << ALCM_TANS_LOG | (x3 - T);
-    acc = acc << ALCM_TANS_LOG | (x2 - T);
-    cnt += 2 * ALCM_TANS_LOG;
+    acc = acc << R | (x3 - T);
+    acc = acc << R | (x2 - T);
+    cnt += 2 * R;
     FLUSH();
-    acc = acc << ALCM_TANS_LOG | (x1 - T);
-    acc = acc << ALCM_TANS_LOG | (x0 - T);
-    cnt += 2 * ALCM_TANS_LOG;
+    acc = acc << R | (x1 - T);
+    acc = acc << R | (x0 - T);
+    cnt += 2 * R;
     FLUSH();
     uint32_t pad = (8 - cnt) & 7;
     acc <<= pad;
@@ -259,28 +262,29 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
     return ALCM_OK;
 }
 
-alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[256],
+alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[256], unsigned R,
                              uint8_t *dst, size_t cap, size_t *out)
 {
     *out = 0;
-    if (n == 0) return ALCM_E_ARG;
+    if (n == 0 || R < ALCM_TANS_LOG_MIN || R > ALCM_TANS_LOG) return ALCM_E_ARG;
+    const uint32_t T = (uint32_t)1 << R, PART = T / PARTS;
     uint32_t freq[256];
-    normalise(hist, n, freq);
+    normalise(hist, n, T, freq);
     uint8_t table[BITMAP + 2 * 256];
     size_t tlen = put_table(freq, table);
     if (cap < tlen + 1 + 8) return ALCM_E_DST_TOO_SMALL;
-    uint8_t tab[T];
+    uint8_t tab[TMAX];
     uint32_t first[PARTS][256];
-    spread(freq, tab, first);
+    spread(freq, T, tab, first);
     enc_tables et;
     uint32_t total = 0;
     for (int v = 0; v < 256; v++) {
         for (int q = 0; q < PARTS; q++) first[q][v] += total; /* becomes the next index */
         if (freq[v] == 1) {
-            et.sym[v].dnb = (int32_t)((ALCM_TANS_LOG << 16) - T);
+            et.sym[v].dnb = (int32_t)((R << 16) - T);
             et.sym[v].dfs = (int32_t)total - 1;
         } else if (freq[v]) {
-            uint32_t most = ALCM_TANS_LOG - highbit(freq[v] - 1); /* bits: most or most - 1 */
+            uint32_t most = R - highbit(freq[v] - 1); /* bits: most or most - 1 */
             et.sym[v].dnb = (int32_t)((most << 16) - (freq[v] << most));
             et.sym[v].dfs = (int32_t)total - (int32_t)freq[v];
         } else {
@@ -296,7 +300,7 @@ alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[2
         }
     uint8_t *const lo = dst + tlen + 1, *p;
     uint32_t pad;
-    alcm_status st = encode_bits(src, n, &et, lo, dst + cap, &p, &pad);
+    alcm_status st = encode_bits(src, n, &et, R, lo, dst + cap, &p, &pad);
     if (st != ALCM_OK) return st;
     size_t body = (size_t)(dst + cap - p);
     memmove(lo, p, body);
@@ -328,9 +332,11 @@ static inline uint32_t peek(const uint8_t *s, size_t len, uint64_t pos, uint32_t
     return (uint32_t)(w >> (pos & 7)) & (((uint32_t)1 << k) - 1);
 }
 
-alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_t n)
+alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_t n, unsigned R)
 {
-    if (n == 0 || len < BITMAP) return ALCM_E_CORRUPT;
+    if (n == 0 || len < BITMAP || R < ALCM_TANS_LOG_MIN || R > ALCM_TANS_LOG)
+        return ALCM_E_CORRUPT;
+    const uint32_t T = (uint32_t)1 << R, PART = T / PARTS;
     uint32_t freq[256];
     size_t pos = BITMAP;
     uint32_t total = 0;
@@ -355,12 +361,12 @@ alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
     const uint8_t *s = src + pos;
     const size_t slen = len - pos;
     const uint64_t nbits = (uint64_t)slen * 8;
-    if (pad > 7 || nbits < pad + ALCM_TANS_STATES * ALCM_TANS_LOG) return ALCM_E_CORRUPT;
+    if (pad > 7 || nbits < pad + ALCM_TANS_STATES * R) return ALCM_E_CORRUPT;
     if (peek(s, slen, 0, pad) != 0) return ALCM_E_CORRUPT;
-    uint8_t tab[T];
+    uint8_t tab[TMAX];
     uint32_t first[PARTS][256];
-    spread(freq, tab, first);
-    dec_slot slot[T];
+    spread(freq, T, tab, first);
+    dec_slot slot[TMAX];
     for (int q = 0; q < PARTS; q++)
         for (int v = 0; v < 256; v++) first[q][v] += freq[v];
     /* slot w, the j-th of its symbol v: x = f_v + j in [f_v, 2 f_v); the parts side by
@@ -368,7 +374,7 @@ alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
     for (uint32_t u = 0; u < PART; u++) {
         for (uint32_t q = 0; q < PARTS; q++) {
             uint32_t w = q * PART + u, v = tab[w], x = first[q][v]++;
-            uint32_t k = ALCM_TANS_LOG - highbit(x);
+            uint32_t k = R - highbit(x);
             slot[w].sym = (uint8_t)v;
             slot[w].bits = (uint8_t)k;
             slot[w].base = (uint16_t)((x << k) - T);
@@ -377,8 +383,8 @@ alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
     uint64_t at = pad;
     uint32_t x[ALCM_TANS_STATES];
     for (int k = 0; k < ALCM_TANS_STATES; k++) {
-        x[k] = peek(s, slen, at, ALCM_TANS_LOG);
-        at += ALCM_TANS_LOG;
+        x[k] = peek(s, slen, at, R);
+        at += R;
     }
     uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
     /* one step reads at most 12 bits: four steps are safe while 48 bits remain */
