@@ -235,7 +235,7 @@ static int deflate_header(const uint8_t *h, uint64_t n, uint8_t **z, size_t *zle
     memset(&zs, 0, sizeof zs);
     int wbits = 9;
     while (wbits < 15 && ((uint64_t)1 << wbits) < n + HEADER_DICT_LEN + 262) wbits++;
-    if (deflateInit2(&zs, 9, Z_DEFLATED, -wbits, wbits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, 4, Z_DEFLATED, -wbits, wbits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
     int rc = -1;
     if (deflateSetDictionary(&zs, (const Bytef *)header_dict, (uInt)HEADER_DICT_LEN) != Z_OK)

@@ -241,23 +241,31 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
     size_t stride = (m / LF_FIRST_SAMPLES) | 1;
     if (stride < LF_SAMPLE_STRIDE) stride = LF_SAMPLE_STRIDE;
     size_t count = 0, pairs = 0;
-    if (es == 2) { /* the common 16-bit case, one plain loop */
-        for (size_t i = 0; i < m; i += stride, count++) {
+    if (es == 2) { /* the common 16-bit case: one loop over the samples and their pairs */
+        size_t i = 0;
+        for (; i + 1 < m; i += stride, count++, pairs++) {
             uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
             uint32_t rot = rot_fwd16((uint16_t)top);
             h[0][top >> 8]++;
             h[1][top & 0xFF]++;
             h[2][rot >> 8]++;
             h[3][rot & 0xFF]++;
+            /* the bytes that differ from the next element, plain and rotated (the rotated
+             * top byte is bits 14..7, the rotated low byte bits 6..0 and 15) */
+            uint32_t d = top ^ ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
+            same[0] += (d & 0xFF00u) == 0;
+            same[1] += (d & 0x00FFu) == 0;
+            same[2] += (d & 0x7F80u) == 0;
+            same[3] += (d & 0x807Fu) == 0;
         }
-        for (size_t i = 0; i + 1 < m; i += stride, pairs++) {
-            uint32_t d = ((uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8) ^
-                         ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
-            uint32_t dr = rot_fwd16((uint16_t)d); /* rotation commutes with xor */
-            same[0] += (d >> 8) == 0;
-            same[1] += (d & 0xFF) == 0;
-            same[2] += (dr >> 8) == 0;
-            same[3] += (dr & 0xFF) == 0;
+        if (i < m) { /* the last element sampled: no next one */
+            uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
+            uint32_t rot = rot_fwd16((uint16_t)top);
+            h[0][top >> 8]++;
+            h[1][top & 0xFF]++;
+            h[2][rot >> 8]++;
+            h[3][rot & 0xFF]++;
+            count++;
         }
     } else {
         for (size_t i = 0; i < m; i += stride, count++) {
