@@ -182,8 +182,8 @@ typedef struct {
 /* The bit stream is one little-endian integer B over the data bytes after the header,
  * read from its lowest bit up. The encoder runs from the last byte of the plane to the
  * first and pushes each step's bits *under* the ones before (B = B << k | bits), so the
- * decoder reads them in its own order. Pushed bits collect in acc (cnt of them, newest
- * lowest) and leave it as whole bytes from the top, written downwards from the end of the
+ * decoder reads them in its own order. Pushed bits collect in acc (newest lowest, under a
+ * marker bit whose position is their count) and leave it as whole bytes from the top, written downwards from the end of the
  * output: at most 4 x 12 + 7 = 55 bits are pending, so eight bytes are stored
  * unconditionally, top-aligned, and p moves down by the complete ones (the rest is
  * overwritten next time or left below the output). Four steps move p down by at most six
@@ -196,8 +196,7 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
 {
     const uint32_t T = (uint32_t)1 << R;
     uint8_t *p = end;
-    uint64_t acc = 0;
-    uint32_t cnt = 0;
+    uint64_t acc = 1; /* a 1 above the pending bits: their count is its position */
     uint64_t x0 = T, x1 = T, x2 = T, x3 = T; /* 64-bit: no zero extensions in the loop */
 #define PUT(X, byte)                                                                          \
     do {                                                                                      \
@@ -205,14 +204,14 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
         uint32_t k_ = ((uint32_t)X + (uint32_t)s_->dnb) >> 16; /* the sum is in (0, 2^32) */ \
         uint64_t hi_ = X >> k_;                                                               \
         acc = acc << k_ | (X & (((uint64_t)1 << k_) - 1));                                    \
-        cnt += k_;                                                                            \
         X = et->next[(uint32_t)hi_ + (uint32_t)s_->dfs]; /* the sum is an index >= 0 */      \
     } while (0)
 #define STORE()                                                                               \
     do {                                                                                      \
-        put_u64_le(p - 8, (acc << 1) << (63 - cnt));                                          \
-        p -= cnt >> 3;                                                                        \
-        cnt &= 7;                                                                             \
+        uint32_t z_ = (uint32_t)__builtin_clzll(acc), c_ = 63 - z_, r_ = c_ & 7;              \
+        put_u64_le(p - 8, acc << z_ << 1); /* top-aligned, the marker shifted out */          \
+        p -= c_ >> 3;                                                                         \
+        acc = (acc & (((uint64_t)1 << r_) - 1)) | (uint64_t)1 << r_;                          \
     } while (0)
 #define FLUSH()                                                                               \
     do {                                                                                      \
@@ -244,15 +243,12 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
     /* the final states, state 0 read first, then zero padding to a whole byte */
     acc = acc << R | (x3 - T);
     acc = acc << R | (x2 - T);
-    cnt += 2 * R;
     FLUSH();
     acc = acc << R | (x1 - T);
     acc = acc << R | (x0 - T);
-    cnt += 2 * R;
     FLUSH();
-    uint32_t pad = (8 - cnt) & 7;
+    uint32_t pad = (8 - (63 - (uint32_t)__builtin_clzll(acc))) & 7;
     acc <<= pad;
-    cnt += pad;
     FLUSH();
 #undef PUT
 #undef STORE
