@@ -125,15 +125,26 @@ static size_t put_table(const uint32_t freq[256], uint8_t *t)
  * parts side by side, and first[q][v] gives the rank of v's first slot in part q: its
  * slots in the parts before (counted the same way, one counter table per part). */
 #define PARTS 8
-static void spread(const uint32_t freq[256], uint32_t T, uint8_t *tab, uint32_t first[PARTS][256])
+/* The present values (f_v > 0) in increasing order into sy; returns their count. The
+ * table set-up loops over these only: an exponent plane has a few dozen of the 256. */
+static int present(const uint32_t freq[256], uint8_t sy[256])
+{
+    int ns = 0;
+    for (int v = 0; v < 256; v++)
+        if (freq[v]) sy[ns++] = (uint8_t)v;
+    return ns;
+}
+
+/* first[q][v] is set for the present values only (sy[0..ns)). */
+static void spread(const uint32_t freq[256], uint32_t T, uint8_t *tab, uint32_t first[PARTS][256],
+                   const uint8_t *sy, int ns)
 {
     const uint32_t STEP = spread_step(T), PART = T / PARTS;
     uint8_t seq[TMAX]; /* the symbols in placement order */
     uint32_t k = 0;
-    for (int v = 0; v < 256; v++) {
-        if (!freq[v]) continue;
-        memset(seq + k, v, freq[v]);
-        k += freq[v];
+    for (int j = 0; j < ns; j++) {
+        memset(seq + k, sy[j], freq[sy[j]]);
+        k += freq[sy[j]];
     }
     for (uint32_t i = 0, pos = 0; i < T; i += 4, pos = (pos + 4 * STEP) & (T - 1)) {
         tab[pos] = seq[i];
@@ -141,11 +152,12 @@ static void spread(const uint32_t freq[256], uint32_t T, uint8_t *tab, uint32_t 
         tab[(pos + 2 * STEP) & (T - 1)] = seq[i + 2];
         tab[(pos + 3 * STEP) & (T - 1)] = seq[i + 3];
     }
-    memset(first, 0, sizeof(uint32_t[PARTS][256]));
+    for (int j = 0; j < ns; j++)
+        for (uint32_t q = 0; q < PARTS; q++) first[q][sy[j]] = 0;
     for (uint32_t u = 0; u < PART; u++)
         for (uint32_t q = 1; q < PARTS; q++) first[q][tab[(q - 1) * PART + u]]++;
     for (uint32_t q = 2; q < PARTS; q++)
-        for (int v = 0; v < 256; v++) first[q][v] += first[q - 1][v];
+        for (int j = 0; j < ns; j++) first[q][sy[j]] += first[q - 1][sy[j]];
 }
 
 static inline uint32_t highbit(uint32_t x) /* floor(log2 x), x >= 1 */
@@ -182,8 +194,8 @@ typedef struct {
 /* The bit stream is one little-endian integer B over the data bytes after the header,
  * read from its lowest bit up. The encoder runs from the last byte of the plane to the
  * first and pushes each step's bits *under* the ones before (B = B << k | bits), so the
- * decoder reads them in its own order. Pushed bits collect in acc (newest lowest, under a
- * marker bit whose position is their count) and leave it as whole bytes from the top, written downwards from the end of the
+ * decoder reads them in its own order. Pushed bits collect in acc (cnt of them, newest
+ * lowest) and leave it as whole bytes from the top, written downwards from the end of the
  * output: at most 4 x 12 + 7 = 55 bits are pending, so eight bytes are stored
  * unconditionally, top-aligned, and p moves down by the complete ones (the rest is
  * overwritten next time or left below the output). Four steps move p down by at most six
@@ -196,7 +208,8 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
 {
     const uint32_t T = (uint32_t)1 << R;
     uint8_t *p = end;
-    uint64_t acc = 1; /* a 1 above the pending bits: their count is its position */
+    uint64_t acc = 0;
+    uint32_t cnt = 0;
     uint64_t x0 = T, x1 = T, x2 = T, x3 = T; /* 64-bit: no zero extensions in the loop */
 #define PUT(X, byte)                                                                          \
     do {                                                                                      \
@@ -204,14 +217,14 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
         uint32_t k_ = ((uint32_t)X + (uint32_t)s_->dnb) >> 16; /* the sum is in (0, 2^32) */ \
         uint64_t hi_ = X >> k_;                                                               \
         acc = acc << k_ | (X & (((uint64_t)1 << k_) - 1));                                    \
+        cnt += k_;                                                                            \
         X = et->next[(uint32_t)hi_ + (uint32_t)s_->dfs]; /* the sum is an index >= 0 */      \
     } while (0)
 #define STORE()                                                                               \
     do {                                                                                      \
-        uint32_t z_ = (uint32_t)__builtin_clzll(acc), c_ = 63 - z_, r_ = c_ & 7;              \
-        put_u64_le(p - 8, acc << z_ << 1); /* top-aligned, the marker shifted out */          \
-        p -= c_ >> 3;                                                                         \
-        acc = (acc & (((uint64_t)1 << r_) - 1)) | (uint64_t)1 << r_;                          \
+        put_u64_le(p - 8, (acc << 1) << (63 - cnt));                                          \
+        p -= cnt >> 3;                                                                        \
+        cnt &= 7;                                                                             \
     } while (0)
 #define FLUSH()                                                                               \
     do {                                                                                      \
@@ -243,12 +256,15 @@ TANS_KERNEL static alcm_status encode_bits(const uint8_t *src, size_t n, const e
     /* the final states, state 0 read first, then zero padding to a whole byte */
     acc = acc << R | (x3 - T);
     acc = acc << R | (x2 - T);
+    cnt += 2 * R;
     FLUSH();
     acc = acc << R | (x1 - T);
     acc = acc << R | (x0 - T);
+    cnt += 2 * R;
     FLUSH();
-    uint32_t pad = (8 - (63 - (uint32_t)__builtin_clzll(acc))) & 7;
+    uint32_t pad = (8 - cnt) & 7;
     acc <<= pad;
+    cnt += pad;
     FLUSH();
 #undef PUT
 #undef STORE
@@ -271,21 +287,22 @@ alcm_status alcm_tans_encode(const uint8_t *src, size_t n, const uint32_t hist[2
     if (cap < tlen + 1 + 8) return ALCM_E_DST_TOO_SMALL;
     uint8_t tab[TMAX];
     uint32_t first[PARTS][256];
-    spread(freq, T, tab, first);
+    uint8_t sy[256];
+    const int ns = present(freq, sy);
+    spread(freq, T, tab, first, sy, ns);
     enc_tables et;
     uint32_t total = 0;
-    for (int v = 0; v < 256; v++) {
+    for (int j = 0; j < ns; j++) {
+        const int v = sy[j];
         for (int q = 0; q < PARTS; q++) first[q][v] += total; /* becomes the next index */
         if (freq[v] == 1) {
             et.sym[v].dnb = (int32_t)((R << 16) - T);
             et.sym[v].dfs = (int32_t)total - 1;
-        } else if (freq[v]) {
+        } else {
             uint32_t most = R - highbit(freq[v] - 1); /* bits: most or most - 1 */
             et.sym[v].dnb = (int32_t)((most << 16) - (freq[v] << most));
             et.sym[v].dfs = (int32_t)total - (int32_t)freq[v];
-        } else {
-            et.sym[v].dnb = et.sym[v].dfs = 0; /* absent: never looked up */
-        }
+        } /* absent values are never looked up */
         total += freq[v];
     }
     /* next[total_v + j] = T + (the j-th slot of v): the parts side by side */
@@ -361,10 +378,12 @@ alcm_status alcm_tans_decode(const uint8_t *src, size_t len, uint8_t *dst, size_
     if (peek(s, slen, 0, pad) != 0) return ALCM_E_CORRUPT;
     uint8_t tab[TMAX];
     uint32_t first[PARTS][256];
-    spread(freq, T, tab, first);
+    uint8_t sy[256];
+    const int ns = present(freq, sy);
+    spread(freq, T, tab, first, sy, ns);
     dec_slot slot[TMAX];
-    for (int q = 0; q < PARTS; q++)
-        for (int v = 0; v < 256; v++) first[q][v] += freq[v];
+    for (int j = 0; j < ns; j++)
+        for (int q = 0; q < PARTS; q++) first[q][sy[j]] += freq[sy[j]];
     /* slot w, the j-th of its symbol v: x = f_v + j in [f_v, 2 f_v); the parts side by
      * side */
     for (uint32_t u = 0; u < PART; u++) {
