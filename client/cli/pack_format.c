@@ -89,6 +89,11 @@ static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32
     const uint64_t step = stride * es;
     const uint32_t w = (uint32_t)stride;
     const uint8_t *top = p + es - 2; /* the top 16 bits of each element */
+    if (n <= 64) { /* biases and norms: straight into h */
+        for (uint64_t i = 0; i + es <= bytes; i += es)
+            h[(((uint32_t)top[i + 1] << 8 | top[i]) >> 7) & 0xFF]++;
+        return;
+    }
     uint32_t c[4][256];
     memset(c, 0, sizeof c);
     uint64_t i = 0;

@@ -267,13 +267,18 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
     if (stride < LF_SAMPLE_STRIDE) stride = LF_SAMPLE_STRIDE;
     size_t count = 0, pairs = 0;
     if (es == 2) { /* the common 16-bit case: one loop over the samples and their pairs */
+        /* the two exponent-like bytes repeat often: alternate samples count into two
+         * tables each, so a count does not wait on the store of the one before */
+        uint32_t g[2][256];
+        memset(g, 0, sizeof g);
+        uint32_t *const h0[2] = {h[0], g[0]}, *const h2[2] = {h[2], g[1]};
         size_t i = 0;
         for (; i + 1 < m; i += stride, count++, pairs++) {
             uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
             uint32_t rot = rot_fwd16((uint16_t)top);
-            h[0][top >> 8]++;
+            h0[count & 1][top >> 8]++;
             h[1][top & 0xFF]++;
-            h[2][rot >> 8]++;
+            h2[count & 1][rot >> 8]++;
             h[3][rot & 0xFF]++;
             /* the bytes that differ from the next element, plain and rotated (the rotated
              * top byte is bits 14..7, the rotated low byte bits 6..0 and 15) */
@@ -291,6 +296,10 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
             h[2][rot >> 8]++;
             h[3][rot & 0xFF]++;
             count++;
+        }
+        for (int v = 0; v < 256; v++) {
+            h[0][v] += g[0][v];
+            h[2][v] += g[1][v];
         }
     } else {
         for (size_t i = 0; i < m; i += stride, count++) {
