@@ -233,14 +233,15 @@ static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pa
                    double *bits, double *repeats)
 {
     uint64_t sumsq = 0;
-    double clogc = 0.0;
+    double part[4] = {0.0, 0.0, 0.0, 0.0}; /* four sums: the additions do not wait in line */
     unsigned occupied = 0;
     for (int v = 0; v < 256; v++) {
         uint32_t c = h[v];
         occupied += c != 0;
         sumsq += (uint64_t)c * c;
-        clogc += c < 64 ? clogc_small[c] : (double)c * lf_log2((double)c);
+        part[v & 3] += c < 64 ? clogc_small[c] : (double)c * lf_log2((double)c);
     }
+    double clogc = (part[0] + part[1]) + (part[2] + part[3]);
     double n = (double)count;
     double b = lf_log2(n) - clogc / n + (double)(occupied - 1) / (2.0 * n * 0.6931471805599453);
     *bits = b < 0.0 ? 0.0 : b > 8.0 ? 8.0 : b;
