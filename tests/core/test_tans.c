@@ -82,6 +82,40 @@ static void test_round_trips(void **state)
     }
 }
 
+/* The histogram is exact: plain counts of every byte, for sizes below and above the
+ * vector path's threshold (4096) and its 255-step flush, skewed planes whose values all
+ * fall among the 16 it compares against, planes with bytes outside them, and flat ones. */
+static void test_histogram_exact(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {0, 1, 31, 4095, 4096, 4097, 1024 + 255 * 32, 1024 + 255 * 32 + 33,
+                            20000, 300001};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint8_t *x = tu_malloc(n ? n : 1);
+        uint64_t s = 777 + k;
+        for (int dist = 0; dist < 5; dist++) {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t r = next(&s);
+                switch (dist) {
+                case 0: x[i] = (uint8_t)r; break;                               /* flat */
+                case 1: x[i] = (uint8_t)(120 + __builtin_ctzll(r | 1ull << 40) % 9); break;
+                case 2: x[i] = (uint8_t)(100 + r % 16); break;                  /* 16 values */
+                case 3: x[i] = r % 500 ? (uint8_t)(100 + r % 12) : (uint8_t)(r >> 8); break;
+                default: x[i] = i < n / 2 ? 5 : (uint8_t)(200 + r % 40); break; /* changes */
+                }
+            }
+            uint32_t hist[256], ref[256];
+            memset(ref, 0, sizeof ref);
+            for (size_t i = 0; i < n; i++) ref[x[i]]++;
+            memset(hist, 0xA5, sizeof hist); /* the function sets every count */
+            alcm_tans_histogram(x, n, hist);
+            assert_memory_equal(hist, ref, sizeof ref);
+        }
+        free(x);
+    }
+}
+
 static void test_near_entropy(void **state)
 {
     (void)state;
@@ -220,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_histogram_exact),
         cmocka_unit_test(test_near_entropy),
         cmocka_unit_test(test_too_small_reported),
         cmocka_unit_test(test_corrupt_streams_rejected),
