@@ -233,15 +233,18 @@ static void est_of(const uint32_t h[256], uint32_t same, size_t count, size_t pa
                    double *bits, double *repeats)
 {
     uint64_t sumsq = 0;
-    double part[4] = {0.0, 0.0, 0.0, 0.0}; /* four sums: the additions do not wait in line */
+    double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0; /* four sums: no addition waits in line */
     unsigned occupied = 0;
-    for (int v = 0; v < 256; v++) {
-        uint32_t c = h[v];
-        occupied += c != 0;
-        sumsq += (uint64_t)c * c;
-        part[v & 3] += c < 64 ? clogc_small[c] : (double)c * lf_log2((double)c);
+    for (int v = 0; v < 256; v += 4) {
+        const uint32_t c0 = h[v], c1 = h[v + 1], c2 = h[v + 2], c3 = h[v + 3];
+        occupied += (c0 != 0) + (c1 != 0) + (c2 != 0) + (c3 != 0);
+        sumsq += (uint64_t)c0 * c0 + (uint64_t)c1 * c1 + (uint64_t)c2 * c2 + (uint64_t)c3 * c3;
+        p0 += c0 < 64 ? clogc_small[c0] : (double)c0 * lf_log2((double)c0);
+        p1 += c1 < 64 ? clogc_small[c1] : (double)c1 * lf_log2((double)c1);
+        p2 += c2 < 64 ? clogc_small[c2] : (double)c2 * lf_log2((double)c2);
+        p3 += c3 < 64 ? clogc_small[c3] : (double)c3 * lf_log2((double)c3);
     }
-    double clogc = (part[0] + part[1]) + (part[2] + part[3]);
+    double clogc = (p0 + p1) + (p2 + p3);
     double n = (double)count;
     double b = lf_log2(n) - clogc / n + (double)(occupied - 1) / (2.0 * n * 0.6931471805599453);
     *bits = b < 0.0 ? 0.0 : b > 8.0 ? 8.0 : b;
