@@ -284,23 +284,31 @@ static unsigned sample_first_segment(const uint8_t *src, const float *addend, si
          * tables each, so a count does not wait on the store of the one before */
         uint32_t g[2][256];
         memset(g, 0, sizeof g);
-        uint32_t *const h0[2] = {h[0], g[0]}, *const h2[2] = {h[2], g[1]};
+        /* one sample at element k with its pair (k, k + 1): top and rotated top bytes into
+         * H0 and H2 */
+#define SAMPLE16(k, H0, H2)                                                                   \
+    do {                                                                                      \
+        uint32_t top = (uint32_t)src[2 * (k)] | (uint32_t)src[2 * (k) + 1] << 8;              \
+        uint32_t rot = rot_fwd16((uint16_t)top);                                              \
+        H0[top >> 8]++;                                                                       \
+        h[1][top & 0xFF]++;                                                                   \
+        H2[rot >> 8]++;                                                                       \
+        h[3][rot & 0xFF]++;                                                                   \
+        /* the bytes that differ from the next element, plain and rotated (the rotated     \
+         * top byte is bits 14..7, the rotated low byte bits 6..0 and 15) */               \
+        uint32_t d = top ^ ((uint32_t)src[2 * (k) + 2] | (uint32_t)src[2 * (k) + 3] << 8);    \
+        same[0] += (d & 0xFF00u) == 0;                                                        \
+        same[1] += (d & 0x00FFu) == 0;                                                        \
+        same[2] += (d & 0x7F80u) == 0;                                                        \
+        same[3] += (d & 0x807Fu) == 0;                                                        \
+    } while (0)
         size_t i = 0;
-        for (; i + 1 < m; i += stride, count++, pairs++) {
-            uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
-            uint32_t rot = rot_fwd16((uint16_t)top);
-            h0[count & 1][top >> 8]++;
-            h[1][top & 0xFF]++;
-            h2[count & 1][rot >> 8]++;
-            h[3][rot & 0xFF]++;
-            /* the bytes that differ from the next element, plain and rotated (the rotated
-             * top byte is bits 14..7, the rotated low byte bits 6..0 and 15) */
-            uint32_t d = top ^ ((uint32_t)src[2 * i + 2] | (uint32_t)src[2 * i + 3] << 8);
-            same[0] += (d & 0xFF00u) == 0;
-            same[1] += (d & 0x00FFu) == 0;
-            same[2] += (d & 0x7F80u) == 0;
-            same[3] += (d & 0x807Fu) == 0;
+        for (; i + stride + 1 < m; i += 2 * stride, count += 2, pairs += 2) {
+            SAMPLE16(i, h[0], h[2]);
+            SAMPLE16(i + stride, g[0], g[1]);
         }
+        for (; i + 1 < m; i += stride, count++, pairs++) SAMPLE16(i, h[0], h[2]);
+#undef SAMPLE16
         if (i < m) { /* the last element sampled: no next one */
             uint32_t top = (uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8;
             uint32_t rot = rot_fwd16((uint16_t)top);
