@@ -110,13 +110,18 @@ static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32
  * (the order-0 entropy of n values) plus GROUP_COST. */
 static double plane_cost(const uint32_t h[256])
 {
-    double n = 0, clogc = 0;
-    for (int v = 0; v < 256; v++)
-        if (h[v]) {
-            n += h[v];
-            clogc += h[v] * log2((double)h[v]);
-        }
-    return (n > 0 ? n * log2(n) - clogc : 0.0) / 8 + GROUP_COST;
+    /* the occupied values first, without a branch per value (their pattern is irregular) */
+    uint8_t occ[256];
+    int k = 0;
+    uint64_t n = 0;
+    for (int v = 0; v < 256; v++) {
+        occ[k] = (uint8_t)v;
+        k += h[v] != 0;
+        n += h[v];
+    }
+    double clogc = 0;
+    for (int j = 0; j < k; j++) clogc += h[occ[j]] * log2((double)h[occ[j]]);
+    return (n ? (double)n * log2((double)n) - clogc : 0.0) / 8 + GROUP_COST;
 }
 
 /* Cuts the non-empty tensors into groups (docs/PACK.md, "What the encoder does"). g has
