@@ -10,7 +10,12 @@ Trains the MLP 784-256-128-10 and the small CNN of ddp_proof.py (Adam 1e-3, batc
 seed 1, one process), writes each model's weights as safetensors in f32 and cast to bf16,
 checks every round trip is exact, and prints/writes the sizes (checkpoints.json in --out).
 
-Speed (one thread, CPU time of the calling thread, median of --runs): every tensor of the
+Whole-file speed (`alcm pack --bench`, --bench-runs rounds): the CPU time of exactly what
+`alcm pack` does to each safetensors file, in process (no start-up, no file I/O), beside
+libzstd level 1 on the same file bytes (ZSTD_compress, and ZSTD_compressCCtx with a reused
+context), alternated run by run, medians; recorded as pack_bench_* in checkpoints.json.
+
+Tensor speed (one thread, CPU time of the calling thread, median of --runs): every tensor of the
 model compressed with the lossless profile (alcm_compress, as `alcm pack` does tensor by
 tensor) and decompressed, and the same tensor bytes compressed by libzstd at level 1
 (ZSTD_compressCCtx, one reused context) in the same loop, so load on the machine hits both
@@ -162,6 +167,8 @@ def main():
     ap.add_argument("--out", default="bench/torch/results")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--runs", type=int, default=15, help="timed runs of the speed loop")
+    ap.add_argument("--bench-runs", type=int, default=301,
+                    help="rounds of `alcm pack --bench` per file")
     ap.add_argument("--weights-dir", default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -222,17 +229,32 @@ def main():
                 row["zstd1_ratio"] = row["safetensors_bytes"] / row["zstd1_bytes"]
                 row["alcm_torch_save_ratio"] = row["torch_save_bytes"] / row["alcm_torch_save_bytes"]
                 row["zstd19_torch_save_ratio"] = row["torch_save_bytes"] / row["zstd19_torch_save_bytes"]
+                bench_json = os.path.join(d, "bench.json")
+                subprocess.run([a.alcm, "pack", "--bench", str(a.bench_runs), "--json", bench_json,
+                                src], check=True, stdout=subprocess.DEVNULL)
+                with open(bench_json) as f:
+                    b = json.load(f)["files"][0]
+                assert b["pack_bytes"] == row["alcm_pack_bytes"]
+                for k in ("pack_encode_mbs", "unpack_mbs", "zstd1_ratio", "zstd1_encode_mbs",
+                          "zstd1_cctx_encode_mbs", "encode_speed_vs_zstd1",
+                          "encode_speed_vs_zstd1_cctx"):
+                    row["pack_bench_" + k] = b[k]
+                row["pack_bench_runs"] = a.bench_runs
                 row.update(speed(sd, dt, a.runs))
                 rows.append(row)
                 print("%s %-8s %9d B  alcm pack %.4f (version 1: %.4f)  zstd -19 %.4f  zstd -1 %.4f | torch.save "
                       "%9d B  alcm.torch.save %.4f  zstd -19 %.4f | lossless encode %.0f decode "
-                      "%.0f MB/s, zstd -1 encode %.0f MB/s" % (
+                      "%.0f MB/s, zstd -1 encode %.0f MB/s | whole file: pack %.0f MB/s, zstd -1 %.0f "
+                      "(reused context %.0f) MB/s, pack/zstd speed %.3f (%.3f)" % (
                           name, row["dtype"], len(raw), row["alcm_pack_ratio"],
                           row["alcm_pack_v1_ratio"],
                           row["zstd19_ratio"], row["zstd1_ratio"], row["torch_save_bytes"],
                           row["alcm_torch_save_ratio"], row["zstd19_torch_save_ratio"],
                           row["lossless_encode_mbs"], row["lossless_decode_mbs"],
-                          row["zstd1_encode_mbs"]),
+                          row["zstd1_encode_mbs"], row["pack_bench_pack_encode_mbs"],
+                          row["pack_bench_zstd1_encode_mbs"], row["pack_bench_zstd1_cctx_encode_mbs"],
+                          row["pack_bench_encode_speed_vs_zstd1"],
+                          row["pack_bench_encode_speed_vs_zstd1_cctx"]),
                       flush=True)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "checkpoints.json"), "w") as f:

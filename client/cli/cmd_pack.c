@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pack_bench.h"
 #include "pack_format.h"
 
 static void usage_pack(FILE *f, const char *cmd)
 {
     if (strcmp(cmd, "pack") == 0)
-        fprintf(f, "usage: alcm pack MODEL.safetensors -o OUT\n\n"
+        fprintf(f, "usage: alcm pack MODEL.safetensors -o OUT\n"
+                   "       alcm pack --bench N [--json OUT.json] MODEL.safetensors...\n\n"
                    "Compresses every tensor of a safetensors file with the lossless profile\n"
                    "(byte planes for F32, F16, BF16; bytes otherwise; consecutive tensors of\n"
                    "one dtype coded together) and its JSON header with DEFLATE; `alcm unpack`\n"
@@ -22,6 +24,11 @@ static void usage_pack(FILE *f, const char *cmd)
                    "  --pack-version N   2 (default: compressed header, tensors grouped) or 1\n"
                    "                     (one blob per tensor, header verbatim)\n"
                    "  -v, --verbose      print per-dtype sizes and the ratio\n"
+                   "  --bench N          write nothing: time N rounds of the pack encode (in\n"
+                   "                     process, no file I/O; CPU time, medians) beside\n"
+                   "                     libzstd level 1 on the same file bytes, alternated,\n"
+                   "                     and print both ratios and speeds (several files allowed)\n"
+                   "  --json OUT.json    with --bench: also write the figures as JSON ('-': stdout)\n"
                    "  -h, --help         this help\n");
     else
         fprintf(f, "usage: alcm unpack PACKED -o MODEL.safetensors\n\n"
@@ -31,15 +38,25 @@ static void usage_pack(FILE *f, const char *cmd)
                    "  -h, --help         this help\n");
 }
 
-/* Shared option parsing; returns -1 (exit 2 / 0 decided by *code) or 0 with paths set. */
+/* Pack's --bench and --json (NULL for unpack). */
+typedef struct {
+    uint64_t runs;       /* 0: no bench */
+    const char *json;
+} bench_opts;
+
+/* Shared option parsing; returns -1 (exit 2 / 0 decided by *code) or 0 with paths set (with
+ * --bench, *in is the first of the operands from argv[optind] on and *out may be NULL). */
 static int parse_args(const char *cmd, int argc, char **argv, const char **in, const char **out,
-                      int *verbose, alcm_backend *backend, unsigned *version, int *code)
+                      int *verbose, alcm_backend *backend, unsigned *version, bench_opts *bench,
+                      int *code)
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
         {"backend", required_argument, 0, 'B'},
         {"verbose", no_argument, 0, 'v'},
         {"pack-version", required_argument, 0, 'P'},
+        {"bench", required_argument, 0, 'b'},
+        {"json", required_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -74,9 +91,38 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **in, c
                 return -1;
             }
             break;
+        case 'b':
+        case 'j':
+            if (!bench) {
+                usage_pack(stderr, cmd);
+                *code = 2;
+                return -1;
+            }
+            if (c == 'j') bench->json = optarg;
+            else if (cli_opt_u64(cmd, "--bench", optarg, 1, 1000000, &bench->runs)) {
+                *code = 2;
+                return -1;
+            }
+            break;
         case 'h': usage_pack(stdout, cmd); *code = 0; return -1;
         default: usage_pack(stderr, cmd); *code = 2; return -1;
         }
+    }
+    if (bench && bench->json && !bench->runs) {
+        cli_error(cmd, "--json needs --bench");
+        usage_pack(stderr, cmd);
+        *code = 2;
+        return -1;
+    }
+    if (bench && bench->runs) {
+        if (optind >= argc) {
+            cli_error(cmd, "missing input file");
+            usage_pack(stderr, cmd);
+            *code = 2;
+            return -1;
+        }
+        *in = argv[optind];
+        return 0;
     }
     if (optind != argc - 1 || !*out) {
         cli_error(cmd, optind >= argc ? "missing input file" : !*out ? "missing -o OUT"
@@ -95,7 +141,12 @@ int cmd_pack(int argc, char **argv)
     int verbose = 0, code = 0;
     unsigned version = PACK_VERSION_LATEST;
     alcm_backend backend = ALCM_BACKEND_ZLIB;
-    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, &version, &code)) return code;
+    bench_opts bench = {0, NULL};
+    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, &version, &bench, &code))
+        return code;
+    if (bench.runs)
+        return pack_bench(cmd, argv + optind, argc - optind, version, backend,
+                          (unsigned)bench.runs, bench.json);
     uint8_t *src = NULL, *dst = NULL;
     size_t len = 0, dlen = 0;
     if (cli_read_file(in, &src, &len)) {
@@ -134,7 +185,8 @@ int cmd_unpack(int argc, char **argv)
     const char *cmd = "unpack", *in, *out;
     int verbose = 0, code = 0;
     alcm_backend backend = ALCM_BACKEND_AUTO;
-    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, NULL, &code)) return code;
+    if (parse_args(cmd, argc, argv, &in, &out, &verbose, &backend, NULL, NULL, &code))
+        return code;
     uint8_t *src = NULL, *dst = NULL;
     size_t len = 0, dlen = 0;
     if (cli_read_file(in, &src, &len)) {

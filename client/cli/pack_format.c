@@ -79,42 +79,65 @@ static int get_varint(const char *cmd, const char *path, const uint8_t *src, siz
 /* Histogram of the top byte of each element's sign-rotated word (the exponent plane): every
  * element of tensors up to HIST_SAMPLES elements, evenly spaced ones (each counted with the
  * weight of the elements it stands for) above, so the estimate costs at most one pass over
- * HIST_SAMPLES elements per tensor. */
-#define HIST_SAMPLES 65536u
+ * HIST_SAMPLES elements per tensor. Four counter tables, since consecutive exponents are
+ * often equal and one table would make each count wait for the previous store. */
+#define HIST_SAMPLES 1024u
 static void exponent_hist(const uint8_t *p, uint64_t bytes, alcm_dtype d, uint32_t h[256])
 {
     const unsigned es = d == ALCM_DTYPE_F32 ? 4 : 2;
     const uint64_t n = bytes / es, stride = n > HIST_SAMPLES ? n / HIST_SAMPLES : 1;
     const uint64_t step = stride * es;
     const uint32_t w = (uint32_t)stride;
-    if (es == 4)
-        for (uint64_t i = 0; i + 4 <= bytes; i += step)
-            h[(((uint32_t)p[i + 3] << 8 | p[i + 2]) >> 7) & 0xFF] += w;
-    else
-        for (uint64_t i = 0; i + 2 <= bytes; i += step)
-            h[(((uint32_t)p[i + 1] << 8 | p[i]) >> 7) & 0xFF] += w;
+    const uint8_t *top = p + es - 2; /* the top 16 bits of each element */
+    if (n <= 64) { /* biases and norms: straight into h */
+        for (uint64_t i = 0; i + es <= bytes; i += es)
+            h[(((uint32_t)top[i + 1] << 8 | top[i]) >> 7) & 0xFF]++;
+        return;
+    }
+    uint32_t c[4][256];
+    memset(c, 0, sizeof c);
+    uint64_t i = 0;
+    for (; i + 4 * step <= bytes; i += 4 * step)
+        for (unsigned k = 0; k < 4; k++) {
+            const uint8_t *e = top + i + k * step;
+            c[k][(((uint32_t)e[1] << 8 | e[0]) >> 7) & 0xFF]++;
+        }
+    for (; i + es <= bytes; i += step) c[0][(((uint32_t)top[i + 1] << 8 | top[i]) >> 7) & 0xFF]++;
+    for (int v = 0; v < 256; v++) h[v] += (c[0][v] + c[1][v] + c[2][v] + c[3][v]) * w;
 }
 
+/* Estimated bytes of a group whose exponent histogram is h: n log2 n - sum c log2 c bits
+ * (the order-0 entropy of n values) plus GROUP_COST. */
 static double plane_cost(const uint32_t h[256])
 {
-    double n = 0, bits = 0;
-    for (int v = 0; v < 256; v++) n += h[v];
-    for (int v = 0; v < 256; v++)
-        if (h[v]) bits -= h[v] * log2(h[v] / n);
-    return bits / 8 + GROUP_COST;
+    /* the occupied values first, without a branch per value (their pattern is irregular) */
+    uint8_t occ[256];
+    int k = 0;
+    uint64_t n = 0;
+    for (int v = 0; v < 256; v++) {
+        occ[k] = (uint8_t)v;
+        k += h[v] != 0;
+        n += h[v];
+    }
+    double clogc = 0;
+    for (int j = 0; j < k; j++) clogc += h[occ[j]] * log2((double)h[occ[j]]);
+    return (n ? (double)n * log2((double)n) - clogc : 0.0) / 8 + GROUP_COST;
 }
 
 /* Cuts the non-empty tensors into groups (docs/PACK.md, "What the encoder does"). g has
- * room for one group per tensor. Returns the group count. */
+ * room for one group per tensor. Returns the group count. The open group's cost is kept
+ * from the step that formed it, so each tensor costs at most two estimates. */
 static size_t plan_groups(const st_file *f, const uint8_t *data, pack_group *g)
 {
     uint32_t cur[256], one[256], both[256];
+    double cur_cost = 0.0;
     size_t ng = 0;
     for (size_t i = 0; i < f->n; i++) {
         const st_tensor *t = &f->t[i];
         uint64_t nb = t->end - t->begin;
         if (!nb) continue;
         int fl = t->dtype != ALCM_DTYPE_BYTES, join = 0;
+        double one_cost = -1.0, both_cost = 0.0;
         if (fl && nb <= PACK_GROUP_MAX) {
             memset(one, 0, sizeof one);
             exponent_hist(data + t->begin, nb, t->dtype, one);
@@ -124,16 +147,24 @@ static size_t plan_groups(const st_file *f, const uint8_t *data, pack_group *g)
                 join = 1;
             } else {
                 for (int v = 0; v < 256; v++) both[v] = cur[v] + one[v];
-                join = plane_cost(both) <= plane_cost(cur) + plane_cost(one);
+                one_cost = plane_cost(one);
+                both_cost = plane_cost(both);
+                join = both_cost <= cur_cost + one_cost;
             }
         }
         if (join) {
             g[ng - 1].k++;
             g[ng - 1].r1 = t->end;
-            if (fl) memcpy(cur, both, sizeof cur);
+            if (fl) {
+                memcpy(cur, both, sizeof cur);
+                cur_cost = both_cost;
+            }
         } else {
             g[ng++] = (pack_group){i, 1, t->begin, t->end, t->dtype};
-            if (fl && nb <= PACK_GROUP_MAX) memcpy(cur, one, sizeof cur);
+            if (fl && nb <= PACK_GROUP_MAX) {
+                memcpy(cur, one, sizeof cur);
+                cur_cost = one_cost >= 0.0 ? one_cost : plane_cost(one);
+            }
         }
     }
     return ng;
@@ -203,12 +234,19 @@ static int encode_v1(const char *cmd, const char *path, const uint8_t *src, size
     return 0;
 }
 
-/* The JSON header as raw DEFLATE over the preset dictionary, in *z (malloc'd). */
+/* The JSON header as raw DEFLATE over the preset dictionary, in *z (malloc'd). The window
+ * is the smallest that reaches from the header's end back to the dictionary's start (zlib
+ * matches reach at most the window less 262 bytes), and the hash and block buffers scale
+ * with it: a small header does not set up (and clear) 256 KiB of tables. Any window up to
+ * 2^15 inflates with the decoder's. */
 static int deflate_header(const uint8_t *h, uint64_t n, uint8_t **z, size_t *zlen)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    int wbits = 9;
+    while (wbits < 15 && ((uint64_t)1 << wbits) < n + HEADER_DICT_LEN + 262) wbits++;
+    if (deflateInit2(&zs, 4, Z_DEFLATED, -wbits, wbits - 7, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
     int rc = -1;
     if (deflateSetDictionary(&zs, (const Bytef *)header_dict, (uInt)HEADER_DICT_LEN) != Z_OK)
         goto out;
@@ -271,13 +309,27 @@ static int encode_v2(const char *cmd, const char *path, const uint8_t *src, size
     s->header_packed = pos;
     for (size_t i = 0; i < ng; i++) {
         const uint64_t nb = g[i].r1 - g[i].r0;
+        /* The blob goes where its payload needs no move: the record's fields (varints k and
+         * L, backend, section) end where the blob's header ends, the bytes already written
+         * under the header kept aside meanwhile. L's varint length is taken from the bound;
+         * when the real one is shorter the payload moves down. */
+        uint8_t tmp[VARINT_MAX], kept[BLOB_PAYLOAD_AT];
+        size_t fields = put_varint(tmp, g[i].k) +
+                        put_varint(tmp, alcm_compress_bound((size_t)nb) - BLOB_IMPLIED) + 1 +
+                        BLOB_SECTION;
+        size_t under = 0; /* bytes before pos the blob's header covers */
         uint8_t *b = dst + pos + 2 * VARINT_MAX;
+        if (pos + fields >= BLOB_PAYLOAD_AT) {
+            b = dst + pos + fields - BLOB_PAYLOAD_AT;
+            under = BLOB_PAYLOAD_AT - fields;
+            memcpy(kept, b, under);
+        }
         size_t blen = 0;
         char what[96];
         snprintf(what, sizeof what, "group of %zu tensors from '%.40s'", g[i].k,
                  f->t[g[i].first].name);
         if (compress_range(cmd, path, cctx, backend, g[i].cls, data + g[i].r0, nb, what, b,
-                           cap - pos - 2 * VARINT_MAX, &blen))
+                           cap - (size_t)(b - dst), &blen))
             goto fail;
         /* The layout the record relies on: a version 2, rank 1 blob of codec 2 or 3. */
         if (blen < BLOB_PAYLOAD_AT + 4 || b[4] != 2 || b[8] != 1 ||
@@ -286,14 +338,17 @@ static int encode_v2(const char *cmd, const char *path, const uint8_t *src, size
                       path, what, b[5], b[4], b[8]);
             goto fail;
         }
+        uint8_t backend_byte = b[7], section[BLOB_SECTION];
+        memcpy(section, b + BLOB_HEAD, BLOB_SECTION);
+        memcpy(b, kept, under);
         const size_t at = pos;
-        uint8_t *q = dst + pos;
+        uint8_t *q = dst + pos; /* overwrites the blob's header only, which is read */
         q += put_varint(q, g[i].k);
         q += put_varint(q, blen - BLOB_IMPLIED);
-        *q++ = b[7];
-        memmove(q, b + BLOB_HEAD, BLOB_SECTION);
+        *q++ = backend_byte;
+        memcpy(q, section, BLOB_SECTION);
         q += BLOB_SECTION;
-        memmove(q, b + BLOB_PAYLOAD_AT, blen - BLOB_PAYLOAD_AT);
+        if (q != b + BLOB_PAYLOAD_AT) memmove(q, b + BLOB_PAYLOAD_AT, blen - BLOB_PAYLOAD_AT);
         q += blen - BLOB_PAYLOAD_AT;
         pos = (size_t)(q - dst);
         s->raw[g[i].cls] += nb;

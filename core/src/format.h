@@ -36,6 +36,7 @@ typedef enum {
 #define ALCM_STREAM_STORED 0
 #define ALCM_STREAM_CODED 1
 #define ALCM_STREAM_TANS 2  /* order-0 tANS: lossless-float planes only */
+#define ALCM_STREAM_TANS_SIZED 3 /* the same with a stated table size: lossless-float planes */
 
 #define ALCM_GRAD_LAYOUT_CLASSES 1  /* width classes with escapes */
 #define ALCM_LF_TRANSFORM_PLANES 0  /* plain byte planes */

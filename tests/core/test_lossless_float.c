@@ -341,6 +341,83 @@ static void test_tans_planes_checked(void **state)
     alcm_dctx_free(dx);
 }
 
+/* The exponent plane's table size follows its length (docs/FORMAT.md, method 3 and the
+ * encoder's choice): 2^10 slots up to 2^14 bytes, 2^11 up to 2^15, method 2 (2^12) above.
+ * A method-3 log byte out of range, or not the one the table was built with, is corrupt. */
+static void test_plane_table_sizes(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {3000, 16384, 16385, 32768, 32769, 100000};
+    const int method[] = {3, 3, 3, 3, 2, 2}, log[] = {10, 10, 11, 11, 12, 12};
+    alcm_cctx *cx = alcm_cctx_create();
+    alcm_dctx *dx = alcm_dctx_create();
+    const size_t first = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_FLOAT);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        const size_t n = sizes[k];
+        float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 1000, 20 + k);
+        uint16_t *h = tu_malloc(n * 2), *back = tu_malloc(n * 2);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, &x[i], 4);
+            h[i] = (uint16_t)(b >> 16);
+        }
+        alcm_shape sh;
+        alcm_shape_1d(&sh, n);
+        alcm_params p = lossless(ALCM_DTYPE_BF16, ALCM_BACKEND_ZSTD);
+        size_t cap = alcm_compress_bound(n * 2), len, out;
+        uint8_t *blob = tu_malloc(cap);
+        assert_int_equal(alcm_compress(cx, &p, &sh, h, n * 2, NULL, blob, cap, &len, NULL),
+                         ALCM_OK);
+        assert_int_equal(blob[first], method[k]); /* the exponent plane, first */
+        if (method[k] == 3) assert_int_equal(blob[first + 9], log[k]);
+        assert_int_equal(alcm_decompress(dx, blob, len, back, n * 2, &out), ALCM_OK);
+        assert_memory_equal(back, h, n * 2);
+        if (method[k] == 3) {
+            const uint8_t bad[] = {0, 8, 12, 13, 255, (uint8_t)(log[k] == 10 ? 11 : 10), 9};
+            for (size_t b = 0; b < sizeof bad; b++) {
+                blob[first + 9] = bad[b];
+                alcm_frame_seal(blob, len);
+                assert_int_equal(alcm_decompress(dx, blob, len, back, n * 2, &out),
+                                 ALCM_E_CORRUPT);
+            }
+            blob[first + 9] = (uint8_t)log[k];
+            /* a method-3 stream of one byte (its log byte alone) is corrupt */
+            uint8_t keep[8];
+            memcpy(keep, blob + first + 1, 8);
+            memset(blob + first + 1, 0, 8);
+            blob[first + 1] = 1;
+            alcm_frame_seal(blob, len);
+            assert_int_equal(alcm_decompress(dx, blob, len, back, n * 2, &out), ALCM_E_CORRUPT);
+            memcpy(blob + first + 1, keep, 8);
+            alcm_frame_seal(blob, len);
+            assert_int_equal(alcm_decompress(dx, blob, len, back, n * 2, &out), ALCM_OK);
+        }
+        free(blob);
+        free(back);
+        free(h);
+        free(x);
+    }
+    /* method 3 belongs to lossless-float planes only */
+    const size_t n = 5000;
+    uint8_t *bytes = tu_malloc(n), *blob = tu_malloc(alcm_compress_bound(n)), *back = tu_malloc(n);
+    for (size_t i = 0; i < n; i++) bytes[i] = (uint8_t)(i % 7);
+    alcm_shape sh;
+    alcm_shape_1d(&sh, n);
+    alcm_params pb = lossless(ALCM_DTYPE_BYTES, ALCM_BACKEND_ZSTD);
+    size_t len, out;
+    assert_int_equal(alcm_compress(cx, &pb, &sh, bytes, n, NULL, blob, alcm_compress_bound(n),
+                                   &len, NULL), ALCM_OK);
+    size_t bfirst = alcm_frame_prefix_size(1, ALCM_CODEC_LOSSLESS_BYTES);
+    blob[bfirst] = ALCM_STREAM_TANS_SIZED;
+    alcm_frame_seal(blob, len);
+    assert_int_equal(alcm_decompress(dx, blob, len, back, n, &out), ALCM_E_CORRUPT);
+    free(bytes);
+    free(blob);
+    free(back);
+    alcm_cctx_free(cx);
+    alcm_dctx_free(dx);
+}
+
 static void test_f32_special_bit_patterns(void **state)
 {
     (void)state;
@@ -431,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_hand_built_transforms_decode),
         cmocka_unit_test(test_weights_pick_rotation),
         cmocka_unit_test(test_tans_planes_checked),
+        cmocka_unit_test(test_plane_table_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -253,6 +253,44 @@ class Pack(unittest.TestCase):
         size, _ = self.roundtrip(raw)
         self.assertGreater(len(raw) / size, 1.4)
 
+    def test_bench_times_pack_beside_zstd_on_the_same_bytes(self):
+        """--bench writes nothing, packs each file exactly as `alcm pack` does (the same
+        bytes), and reports both codecs' ratios and medians on the whole file."""
+        w = (np.random.default_rng(2).standard_normal(30000) * 0.02).astype(np.float32)
+        other = os.path.join(self.d, "w.safetensors")
+        wr(other, safetensors({"w": ("BF16", (30000,), bf16(w).tobytes()),
+                               "b": ("F32", (100,), w[:100].tobytes())}))
+        js = os.path.join(self.d, "bench.json")
+        r = self.run_cli("pack", "--bench", "3", "--json", js, FIXTURE, other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("zstd -1", r.stdout)
+        rep = json.loads(rd(js))
+        self.assertEqual((rep["runs"], rep["pack_version"]), (3, 2))
+        self.assertEqual([f["file"] for f in rep["files"]], [FIXTURE, other])
+        for f in rep["files"]:
+            packed = os.path.join(self.d, "p.alcm")
+            self.assertEqual(self.run_cli("pack", f["file"], "-o", packed).returncode, 0)
+            self.assertEqual(f["pack_bytes"], os.path.getsize(packed))
+            self.assertEqual(f["bytes"], os.path.getsize(f["file"]))
+            self.assertAlmostEqual(f["pack_ratio"], f["bytes"] / f["pack_bytes"], places=6)
+            self.assertAlmostEqual(f["zstd1_ratio"], f["bytes"] / f["zstd1_bytes"], places=6)
+            self.assertGreater(f["zstd1_bytes"], 0)
+            for k in ("pack_encode_seconds", "zstd1_encode_seconds", "zstd1_cctx_encode_seconds",
+                      "unpack_seconds"):
+                self.assertGreater(f[k], 0, k)
+            self.assertAlmostEqual(f["encode_speed_vs_zstd1"],
+                                   f["zstd1_encode_seconds"] / f["pack_encode_seconds"], places=5)
+        self.assertEqual(sorted(os.listdir(self.d)), ["bench.json", "p.alcm", "w.safetensors"])
+        self.assertEqual(self.run_cli("pack", "--json", js, FIXTURE, "-o", js).returncode, 2)
+        self.assertEqual(self.run_cli("pack", "--bench", "0", FIXTURE).returncode, 2)
+        self.assertEqual(self.run_cli("pack", "--bench", "2").returncode, 2)
+        self.assertEqual(self.run_cli("unpack", "--bench", "2", FIXTURE, "-o", js).returncode, 2)
+        bad = os.path.join(self.d, "bad.safetensors")
+        wr(bad, b"\x00" * 4)
+        r = self.run_cli("pack", "--bench", "2", bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bad.safetensors", r.stderr)
+
     def test_malformed_inputs_are_rejected(self):
         ok = {"x": ("F32", (4,), np.ones(4, np.float32).tobytes()),
               "y": ("U8", (3,), b"abc")}
