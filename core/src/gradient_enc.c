@@ -285,6 +285,16 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     return ALCM_OK;
 }
 
+/* Zeroes every channel of the residual that holds an infinity or a NaN. */
+static void scrub_residual(const alcm_genc *E, float *r)
+{
+    for (uint32_t c = 0; c < E->C; c++) {
+        uint64_t off = (uint64_t)c * E->len;
+        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+        if (!all_finite(r + off, n)) memset(r + off, 0, n * sizeof *r);
+    }
+}
+
 /* The residual after decoding: of every channel, or (packed: the packing pass updated the
  * others) of the zeroed ones only. An input rewritten during the call can make a channel
  * non-finite: it is zeroed (never kept to poison later steps) and ALCM_E_INPUT_CHANGED
@@ -405,8 +415,12 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     }
     double achieved = energy > 0.0 ? sqrt(d / energy) : 0.0;
     if (achieved > p->error_budget) achieved = p->error_budget;
-    if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK)
+    if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK) {
+        /* Only an input rewritten during the call fails a pass that updates the residual:
+         * the channels it left non-finite are zeroed, never kept to poison later steps. */
+        if (E.update_r) scrub_residual(&E, residual);
         return st;
+    }
     if (residual && (st = update_residual(&E, residual, E.update_r != NULL)) != ALCM_OK) {
         *len = 0;
         return st;

@@ -6,6 +6,7 @@
 #include "quant.h"
 
 
+#include <math.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -155,12 +156,14 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
                              float thr, uint16_t *zz)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
-    vi mz = splati(0);
+    vi mz = splati(0), bad = splati(0);
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
         vf y = loadv(x + i) + loadv(r + i);
         vf qf = vquant(y, vinv, vthr);
-        storev(r + i, y - qf * vstep);
+        vf nr = y - qf * vstep;
+        storev(r + i, nr);
+        bad |= ((vi)nr & splati(0x7f800000)) == splati(0x7f800000);
         vi q = __builtin_convertvector(qf, vi);
         vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
         mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
@@ -168,16 +171,21 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
         memcpy(zz + i, &h, sizeof h);
     }
     uint32_t maxz = 0;
-    for (int j = 0; j < VL; j++) maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
+    int nonfinite = 0;
+    for (int j = 0; j < VL; j++) {
+        maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
+        nonfinite |= bad[j] != 0;
+    }
     for (; i < n; i++) {
         float y = x[i] + r[i];
         float q = alcm_quantise(y, inv, thr);
         r[i] = y - q * step;
+        nonfinite |= !isfinite(r[i]);
         uint32_t z = alcm_zigzag((int32_t)q);
         zz[i] = (uint16_t)z;
         maxz = z > maxz ? z : maxz;
     }
-    return maxz;
+    return nonfinite ? UINT32_MAX : maxz;
 }
 
 /* An element is finite when its magnitude bits are below the exponent's all-ones pattern:

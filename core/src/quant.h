@@ -25,7 +25,8 @@ uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float
                       uint16_t *zz);
 
 /* alcm_q_codes and alcm_q_residual in one pass: zigzag codes of y = x + r into zz[0..n),
- * then r <- y - q·step; returns the largest code. */
+ * then r <- y - q·step; returns the largest code, or UINT32_MAX when a new residual value
+ * is not finite (the input was rewritten to a NaN or an infinity since it was checked). */
 uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
                              float thr, uint16_t *zz);
 
