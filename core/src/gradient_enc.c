@@ -14,7 +14,7 @@
 #include "gradient_enc.h"
 #include "quant.h"
 #include "select.h"
-#include "stats.h"
+#include "stats_sum.h"
 
 #define BUDGET_MARGIN 1e-5           /* covers the float rounding of the measured error */
 #define CALIBRATE_BELOW 0.97         /* re-allocate with calibrated models below this use */

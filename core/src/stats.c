@@ -2,7 +2,7 @@
  * the cutting of a tensor shape into channels. */
 #include "alcm_tools.h"
 #include "simd.h"
-#include "stats.h"
+#include "stats_sum.h"
 
 #include <math.h>
 #include <string.h>

@@ -31,4 +31,27 @@ static inline float *tu_synth(alcm_synth_family fam, size_t n, size_t row, uint6
     return x;
 }
 
+/* Rewrites x[0..n) until stop is set, every 7th value per sweep: small and large finite
+ * values in turn, and every nan_every-th sweep NaN and infinity (a client that changes its
+ * tensor while a call reads it). Run it on its own thread: pthread_create(.., tu_rewrite_loop,
+ * &rewriter). */
+typedef struct {
+    float *x;
+    size_t n;
+    unsigned nan_every;
+    volatile int stop;
+} tu_rewriter;
+
+static inline void *tu_rewrite_loop(void *arg)
+{
+    tu_rewriter *w = arg;
+    for (uint32_t k = 0; !w->stop; k++) {
+        uint32_t phase = k % w->nan_every;
+        for (size_t i = 0; i < w->n; i += 7)
+            w->x[i] = phase == w->nan_every - 1 ? (i % 2 ? NAN : INFINITY)
+                      : phase % 2 ? 1e3f * (float)(1 + i % 3) : (float)(i % 13) * 1e-4f;
+    }
+    return NULL;
+}
+
 #endif

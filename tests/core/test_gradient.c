@@ -466,24 +466,6 @@ static void test_params_stream_codec(void **state)
     assert_int_equal(bytes[4], 10);
 }
 
-/* Rewrites x until told to stop: sweeps of small and huge values, now and then NaN and
- * infinity (a caller that changes its tensor during the call). */
-typedef struct {
-    float *x;
-    size_t n;
-    volatile int stop;
-} rewriter;
-
-static void *rewrite_loop(void *arg)
-{
-    rewriter *w = arg;
-    for (uint32_t k = 0; !w->stop; k++)
-        for (size_t i = 0; i < w->n; i += 5)
-            w->x[i] = k % 64 == 63 ? (i % 2 ? NAN : -INFINITY)
-                      : k % 2 ? 1e3f * (float)(1 + i % 3) : (float)(i % 13) * 1e-4f;
-    return NULL;
-}
-
 /* Whatever the input does during a call, the residual stays finite: a channel the race
  * made non-finite is zeroed, so later steps are not poisoned. Every call either encodes
  * or fails with ALCM_E_INPUT_CHANGED or ALCM_E_NONFINITE; a steady input then encodes. */
@@ -498,9 +480,9 @@ static void test_residual_survives_rewritten_input(void **state)
     alcm_shape_1d(&sh, n);
     size_t cap = alcm_compress_bound(n * 4), len;
     uint8_t *blob = tu_malloc(cap);
-    rewriter w = {x, n, 0};
+    tu_rewriter w = {x, n, 64, 0};
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, rewrite_loop, &w), 0);
+    assert_int_equal(pthread_create(&th, NULL, tu_rewrite_loop, &w), 0);
     for (int i = 0; i < 60; i++) {
         alcm_status st = alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL);
         assert_true(st == ALCM_OK || st == ALCM_E_INPUT_CHANGED || st == ALCM_E_NONFINITE);

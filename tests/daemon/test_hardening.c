@@ -29,6 +29,7 @@
 #include "alcm.h"
 #include "alcmc.h"
 #include "daemon_fixture.h"
+#include "testutil.h"
 
 static int setup(void **state)
 {
@@ -156,30 +157,6 @@ static void test_nul_byte_in_config(void **state)
     assert_int_equal(fx_stop(d), 0);
 }
 
-/* Rewrites the shared input span until told to stop: normal values, huge values, NaN and
- * Inf, in a loop (what a buggy or hostile client does between its own requests). */
-typedef struct {
-    float *x;
-    size_t n;
-    volatile int stop;
-} rewriter;
-
-static void *rewrite_loop(void *arg)
-{
-    rewriter *w = arg;
-    uint32_t k = 0;
-    while (!w->stop) {
-        /* Mostly finite sweeps (so the finite check passes and later passes see other
-         * values), now and then NaN and Inf. */
-        uint32_t phase = k % 512;
-        for (size_t i = 0; i < w->n; i += 7)
-            w->x[i] = phase == 511 ? (i % 2 ? NAN : INFINITY)
-                      : phase % 2 ? 1e3f * (float)(1 + i % 3) : (float)(i % 13) * 1e-4f;
-        k++;
-    }
-    return NULL;
-}
-
 static void test_shared_input_rewritten_during_encode(void **state)
 {
     fx_daemon *d = *state;
@@ -217,9 +194,9 @@ static void test_shared_input_rewritten_during_encode(void **state)
     req.shm_input = &in;
     req.shm_output = &out;
 
-    rewriter w = {(float *)map, n, 0};
+    tu_rewriter w = {(float *)map, n, 512, 0};
     pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, rewrite_loop, &w), 0);
+    assert_int_equal(pthread_create(&th, NULL, tu_rewrite_loop, &w), 0);
     float *back = malloc(n * 4);
     int ok = 0, changed = 0, nonfinite = 0;
     for (int i = 0; i < 40; i++) {

@@ -1,7 +1,7 @@
-/* stats.h - per-channel statistics of y = x + r, the encoder's form of alcm_stats_compute
+/* stats_sum.h - per-channel statistics of y = x + r, the encoder's form of alcm_stats_compute
  * (alcm_tools.h) (internal). */
-#ifndef ALCM_STATS_H
-#define ALCM_STATS_H
+#ifndef ALCM_STATS_SUM_H
+#define ALCM_STATS_SUM_H
 
 #include <stddef.h>
 
@@ -12,4 +12,4 @@
 void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
                             alcm_stats *out);
 
-#endif /* ALCM_STATS_H */
+#endif /* ALCM_STATS_SUM_H */
