@@ -92,7 +92,8 @@ static int emit_source(strbuf *b, const alcm_predictor *m, const alcm_train_conf
                    c->n_real_weights + c->n_real_grads + c->n_real_blocks,
                    (unsigned long long)cfg->seed, cfg->epochs, cfg->batch, cfg->learning_rate,
                    rep->holdout_loss, rep->n_holdout);
-    e |= sb_printf(b, "#include \"alcm_tools.h\"\n\nstatic const alcm_predictor k_model = {\n");
+    e |= sb_printf(b, "#include \"alcm_tools.h\"\n#include \"predictor_default.h\"\n\n"
+                      "static const alcm_predictor k_model = {\n");
     e |= sb_printf(b, "    .w1 = {\n");
     for (int h = 0; h < ALCM_HIDDEN; h++) {
         e |= sb_printf(b, "        {");
@@ -119,6 +120,20 @@ static int emit_source(strbuf *b, const alcm_predictor *m, const alcm_train_conf
     e |= sb_float(b, m->b2);
     e |= sb_printf(b, ",\n};\n\nconst alcm_predictor *alcm_predictor_default(void)\n{\n"
                       "    return &k_model;\n}\n");
+    /* The same first layer feature by feature, for the predictor's vector kernel. */
+    e |= sb_printf(b, "\n/* w1 feature by feature: k_w1t[k][h] = w1[h][k]. */\n"
+                      "static const float k_w1t[ALCM_N_FEATURES][ALCM_HIDDEN] = {\n");
+    for (int k = 0; k < ALCM_N_FEATURES; k++) {
+        e |= sb_printf(b, "    {");
+        for (int h = 0; h < ALCM_HIDDEN; h++) {
+            if (h % 4 == 0) e |= sb_printf(b, "\n        ");
+            e |= sb_float(b, m->w1[h][k]);
+            if (h + 1 < ALCM_HIDDEN) e |= sb_printf(b, (h % 4 == 3) ? "," : ", ");
+        }
+        e |= sb_printf(b, "\n    },\n");
+    }
+    e |= sb_printf(b, "};\n\nconst float (*alcm_predictor_default_w1t(void))[ALCM_HIDDEN]\n{\n"
+                      "    return k_w1t;\n}\n");
     return e ? -1 : 0;
 }
 

@@ -3,31 +3,20 @@
 #include "alcm_tools.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "detmath.h"
+#include "predictor_default.h"
 #include "simd.h"
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
-/* The default model's first-layer weights feature by feature (w1t[k][h] = w1[h][k]), so
- * eight hidden units load as one vector; built once. */
-static float w1t[ALCM_N_FEATURES][ALCM_HIDDEN];
-static pthread_once_t w1t_once = PTHREAD_ONCE_INIT;
-
-static void w1t_build(void)
-{
-    const alcm_predictor *m = alcm_predictor_default();
-    for (int h = 0; h < ALCM_HIDDEN; h++)
-        for (int k = 0; k < ALCM_N_FEATURES; k++) w1t[k][h] = m->w1[h][k];
-}
-
 /* Hidden units of the default model, eight at a time: each lane sums its unit's terms in
  * feature order, as the scalar loop does, and units at or below zero (or NaN) become 0. */
 ALCM_KERNEL static void hidden_default(const float *b1, const float *f, float *hid)
 {
+    const float(*w1t)[ALCM_HIDDEN] = alcm_predictor_default_w1t();
     for (int h = 0; h < ALCM_HIDDEN; h += 8) {
         v8f a;
         memcpy(&a, b1 + h, sizeof a);
@@ -84,7 +73,7 @@ float alcm_predict(const alcm_predictor *model, const float features[ALCM_N_FEAT
      * does not see), and the loop has no data-dependent branch. */
     float f[ALCM_N_FEATURES], hid[ALCM_HIDDEN];
     memcpy(f, features, sizeof f);
-    if (model == alcm_predictor_default() && pthread_once(&w1t_once, w1t_build) == 0) {
+    if (model == alcm_predictor_default()) {
         hidden_default(model->b1, f, hid);
     } else {
         for (int h = 0; h < ALCM_HIDDEN; h++) {

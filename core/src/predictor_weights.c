@@ -7,6 +7,7 @@
  * channels. Floats are hex literals, exact.
  */
 #include "alcm_tools.h"
+#include "predictor_default.h"
 
 static const alcm_predictor k_model = {
     .w1 = {
@@ -181,4 +182,121 @@ static const alcm_predictor k_model = {
 const alcm_predictor *alcm_predictor_default(void)
 {
     return &k_model;
+}
+
+/* w1 feature by feature: k_w1t[k][h] = w1[h][k]. */
+static const float k_w1t[ALCM_N_FEATURES][ALCM_HIDDEN] = {
+    {
+        -0x1.0e5348p-2f, 0x1.977f68p-5f, 0x1.4feb76p-2f, 0x1.5dd404p-2f,
+        0x1.4878b4p-5f, 0x1.af5fc2p-3f, 0x1.7c65cep-4f, -0x1.f67ce4p-3f,
+        0x1.79832p-2f, -0x1.c9f15p-4f, 0x1.86eba4p-3f, -0x1.10f9a6p-1f,
+        0x1.629962p-3f, -0x1.30208ep-1f, -0x1.0238f6p-2f, -0x1.979da4p-5f,
+        0x1.75906cp-2f, 0x1.c43a98p-2f, -0x1.517fap-4f, -0x1.ed1c38p-3f,
+        0x1.90ec56p-7f, -0x1.b010cep-5f, -0x1.883a5ap-3f, 0x1.c68732p-4f,
+        -0x1.04628ap-4f, 0x1.c860cp-6f, 0x1.165ep-2f, -0x1.64d846p-3f,
+        -0x1.b4a764p-6f, 0x1.0025fep-6f, 0x1.19337cp-5f, 0x1.85ab08p-6f,
+        0x1.7d56e2p-2f, -0x1.837cdcp-6f, -0x1.d21aap-7f, -0x1.086b08p-2f,
+        0x1.90d23cp-2f, 0x1.9616f8p-2f, 0x1.165f2p-2f, 0x1.b9c81cp-6f,
+        -0x1.035f1ep-6f, 0x1.eea6aap-4f, 0x1.188cdap-5f, -0x1.4a45dcp-3f,
+        -0x1.c012ccp-3f, 0x1.4d958p-7f, -0x1.4c6bc8p-2f, -0x1.179c84p-4f,
+        0x1.a90f6cp-3f, 0x1.b900b6p-5f, 0x1.45786ep-3f, 0x1.b035bp-2f,
+        0x1.8b08a6p-4f, -0x1.7da9dcp-5f, -0x1.cdae8cp-4f, -0x1.392accp-4f,
+        0x1.849ap-2f, 0x1.090cap-4f, -0x1.854042p-4f, -0x1.cdaae2p-2f,
+        0x1.e4411ep-2f, 0x1.4dd4e6p-2f, 0x1.fcdbacp-2f, 0x1.58cff4p-5f
+    },
+    {
+        0x1.68089cp-7f, 0x1.e86e32p-3f, -0x1.9e1054p-8f, 0x1.eb24bap-3f,
+        0x1.97f5b2p-4f, 0x1.fd7f64p-3f, -0x1.11beb6p-2f, 0x1.54ad6ep-2f,
+        0x1.a7fa72p-3f, -0x1.5e401ep-3f, 0x1.11ecf2p-3f, 0x1.350528p-2f,
+        -0x1.2f79fcp-3f, 0x1.f2cbf2p-2f, 0x1.0f5768p-3f, 0x1.e6363p-6f,
+        0x1.9bfb1p-7f, -0x1.7198f6p-3f, -0x1.436164p-2f, 0x1.4f4994p-4f,
+        -0x1.58c9e6p-5f, -0x1.4c91cep-3f, 0x1.e80f1cp-9f, -0x1.778eeep-4f,
+        -0x1.90adcep-4f, -0x1.e5154cp-3f, -0x1.e3e698p-4f, -0x1.c0bb6cp-3f,
+        -0x1.65b32p-4f, -0x1.630e2cp-3f, -0x1.028988p-4f, -0x1.2d994ep-2f,
+        -0x1.53478p-3f, 0x1.702598p-4f, -0x1.302b36p-4f, 0x1.d3fc1ap-8f,
+        -0x1.4eae8ep-2f, 0x1.8f69ap-5f, -0x1.3d922ep-4f, 0x1.39f3dap-3f,
+        0x1.3790a6p-5f, 0x1.495dfep-3f, -0x1.ddf6bp-8f, 0x1.3ecd8p-4f,
+        0x1.968574p-8f, -0x1.115efp-2f, -0x1.a60fb8p-5f, 0x1.63d544p-4f,
+        -0x1.8ab608p-4f, -0x1.963facp-4f, 0x1.b8cab6p-4f, 0x1.5aac82p-2f,
+        -0x1.06eb52p-2f, 0x1.29987ap-3f, 0x1.3461bep-2f, -0x1.b2623p-3f,
+        0x1.f2fe8ap-2f, -0x1.0afcfep-1f, -0x1.83d4c4p-3f, -0x1.f674dap-3f,
+        0x1.cbf504p-2f, 0x1.cbecd8p-2f, 0x1.eecc88p-3f, -0x1.848e72p-8f
+    },
+    {
+        0x1.7f8868p-3f, 0x1.7e2448p-3f, 0x1.c66de4p-3f, -0x1.eca356p-4f,
+        0x1.7f40dap-5f, 0x1.8ee8e6p-2f, -0x1.390dc4p-6f, 0x1.84bcfep-2f,
+        0x1.b572aep-6f, -0x1.84a462p-5f, -0x1.2961fap-2f, 0x1.060cd6p-2f,
+        -0x1.76865p-4f, 0x1.4f1752p-3f, 0x1.d4a8aap-4f, -0x1.1cf66ep-3f,
+        0x1.82768ap-2f, -0x1.0b7b6p-3f, 0x1.0601c6p-3f, 0x1.261258p-3f,
+        -0x1.171a28p-2f, -0x1.6ad7b4p-7f, -0x1.f166b2p-3f, -0x1.74f48p-4f,
+        -0x1.849decp-3f, -0x1.32fbb2p-5f, -0x1.a68766p-2f, -0x1.7a2798p-8f,
+        0x1.a74c8cp-3f, -0x1.cfab78p-6f, 0x1.ec1fdp-3f, -0x1.31522ep-3f,
+        -0x1.e0bae4p-6f, 0x1.d190fp-3f, 0x1.89275ap-4f, 0x1.d806e6p-3f,
+        -0x1.12212p-5f, 0x1.229364p-1f, -0x1.52bec8p-5f, -0x1.ec30d8p-4f,
+        -0x1.a31c04p-3f, 0x1.f168e6p-4f, 0x1.8a9a9p-8f, -0x1.305f7ap-4f,
+        0x1.927774p-3f, 0x1.0f4542p-6f, 0x1.50d968p-4f, -0x1.72638p-2f,
+        0x1.4407cp-2f, -0x1.b8cc02p-3f, -0x1.543feep-3f, -0x1.dcd60cp-4f,
+        -0x1.997d4cp-3f, -0x1.0571b2p-2f, -0x1.656542p-4f, 0x1.4a636cp-5f,
+        0x1.304688p-4f, -0x1.c33772p-2f, -0x1.d53afep-3f, 0x1.006eeap-2f,
+        0x1.cc29fp-2f, 0x1.9f09f4p-4f, -0x1.343ecap-5f, 0x1.21ecp-3f
+    },
+    {
+        0x1.358572p-2f, -0x1.73a822p-5f, 0x1.f82dfap-3f, -0x1.9f82ecp-3f,
+        0x1.cb370ep-2f, 0x1.9b9d6p-2f, 0x1.8d11d4p-2f, -0x1.15c3aap-1f,
+        -0x1.0951c4p-2f, 0x1.47fec8p-4f, -0x1.837548p-3f, -0x1.3258ap-1f,
+        -0x1.d43844p-3f, -0x1.bc7a46p-2f, 0x1.f51b34p-4f, -0x1.cab1ccp-3f,
+        -0x1.2cc952p-2f, 0x1.94c02ap-4f, 0x1.969c12p-8f, -0x1.54c54ap-3f,
+        -0x1.89a94ap-5f, 0x1.40db08p-3f, 0x1.b6f184p-3f, -0x1.3c6b0cp-5f,
+        0x1.0d31f4p-2f, -0x1.79fcb4p-2f, 0x1.8e0584p-1f, -0x1.73a238p-2f,
+        -0x1.13d6b6p-1f, -0x1.8b175ep-6f, 0x1.2a4e04p-2f, -0x1.4e431cp-2f,
+        0x1.a4e638p-3f, 0x1.e3041ep-6f, 0x1.25b5f4p-2f, 0x1.11dd84p-3f,
+        0x1.a066cap-2f, 0x1.e5d662p-2f, -0x1.8fceeep-3f, 0x1.137de8p-2f,
+        0x1.e6934ap-5f, 0x1.29f86cp-1f, -0x1.aa5108p-3f, 0x1.f05b8ep-4f,
+        0x1.b85e68p-4f, -0x1.c6f3c2p-7f, -0x1.57548ap-5f, 0x1.b1c3d2p-3f,
+        -0x1.20d4aap-3f, -0x1.793874p-2f, -0x1.b19174p-4f, -0x1.f8fb94p-3f,
+        -0x1.00d428p-2f, 0x1.ce482ep-5f, 0x1.455a44p-6f, -0x1.012c8ep-4f,
+        0x1.0c559ep-1f, 0x1.12d434p-9f, -0x1.d1afap-4f, -0x1.99b522p-2f,
+        0x1.84cac8p-2f, 0x1.d9788ap-2f, -0x1.8a6338p-5f, -0x1.5a3324p-5f
+    },
+    {
+        0x1.8269a8p-2f, 0x1.afe368p-5f, 0x1.1530bep-3f, -0x1.78a182p-3f,
+        0x1.154712p-3f, 0x1.bda158p-3f, -0x1.8271aap-3f, 0x1.9acb38p-3f,
+        -0x1.4ca1acp-2f, -0x1.6de102p-7f, -0x1.1a6794p-3f, 0x1.017fe4p-2f,
+        -0x1.de136cp-4f, 0x1.a38476p-3f, -0x1.8f86ecp-2f, 0x1.bd4caep-3f,
+        -0x1.0a9f2p-1f, -0x1.248fa6p-6f, 0x1.4672fp-3f, 0x1.03b46p-2f,
+        0x1.b462e6p-2f, 0x1.c7b008p-3f, -0x1.e2ed1ep-4f, -0x1.23bf1ep-3f,
+        0x1.8aa1p-2f, -0x1.29bb64p-2f, -0x1.e62532p-2f, -0x1.63fcccp-2f,
+        -0x1.dc5882p-2f, -0x1.29b536p-5f, -0x1.b8964p-1f, 0x1.5f3b3ep-3f,
+        0x1.29f1b6p-2f, -0x1.6cb2d2p-6f, 0x1.774022p-3f, -0x1.713adep-2f,
+        -0x1.4b374ap-2f, 0x1.8f844p-3f, 0x1.83b57cp-3f, 0x1.c573eap-7f,
+        0x1.c3fb7cp-3f, 0x1.dd467ap-3f, 0x1.a5ebe4p-5f, -0x1.1fae9p-3f,
+        -0x1.4691c4p-2f, 0x1.84814cp-2f, -0x1.3ca094p-3f, 0x1.71e678p-2f,
+        -0x1.3a984cp-2f, 0x1.701bb2p-3f, 0x1.a4a2bp-4f, -0x1.14ecc6p-2f,
+        0x1.056e26p-2f, -0x1.a2de32p-6f, -0x1.201484p-2f, 0x1.a568b8p-6f,
+        0x1.8d69c2p-3f, -0x1.e6df7ep-1f, 0x1.a3c902p-3f, 0x1.8af9aep-7f,
+        0x1.077c88p-3f, 0x1.6f5f0cp-3f, 0x1.b97a9ap-3f, -0x1.c0bf9ap-3f
+    },
+    {
+        0x1.17b6eap-3f, -0x1.a5b432p-2f, 0x1.7b9564p-3f, -0x1.4c9274p-7f,
+        -0x1.2ff494p-7f, 0x1.1bdba6p-2f, 0x1.400c44p-3f, 0x1.05958p-2f,
+        0x1.2f84eep-6f, 0x1.376276p-3f, -0x1.70c83ep-2f, 0x1.db041ap-3f,
+        -0x1.c6ee1cp-2f, 0x1.fc5bfap-3f, -0x1.31f072p-7f, 0x1.3ecca4p-2f,
+        0x1.0e5ed2p-3f, 0x1.f36beep-4f, 0x1.41467ap-3f, 0x1.639546p-3f,
+        -0x1.d46da6p-2f, -0x1.fe014cp-3f, -0x1.ca6096p-2f, -0x1.6bdf42p-2f,
+        -0x1.a6eddcp-2f, 0x1.867a46p-3f, -0x1.a36a1ap-3f, 0x1.2bae36p-2f,
+        -0x1.56d162p-6f, -0x1.7d11acp-2f, -0x1.021684p-5f, 0x1.807244p-3f,
+        0x1.1928a8p-3f, -0x1.eebdd6p-2f, -0x1.da38d4p-3f, 0x1.41ed98p-7f,
+        -0x1.9219a8p-4f, 0x1.b9f78ap-3f, 0x1.36865ep-4f, 0x1.e8ea06p-7f,
+        -0x1.da9a32p-3f, 0x1.c72c3ep-6f, 0x1.01cda6p-2f, -0x1.778432p-3f,
+        -0x1.0042ep-8f, -0x1.639684p-2f, 0x1.8df5d4p-3f, -0x1.8b932ap-2f,
+        0x1.8311dap-5f, 0x1.6fc546p-3f, -0x1.eeb0dap-6f, 0x1.95ce9p-4f,
+        -0x1.6c7388p-6f, 0x1.f772eep-3f, 0x1.3d472ep-4f, 0x1.9ba2c6p-2f,
+        0x1.4a037ap-3f, 0x1.d929b8p-5f, 0x1.37224cp-5f, 0x1.55dd1ap-3f,
+        0x1.548aecp-3f, 0x1.858a4cp-3f, 0x1.3b493p-3f, -0x1.035e4ap-5f
+    },
+};
+
+const float (*alcm_predictor_default_w1t(void))[ALCM_HIDDEN]
+{
+    return k_w1t;
 }
