@@ -285,14 +285,15 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
     return ALCM_OK;
 }
 
-/* Zeroes every channel of the residual that holds an infinity or a NaN. */
-static void scrub_residual(const alcm_genc *E, float *r)
+/* Zeroes channel c of the residual if it holds an infinity or a NaN (an input rewritten
+ * during the call); 1 when it did. */
+static int zero_if_nonfinite(const alcm_genc *E, float *r, uint32_t c)
 {
-    for (uint32_t c = 0; c < E->C; c++) {
-        uint64_t off = (uint64_t)c * E->len;
-        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
-        if (!all_finite(r + off, n)) memset(r + off, 0, n * sizeof *r);
-    }
+    uint64_t off = (uint64_t)c * E->len;
+    size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+    if (all_finite(r + off, n)) return 0;
+    memset(r + off, 0, n * sizeof *r);
+    return 1;
 }
 
 /* The residual after decoding: of every channel, or (packed: the packing pass updated the
@@ -313,10 +314,7 @@ static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
             float step = alcm_step((uint32_t)ch->s);
             alcm_q_residual(E->x + off, r + off, n, step, 1.0f / step, E->thr);
         }
-        if (!all_finite(r + off, n)) {
-            memset(r + off, 0, n * sizeof *r);
-            st = ALCM_E_INPUT_CHANGED;
-        }
+        if (zero_if_nonfinite(E, r, c)) st = ALCM_E_INPUT_CHANGED;
     }
     return st;
 }
@@ -418,7 +416,8 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK) {
         /* Only an input rewritten during the call fails a pass that updates the residual:
          * the channels it left non-finite are zeroed, never kept to poison later steps. */
-        if (E.update_r) scrub_residual(&E, residual);
+        if (E.update_r)
+            for (uint32_t c = 0; c < E.C; c++) zero_if_nonfinite(&E, residual, c);
         return st;
     }
     if (residual && (st = update_residual(&E, residual, E.update_r != NULL)) != ALCM_OK) {

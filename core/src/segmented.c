@@ -21,6 +21,7 @@ typedef struct {
     double energy;     /* Σ (x + r)² */
     alcm_info info;
     alcm_genc_chan *chan; /* its channel statistics, when analysed before the writing */
+    uint32_t n_chan;      /* its channels (rank-1 layout), when analysed */
 } piece;
 
 /* Σ (x + r)² over n elements, in double. */
@@ -239,13 +240,13 @@ static uint32_t piece_channels(const piece *pc)
 static alcm_status reserve_stats(alcm_cctx *cx, piece *pieces, uint32_t count)
 {
     size_t total = 0;
-    for (uint32_t k = 0; k < count; k++) total += piece_channels(&pieces[k]);
+    for (uint32_t k = 0; k < count; k++) total += pieces[k].n_chan = piece_channels(&pieces[k]);
     if (alcm_buf_reserve(&cx->stats, (total ? total : 1) * sizeof(alcm_genc_chan)))
         return ALCM_E_NOMEM;
     alcm_genc_chan *next = cx->stats.p;
     for (uint32_t k = 0; k < count; k++) {
         pieces[k].chan = next;
-        next += piece_channels(&pieces[k]);
+        next += pieces[k].n_chan;
     }
     return ALCM_OK;
 }

@@ -24,6 +24,16 @@
 #define COLS 4097u
 #define N ((size_t)ROWS * COLS)
 
+static const alcm_shape k_shape = {.rank = 2, .dims = {ROWS, COLS}};
+
+/* The gradient profile's defaults. */
+static alcm_params gradient_params(void)
+{
+    alcm_params p;
+    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    return p;
+}
+
 static float *tensor(void)
 {
     return tu_synth(ALCM_SYNTH_GRADIENT, N, COLS, 11);
@@ -86,9 +96,8 @@ static void test_same_blob_any_thread_count(void **state)
 {
     (void)state;
     float *x = tensor();
-    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
-    alcm_params p;
-    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    alcm_shape sh = k_shape;
+    alcm_params p = gradient_params();
     size_t cap = alcm_compress_bound(N * 4);
     uint8_t *ref = tu_malloc(cap), *blob = tu_malloc(cap);
     float *r0 = residual0(), *rref = tu_malloc(N * 4), *r = tu_malloc(N * 4);
@@ -228,9 +237,8 @@ static void test_small_dst_keeps_residual(void **state)
 {
     (void)state;
     float *x = tensor(), *r0 = residual0(), *r = tu_malloc(N * 4);
-    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
-    alcm_params p;
-    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    alcm_shape sh = k_shape;
+    alcm_params p = gradient_params();
     size_t cap = alcm_compress_bound(N * 4);
     uint8_t *blob = tu_malloc(cap);
     memcpy(r, r0, N * 4);
@@ -264,9 +272,8 @@ static void test_nonfinite_keeps_residual(void **state)
     (void)state;
     float *x = tensor(), *r0 = residual0(), *r = tu_malloc(N * 4);
     x[N - 5] = INFINITY;
-    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
-    alcm_params p;
-    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    alcm_shape sh = k_shape;
+    alcm_params p = gradient_params();
     size_t cap = alcm_compress_bound(N * 4);
     uint8_t *blob = tu_malloc(cap);
     for (unsigned t = 1; t <= 3; t++) {
@@ -291,9 +298,8 @@ static void test_memory_counts_workers(void **state)
 {
     (void)state;
     float *x = tensor();
-    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
-    alcm_params p;
-    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    alcm_shape sh = k_shape;
+    alcm_params p = gradient_params();
     size_t cap = alcm_compress_bound(N * 4), len;
     uint8_t *blob = tu_malloc(cap);
     alcm_cctx *cx = alcm_cctx_create();
@@ -315,9 +321,8 @@ static void test_damaged_blob_same_error(void **state)
 {
     (void)state;
     float *x = tensor();
-    alcm_shape sh = {.rank = 2, .dims = {ROWS, COLS}};
-    alcm_params p;
-    alcm_params_default(&p, ALCM_PROFILE_GRADIENT);
+    alcm_shape sh = k_shape;
+    alcm_params p = gradient_params();
     size_t cap = alcm_compress_bound(N * 4);
     uint8_t *blob = tu_malloc(cap);
     float *y = tu_malloc(N * 4);
