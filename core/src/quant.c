@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "gradient.h"
+#include "resid.h"
 
 #include "simd.h"
 
@@ -30,6 +31,30 @@ typedef uint16_t vh __attribute__((vector_size(16)));
 #define storev(p, v) do { vf s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 #define selectv(m, a, b) ((vf)(((m) & (vi)(a)) | (~(m) & (vi)(b))))
 #define vabs(v) ((vf)((vi)(v) & splati(0x7fffffff)))
+/* Eight bfloat16 values widened to float32 (exact). */
+#define loadh(p)                                                                           \
+    __extension__({                                                                        \
+        vh h_;                                                                             \
+        memcpy(&h_, (p), sizeof h_);                                                       \
+        (vf)(__builtin_convertvector(h_, vu) << 16);                                       \
+    })
+/* alcm_bf16_round on eight lanes, stored to p. */
+#define storeh(p, v)                                                                       \
+    do {                                                                                   \
+        const vu b_ = (vu)(v), a_ = b_ & (vu)splati(0x7fffffff);                           \
+        vu r_ = b_ + (vu)splati(0x7fff) + ((b_ >> 16) & (vu)splati(1));                    \
+        const vu fin_ = (vu)(a_ < (vu)splati(0x7f800000));                                 \
+        const vu sat_ = fin_ & (vu)((r_ & (vu)splati(0x7fff0000)) == (vu)splati(0x7f800000)); \
+        r_ -= sat_ & (vu)splati(0x10000);                                                  \
+        r_ >>= 16;                                                                         \
+        const vu nan_ = (vu)(a_ > (vu)splati(0x7f800000));                                 \
+        r_ = (r_ & ~nan_) | (((b_ >> 16) | (vu)splati(0x0040)) & nan_);                    \
+        vh o_ = __builtin_convertvector(r_, vh);                                           \
+        memcpy((p), &o_, sizeof o_);                                                       \
+    } while (0)
+/* y = x + r with r in float32 (rh NULL) or bfloat16 */
+#define loady(x, r, rh, i) (loadv((x) + (i)) + ((rh) ? loadh((rh) + (i)) : loadv((r) + (i))))
+#define scalary(x, r, rh, i) ((x)[i] + ((rh) ? alcm_bf16_widen((rh)[i]) : (r)[i]))
 
 /* alcm_quantise on eight lanes. (The ±0.5 takes the sign of v; for v = -0 the scalar
  * version adds +0.5 instead, and both truncate to 0.) */
@@ -47,8 +72,8 @@ typedef uint16_t vh __attribute__((vector_size(16)));
     })
 
 static inline __attribute__((always_inline)) void
-measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
-             alcm_qstats *m, const int has_r)
+measure_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float step, float inv,
+             float thr, alcm_qstats *m, const int has_r)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     const vf one = splat(1.0f), seven = splat(7.0f), big = splat(127.0f);
@@ -60,8 +85,7 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
         vf a = splat(0.0f);
         vi c1 = splati(0), c7 = c1, cb = c1;
         for (size_t g = 0; g < groups; g++, i += 8) {
-            vf y = loadv(x + i);
-            if (has_r) y += loadv(r + i);
+            vf y = has_r ? loady(x, r, rh, i) : loadv(x + i);
             vf q = vquant(y, vinv, vthr);
             vf u = (y - q * vstep) * vinv;
             a += u * u;
@@ -83,7 +107,7 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
     float mx = 0.0f;
     for (int j = 0; j < VL; j++) mx = mx0[j] > mx ? mx0[j] : mx;
     for (; i < n; i++) {
-        float y = has_r ? x[i] + r[i] : x[i];
+        float y = has_r ? scalary(x, r, rh, i) : x[i];
         float q = alcm_quantise(y, inv, thr);
         float u = (y - q * step) * inv;
         m->dist_units += (double)(u * u);
@@ -100,20 +124,25 @@ ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float 
                                 float thr,
                     alcm_qstats *m)
 {
-    if (r) measure_impl(x, r, n, step, inv, thr, m, 1);
-    else measure_impl(x, NULL, n, step, inv, thr, m, 0);
+    if (r) measure_impl(x, r, NULL, n, step, inv, thr, m, 1);
+    else measure_impl(x, NULL, NULL, n, step, inv, thr, m, 0);
+}
+
+ALCM_KERNEL void alcm_q_measure_bf16(const float *x, const uint16_t *r, size_t n, float step,
+                                     float inv, float thr, alcm_qstats *m)
+{
+    measure_impl(x, NULL, r, n, step, inv, thr, m, 1);
 }
 
 static inline __attribute__((always_inline)) uint32_t
-codes_impl(const float *x, const float *r, size_t n, float inv, float thr, uint16_t *zz,
-           const int has_r)
+codes_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float inv, float thr,
+           uint16_t *zz, const int has_r)
 {
     const vf vinv = splat(inv), vthr = splat(thr);
     vi mz = splati(0);
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
-        vf y = loadv(x + i);
-        if (has_r) y += loadv(r + i);
+        vf y = has_r ? loady(x, r, rh, i) : loadv(x + i);
         vi q = __builtin_convertvector(vquant(y, vinv, vthr), vi);
         vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
         mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
@@ -123,7 +152,7 @@ codes_impl(const float *x, const float *r, size_t n, float inv, float thr, uint1
     uint32_t maxz = 0;
     for (int j = 0; j < VL; j++) maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
     for (; i < n; i++) {
-        float q = alcm_quantise(has_r ? x[i] + r[i] : x[i], inv, thr);
+        float q = alcm_quantise(has_r ? scalary(x, r, rh, i) : x[i], inv, thr);
         uint32_t z = alcm_zigzag((int32_t)q);
         zz[i] = (uint16_t)z;
         maxz = z > maxz ? z : maxz;
@@ -134,7 +163,14 @@ codes_impl(const float *x, const float *r, size_t n, float inv, float thr, uint1
 ALCM_KERNEL uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
                       uint16_t *zz)
 {
-    return r ? codes_impl(x, r, n, inv, thr, zz, 1) : codes_impl(x, NULL, n, inv, thr, zz, 0);
+    return r ? codes_impl(x, r, NULL, n, inv, thr, zz, 1)
+             : codes_impl(x, NULL, NULL, n, inv, thr, zz, 0);
+}
+
+ALCM_KERNEL uint32_t alcm_q_codes_bf16(const float *x, const uint16_t *r, size_t n, float inv,
+                                       float thr, uint16_t *zz)
+{
+    return codes_impl(x, NULL, r, n, inv, thr, zz, 1);
 }
 
 ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
@@ -209,4 +245,88 @@ ALCM_KERNEL int alcm_q_all_finite(const float *y, size_t n)
         m = b > m ? b : m;
     }
     return m < 0x7f800000u;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The same kernels with the residual in bfloat16: y = x + widen(r) in float, exactly as
+ * above, and the new residual rounded to bfloat16 (alcm_bf16_round) when stored.
+ * ---------------------------------------------------------------------------------------- */
+
+ALCM_KERNEL void alcm_q_residual_bf16(const float *x, uint16_t *r, size_t n, float step,
+                                      float inv, float thr)
+{
+    const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vf y = loadv(x + i) + loadh(r + i);
+        storeh(r + i, y - vquant(y, vinv, vthr) * vstep);
+    }
+    for (; i < n; i++) {
+        float y = x[i] + alcm_bf16_widen(r[i]);
+        r[i] = alcm_bf16_round(y - alcm_quantise(y, inv, thr) * step);
+    }
+}
+
+ALCM_KERNEL void alcm_q_add_bf16(const float *x, uint16_t *r, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) storeh(r + i, loadv(x + i) + loadh(r + i));
+    for (; i < n; i++) r[i] = alcm_bf16_round(x[i] + alcm_bf16_widen(r[i]));
+}
+
+ALCM_KERNEL uint32_t alcm_q_codes_update_bf16(const float *x, uint16_t *r, size_t n, float step,
+                                              float inv, float thr, uint16_t *zz)
+{
+    const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
+    vi mz = splati(0);
+    vu bad = (vu)splati(0);
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vf y = loadv(x + i) + loadh(r + i);
+        vf qf = vquant(y, vinv, vthr);
+        vf nr = y - qf * vstep;
+        storeh(r + i, nr);
+        /* finite f32 values stay finite in bfloat16 (saturated): the f32 test decides */
+        bad |= (vu)(((vi)nr & splati(0x7f800000)) == splati(0x7f800000));
+        vi q = __builtin_convertvector(qf, vi);
+        vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
+        mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
+        vh h = __builtin_convertvector(z, vh);
+        memcpy(zz + i, &h, sizeof h);
+    }
+    uint32_t maxz = 0;
+    int nonfinite = 0;
+    for (int j = 0; j < VL; j++) {
+        maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
+        nonfinite |= bad[j] != 0;
+    }
+    for (; i < n; i++) {
+        float y = x[i] + alcm_bf16_widen(r[i]);
+        float q = alcm_quantise(y, inv, thr);
+        float nr = y - q * step;
+        r[i] = alcm_bf16_round(nr);
+        nonfinite |= !isfinite(nr);
+        uint32_t z = alcm_zigzag((int32_t)q);
+        zz[i] = (uint16_t)z;
+        maxz = z > maxz ? z : maxz;
+    }
+    return nonfinite ? UINT32_MAX : maxz;
+}
+
+ALCM_KERNEL int alcm_q_all_finite_bf16(const uint16_t *y, size_t n)
+{
+    vh mx = {0};
+    size_t i = 0;
+    const vh mask = {0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff};
+    for (; i + VL <= n; i += VL) {
+        vh b;
+        memcpy(&b, y + i, sizeof b);
+        b &= mask;
+        vh gt = (vh)(b > mx);
+        mx = (b & gt) | (mx & ~gt);
+    }
+    uint32_t m = 0;
+    for (int j = 0; j < VL; j++) m = mx[j] > m ? mx[j] : m;
+    for (; i < n; i++) m = (uint32_t)(y[i] & 0x7fffu) > m ? (uint32_t)(y[i] & 0x7fffu) : m;
+    return m < 0x7f80u;
 }
