@@ -56,17 +56,19 @@ static inline float alcm_bf16_widen(uint16_t h)
 
 /* float32 -> bfloat16, rounded to nearest, ties to even. A finite value beyond the largest
  * finite bfloat16 (3.3895e38) becomes that value with its sign instead of an infinity, so a
- * finite residual stays finite; an infinity stays one, a NaN stays a (quiet) NaN. The
- * vector kernels (quant.c) compute exactly this. */
+ * finite residual stays finite; a non-finite value keeps its high half (an infinity stays
+ * one, a NaN stays a NaN or, with its payload in the low half only, becomes an infinity:
+ * never finite). The vector kernels (quant.c) compute exactly this. */
 static inline uint16_t alcm_bf16_round(float f)
 {
     uint32_t b;
     memcpy(&b, &f, sizeof b);
     uint32_t a = b & 0x7fffffffu;
-    if (a > 0x7f800000u) return (uint16_t)((b >> 16) | 0x0040u); /* NaN: keep it quiet */
-    uint32_t r = b + 0x7fffu + ((b >> 16) & 1u);
-    if (a < 0x7f800000u && (r & 0x7fff0000u) == 0x7f800000u) r -= 0x10000u; /* saturate */
-    return (uint16_t)(r >> 16);
+    if (a <= 0x7f7fffffu) {
+        if (a > 0x7f7f7fffu) a = 0x7f7f7fffu;
+        a += 0x7fffu + ((a >> 16) & 1u);
+    }
+    return (uint16_t)((a | (b & 0x80000000u)) >> 16);
 }
 
 #endif /* ALCM_RESID_H */
