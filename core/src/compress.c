@@ -114,16 +114,6 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
                           const void *src, size_t src_bytes, float *residual, void *dst,
                           size_t dst_cap, size_t *dst_len, alcm_info *info)
 {
-    alcm_resid r = {residual, NULL};
-    return alcm_compress_resid(cctx, params, shape, src, src_bytes, r, dst, dst_cap, dst_len,
-                               info);
-}
-
-alcm_status alcm_compress_resid(alcm_cctx *cctx, const alcm_params *params,
-                                const alcm_shape *shape, const void *src, size_t src_bytes,
-                                alcm_resid residual, void *dst, size_t dst_cap,
-                                size_t *dst_len, alcm_info *info)
-{
     if (dst_len) *dst_len = 0;
     if (!cctx || !params || !shape || !dst_len) return ALCM_E_ARG;
     if ((!src && src_bytes) || (!dst && dst_cap)) return ALCM_E_ARG;
@@ -133,7 +123,7 @@ alcm_status alcm_compress_resid(alcm_cctx *cctx, const alcm_params *params,
     if ((st = alcm_shape_numel(shape, &numel)) != ALCM_OK) return st;
     size_t es = alcm_dtype_size(params->dtype);
     if (numel > SIZE_MAX / es || numel * es != src_bytes) return ALCM_E_SHAPE;
-    if (alcm_resid_on(residual) && params->profile != ALCM_PROFILE_GRADIENT) return ALCM_E_ARG;
+    if (residual && params->profile != ALCM_PROFILE_GRADIENT) return ALCM_E_ARG;
     if (params->n_segments && (st = alcm_segmented_check(params, numel)) != ALCM_OK) return st;
     if (!dst) return ALCM_E_DST_TOO_SMALL;
 

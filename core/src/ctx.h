@@ -9,7 +9,6 @@
 #include "bytes.h"
 #include "format.h"
 #include "gradient.h"
-#include "resid.h"
 
 struct alcm_cctx {
     alcm_backend_enc benc;
@@ -82,22 +81,15 @@ typedef struct {
     double chan_energy;
 } alcm_enc_job;
 
-/* alcm_compress with the residual in float32 (residual.f: alcm_compress itself) or in
- * bfloat16 (residual.h: a stream's compact residual, docs/DESIGN.md "Error feedback"). */
-alcm_status alcm_compress_resid(alcm_cctx *cctx, const alcm_params *params,
-                                const alcm_shape *shape, const void *src, size_t src_bytes,
-                                alcm_resid residual, void *dst, size_t dst_cap,
-                                size_t *dst_len, alcm_info *info);
-
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                 alcm_resid residual, uint8_t *dst, size_t cap, size_t *len,
+                                 float *residual, uint8_t *dst, size_t cap, size_t *len,
                                  alcm_info *info);
 
 /* The first phase of a gradient encode on its own: the statistics and entropy map of the
  * job's channels of x + r into chan[0..C) (C of alcm_channel_layout), their energy into
  * *energy; ALCM_E_NONFINITE when an element of x + r is not finite. Reads x and r only. */
 alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  alcm_resid r, struct alcm_genc_chan *chan, double *energy);
+                                  const float *r, struct alcm_genc_chan *chan, double *energy);
 
 /* Lossless floats; addend (f32 only, may be NULL) is added element-wise before encoding. */
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,
@@ -130,7 +122,7 @@ alcm_status alcm_baseline_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
 int alcm_segmented_wanted(const alcm_params *p, const alcm_shape *shape, uint64_t numel);
 alcm_status alcm_segmented_check(const alcm_params *p, uint64_t numel);
 alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  alcm_resid residual, uint8_t *dst, size_t cap, size_t *len,
+                                  float *residual, uint8_t *dst, size_t cap, size_t *len,
                                   alcm_info *info);
 alcm_status alcm_segmented_next(const uint8_t *blob, const alcm_frame *f, size_t *pos,
                                 uint64_t *off, alcm_frame *inner);

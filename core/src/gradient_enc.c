@@ -38,8 +38,7 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
     size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
     float step = alcm_step((uint32_t)s), inv = 1.0f / step;
     alcm_qstats m = {0};
-    if (E->rh) alcm_q_measure_bf16(E->x + off, E->rh + off, n, step, inv, E->thr, &m);
-    else alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
+    alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
     ch->dist = m.dist_units * ((double)step * (double)step);
     ch->maxq = m.maxq;
     ch->over[0] = m.over1;
@@ -51,22 +50,17 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
  * Statistics and the entropy map
  * ---------------------------------------------------------------------------------------- */
 
-uint32_t alcm_genc_codes(alcm_genc *E, uint64_t at, size_t m, float step, float inv)
+/* Finiteness of n floats, for the residual after an update. */
+static int all_finite(const float *y, size_t n)
 {
-    const float *x = E->x + at;
-    if (E->update_rh)
-        return alcm_q_codes_update_bf16(x, E->update_rh + at, m, step, inv, E->thr, E->zz);
-    if (E->update_r)
-        return alcm_q_codes_update(x, E->update_r + at, m, step, inv, E->thr, E->zz);
-    if (E->rh) return alcm_q_codes_bf16(x, E->rh + at, m, inv, E->thr, E->zz);
-    return alcm_q_codes(x, E->r ? E->r + at : NULL, m, inv, E->thr, E->zz);
+    return alcm_q_all_finite(y, n);
 }
 
 static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *total_energy)
 {
     const alcm_predictor *model = alcm_predictor_default();
     float *ybuf = NULL;
-    if (E->r || E->rh) {
+    if (E->r) {
         if (alcm_buf_reserve(&E->cx->ybuf, (size_t)E->len * sizeof(float))) return ALCM_E_NOMEM;
         ybuf = E->cx->ybuf.p;
     }
@@ -76,9 +70,8 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         const float *y = E->x + off;
         alcm_stats st;
-        if (E->r || E->rh) {
-            if (E->rh) alcm_stats_compute_sum_bf16(y, E->rh + off, ybuf, n, &st);
-            else alcm_stats_compute_sum(y, E->r + off, ybuf, n, &st);
+        if (E->r) {
+            alcm_stats_compute_sum(y, E->r + off, ybuf, n, &st);
             y = ybuf;
         } else {
             alcm_stats_compute(y, n, &st);
@@ -228,7 +221,7 @@ static alcm_status reserve_scratch(alcm_cctx *cx, uint32_t C)
  * ---------------------------------------------------------------------------------------- */
 
 static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budget, double achieved,
-                              alcm_resid residual, uint8_t *dst, size_t cap, size_t *len)
+                              float *residual, uint8_t *dst, size_t cap, size_t *len)
 {
     alcm_cctx *cx = E->cx;
     alcm_chan_param *cp = cx->alloc.p; /* the allocator input is no longer needed */
@@ -257,9 +250,7 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
      * it is updated while the codes are packed (the residual is untouched on error). */
     uint64_t worst = escapes ? ALCM_STREAM_HEADER + 2 * escapes : 0;
     for (int k = 0; k < 5; k++) worst += bytes[k] ? ALCM_STREAM_HEADER + bytes[k] : 0;
-    const int update = alcm_resid_on(residual) && worst <= end - pos;
-    E->update_r = update ? residual.f : NULL;
-    E->update_rh = update ? residual.h : NULL;
+    E->update_r = residual && worst <= end - pos ? residual : NULL;
     E->n_esc = 0;
     E->zz = cx->codes.p;
     for (unsigned wc = 0; wc < ALCM_NWIDTH; wc++) {
@@ -296,13 +287,12 @@ static alcm_status write_blob(alcm_genc *E, const alcm_enc_job *job, double budg
 
 /* Zeroes channel c of the residual if it holds an infinity or a NaN (an input rewritten
  * during the call); 1 when it did. */
-static int zero_if_nonfinite(const alcm_genc *E, alcm_resid r, uint32_t c)
+static int zero_if_nonfinite(const alcm_genc *E, float *r, uint32_t c)
 {
     uint64_t off = (uint64_t)c * E->len;
     size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
-    r = alcm_resid_at(r, off);
-    if (r.h ? alcm_q_all_finite_bf16(r.h, n) : alcm_q_all_finite(r.f, n)) return 0;
-    memset(alcm_resid_bytes(r), 0, n * alcm_resid_esize(r));
+    if (all_finite(r + off, n)) return 0;
+    memset(r + off, 0, n * sizeof *r);
     return 1;
 }
 
@@ -310,7 +300,7 @@ static int zero_if_nonfinite(const alcm_genc *E, alcm_resid r, uint32_t c)
  * others) of the zeroed ones only. An input rewritten during the call can make a channel
  * non-finite: it is zeroed (never kept to poison later steps) and ALCM_E_INPUT_CHANGED
  * returned. */
-static alcm_status update_residual(const alcm_genc *E, alcm_resid r, int packed)
+static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
 {
     alcm_status st = ALCM_OK;
     for (uint32_t c = 0; c < E->C; c++) {
@@ -318,16 +308,11 @@ static alcm_status update_residual(const alcm_genc *E, alcm_resid r, int packed)
         if (packed && ch->maxq) continue;
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
-        const float *x = E->x + off;
-        alcm_resid rc = alcm_resid_at(r, off);
         if (ch->maxq == 0) {
-            if (rc.h) alcm_q_add_bf16(x, rc.h, n);
-            else
-                for (size_t i = 0; i < n; i++) rc.f[i] = x[i] + rc.f[i];
+            for (size_t i = 0; i < n; i++) r[off + i] = E->x[off + i] + r[off + i];
         } else {
             float step = alcm_step((uint32_t)ch->s);
-            if (rc.h) alcm_q_residual_bf16(x, rc.h, n, step, 1.0f / step, E->thr);
-            else alcm_q_residual(x, rc.f, n, step, 1.0f / step, E->thr);
+            alcm_q_residual(E->x + off, r + off, n, step, 1.0f / step, E->thr);
         }
         if (zero_if_nonfinite(E, r, c)) st = ALCM_E_INPUT_CHANGED;
     }
@@ -335,20 +320,12 @@ static alcm_status update_residual(const alcm_genc *E, alcm_resid r, int packed)
 }
 
 static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                     alcm_resid r, uint8_t *dst, size_t cap, size_t *len,
+                                     float *r, uint8_t *dst, size_t cap, size_t *len,
                                      alcm_info *info)
 {
-    float *wide = NULL; /* a bfloat16 residual widened for the lossless encoder (rare path) */
-    if (r.h) {
-        size_t n = (size_t)job->numel;
-        if (!(wide = malloc((n ? n : 1) * sizeof(float)))) return ALCM_E_NOMEM;
-        for (size_t i = 0; i < n; i++) wide[i] = alcm_bf16_widen(r.h[i]);
-    }
-    alcm_status st =
-        alcm_lossless_float_encode(cx, job, ALCM_DTYPE_F32, x, r.h ? wide : r.f, dst, cap, len);
-    free(wide);
+    alcm_status st = alcm_lossless_float_encode(cx, job, ALCM_DTYPE_F32, x, r, dst, cap, len);
     if (st != ALCM_OK) return st;
-    if (alcm_resid_on(r)) memset(alcm_resid_bytes(r), 0, (size_t)job->numel * alcm_resid_esize(r));
+    if (r) memset(r, 0, (size_t)job->numel * sizeof(float));
     info->rel_l2_error = 0.0;
     info->mean_bits = 32.0;
     info->pruned_fraction = 0.0;
@@ -358,19 +335,18 @@ static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, con
 
 /* One encode's state over x (+ r) in the channel layout of the job. */
 static alcm_status genc_init(alcm_genc *E, alcm_cctx *cx, const alcm_enc_job *job,
-                             const float *x, alcm_resid r)
+                             const float *x, const float *r)
 {
     memset(E, 0, sizeof *E);
     E->cx = cx;
     E->x = x;
-    E->r = r.f;
-    E->rh = r.h;
+    E->r = r;
     E->numel = job->numel;
     return alcm_channel_layout(job->shape, job->params->block_size, &E->len, &E->C);
 }
 
 alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  alcm_resid r, alcm_genc_chan *chan, double *energy)
+                                  const float *r, alcm_genc_chan *chan, double *energy)
 {
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, r);
@@ -380,7 +356,7 @@ alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const 
 }
 
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                 alcm_resid residual, uint8_t *dst, size_t cap, size_t *len,
+                                 float *residual, uint8_t *dst, size_t cap, size_t *len,
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
@@ -406,10 +382,8 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     double target = total * (1.0 - BUDGET_MARGIN);
     alcm_prune pr = {0};
     if (p->prune_ratio > 0.0) {
-        st = residual.h ? alcm_select_prune_bf16(x, residual.h, (size_t)E.numel, p->prune_ratio,
-                                                 total * 0.5, &cx->select, &pr)
-                        : alcm_select_prune(x, residual.f, (size_t)E.numel, p->prune_ratio,
-                                            total * 0.5, &cx->select, &pr);
+        st = alcm_select_prune(x, residual, (size_t)E.numel, p->prune_ratio, total * 0.5,
+                               &cx->select, &pr);
         if (st != ALCM_OK) return st;
     }
     E.thr = pr.threshold;
@@ -442,12 +416,11 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK) {
         /* Only an input rewritten during the call fails a pass that updates the residual:
          * the channels it left non-finite are zeroed, never kept to poison later steps. */
-        if (E.update_r || E.update_rh)
+        if (E.update_r)
             for (uint32_t c = 0; c < E.C; c++) zero_if_nonfinite(&E, residual, c);
         return st;
     }
-    if (alcm_resid_on(residual) &&
-        (st = update_residual(&E, residual, E.update_r || E.update_rh)) != ALCM_OK) {
+    if (residual && (st = update_residual(&E, residual, E.update_r != NULL)) != ALCM_OK) {
         *len = 0;
         return st;
     }

@@ -7,7 +7,6 @@
 
 #include "backend.h"
 #include "ctx.h"
-#include "resid.h"
 
 #define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
 
@@ -30,7 +29,6 @@ typedef struct {
     alcm_cctx *cx;
     const float *x;
     const float *r;     /* residual added to x, or NULL */
-    const uint16_t *rh; /* the same in bfloat16 (at most one of r, rh), or NULL */
     uint64_t numel, len;
     uint32_t C;
     float thr;          /* pruning threshold */
@@ -39,13 +37,7 @@ typedef struct {
     uint64_t n_esc;
     uint16_t *zz;       /* ALCM_GENC_BLOCK codes of the block being packed */
     float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */
-    uint16_t *update_rh; /* the same in bfloat16 */
 } alcm_genc;
-
-/* Zigzag codes of elements [at, at + m) of y = x (+ the residual) at step (inv = 1/step)
- * into E->zz, the residual updated when E->update_r or E->update_rh is set (quant.h); returns
- * the largest code, or UINT32_MAX when an updated residual value is not finite. */
-uint32_t alcm_genc_codes(alcm_genc *E, uint64_t at, size_t m, float step, float inv);
 
 /* Writes the code streams of width class wc (W2, W4, W8: one stream; W16: low and high
  * planes) at dst[0..cap), their decoded sizes in bytes[] (alcm_class_sizes): the channels

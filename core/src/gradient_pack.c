@@ -42,7 +42,11 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
         float step = alcm_step((uint32_t)ch->s), inv = 1.0f / step;
         for (uint64_t i = 0; i < n; i += ALCM_GENC_BLOCK) {
             size_t m = (size_t)(n - i < ALCM_GENC_BLOCK ? n - i : ALCM_GENC_BLOCK);
-            uint32_t maxz = alcm_genc_codes(E, off + i, m, step, inv);
+            const float *xb = E->x + off + i;
+            uint32_t maxz =
+                E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step, inv,
+                                                  E->thr, zz)
+                            : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv, E->thr, zz);
             /* The level count was measured in an earlier pass over the same input: a code
              * beyond it means the input changed since (a blob written now would not
              * decode). */

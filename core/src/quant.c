@@ -11,7 +11,6 @@
 
 #include "bytes.h"
 #include "gradient.h"
-#include "resid.h"
 
 #include "simd.h"
 
@@ -19,7 +18,6 @@ typedef float vf __attribute__((vector_size(32)));
 typedef int32_t vi __attribute__((vector_size(32)));
 typedef uint32_t vu __attribute__((vector_size(32)));
 typedef uint16_t vh __attribute__((vector_size(16)));
-typedef uint16_t vh16 __attribute__((vector_size(32)));
 #define VL 8
 
 #define FLUSH_GROUPS 64   /* 8-element groups summed in float before a flush to double */
@@ -32,32 +30,6 @@ typedef uint16_t vh16 __attribute__((vector_size(32)));
 #define storev(p, v) do { vf s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 #define selectv(m, a, b) ((vf)(((m) & (vi)(a)) | (~(m) & (vi)(b))))
 #define vabs(v) ((vf)((vi)(v) & splati(0x7fffffff)))
-/* Eight bfloat16 values widened to float32 (exact): each interleaved with a zero low half
- * (one unpack; a conversion of the u16 lanes costs five instructions here). */
-#define loadh(p)                                                                           \
-    __extension__({                                                                        \
-        vh h_;                                                                             \
-        memcpy(&h_, (p), sizeof h_);                                                       \
-        (vf)__builtin_shufflevector((vh){0}, h_, 0, 8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, \
-                                    0, 15);                                               \
-    })
-/* alcm_bf16_round on eight lanes, stored to p; nf (a vi lvalue) gets -1 in the lanes that
- * were not finite. A finite magnitude is clamped to the largest that rounds to a finite
- * bfloat16, then rounded (+0x7fff + lsb); a non-finite one keeps its high half. */
-#define storeh(p, v, nf)                                                                   \
-    do {                                                                                   \
-        const vu b_ = (vu)(v), a_ = b_ & (vu)splati(0x7fffffff);                           \
-        (nf) = (vi)a_ > splati(0x7f7fffff);                                                \
-        vu c_ = (vu)selectv(a_ > (vu)splati(0x7f7f7fff), (vf)splati(0x7f7f7fff), (vf)a_);  \
-        c_ += (vu)splati(0x7fff) + ((c_ >> 16) & (vu)splati(1));                           \
-        c_ = (vu)selectv((nf), (vf)a_, (vf)c_) | (b_ & (vu)splati((int32_t)0x80000000u));  \
-        vh o_ = __builtin_convertvector(c_ >> 16, vh);                                     \
-        memcpy((p), &o_, sizeof o_);                                                       \
-    } while (0)
-/* y = x + r with r in float32 (rh NULL) or bfloat16 */
-/* y = x + r with r in float32 (bf 0) or bfloat16 (bf 1, in rh); bf is a constant */
-#define loady(x, r, rh, i, bf) (loadv((x) + (i)) + ((bf) ? loadh((rh) + (i)) : loadv((r) + (i))))
-#define scalary(x, r, rh, i, bf) ((x)[i] + ((bf) ? alcm_bf16_widen((rh)[i]) : (r)[i]))
 
 /* alcm_quantise on eight lanes. (The ±0.5 takes the sign of v; for v = -0 the scalar
  * version adds +0.5 instead, and both truncate to 0.) */
@@ -75,8 +47,8 @@ typedef uint16_t vh16 __attribute__((vector_size(32)));
     })
 
 static inline __attribute__((always_inline)) void
-measure_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float step, float inv,
-             float thr, alcm_qstats *m, const int has_r, const int bf)
+measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
+             alcm_qstats *m, const int has_r)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     const vf one = splat(1.0f), seven = splat(7.0f), big = splat(127.0f);
@@ -88,7 +60,8 @@ measure_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float
         vf a = splat(0.0f);
         vi c1 = splati(0), c7 = c1, cb = c1;
         for (size_t g = 0; g < groups; g++, i += 8) {
-            vf y = has_r ? loady(x, r, rh, i, bf) : loadv(x + i);
+            vf y = loadv(x + i);
+            if (has_r) y += loadv(r + i);
             vf q = vquant(y, vinv, vthr);
             vf u = (y - q * vstep) * vinv;
             a += u * u;
@@ -110,7 +83,7 @@ measure_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float
     float mx = 0.0f;
     for (int j = 0; j < VL; j++) mx = mx0[j] > mx ? mx0[j] : mx;
     for (; i < n; i++) {
-        float y = has_r ? scalary(x, r, rh, i, bf) : x[i];
+        float y = has_r ? x[i] + r[i] : x[i];
         float q = alcm_quantise(y, inv, thr);
         float u = (y - q * step) * inv;
         m->dist_units += (double)(u * u);
@@ -127,25 +100,20 @@ ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float 
                                 float thr,
                     alcm_qstats *m)
 {
-    if (r) measure_impl(x, r, NULL, n, step, inv, thr, m, 1, 0);
-    else measure_impl(x, NULL, NULL, n, step, inv, thr, m, 0, 0);
-}
-
-ALCM_KERNEL void alcm_q_measure_bf16(const float *x, const uint16_t *r, size_t n, float step,
-                                     float inv, float thr, alcm_qstats *m)
-{
-    measure_impl(x, NULL, r, n, step, inv, thr, m, 1, 1);
+    if (r) measure_impl(x, r, n, step, inv, thr, m, 1);
+    else measure_impl(x, NULL, n, step, inv, thr, m, 0);
 }
 
 static inline __attribute__((always_inline)) uint32_t
-codes_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float inv, float thr,
-           uint16_t *zz, const int has_r, const int bf)
+codes_impl(const float *x, const float *r, size_t n, float inv, float thr, uint16_t *zz,
+           const int has_r)
 {
     const vf vinv = splat(inv), vthr = splat(thr);
     vi mz = splati(0);
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
-        vf y = has_r ? loady(x, r, rh, i, bf) : loadv(x + i);
+        vf y = loadv(x + i);
+        if (has_r) y += loadv(r + i);
         vi q = __builtin_convertvector(vquant(y, vinv, vthr), vi);
         vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
         mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
@@ -155,7 +123,7 @@ codes_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float i
     uint32_t maxz = 0;
     for (int j = 0; j < VL; j++) maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
     for (; i < n; i++) {
-        float q = alcm_quantise(has_r ? scalary(x, r, rh, i, bf) : x[i], inv, thr);
+        float q = alcm_quantise(has_r ? x[i] + r[i] : x[i], inv, thr);
         uint32_t z = alcm_zigzag((int32_t)q);
         zz[i] = (uint16_t)z;
         maxz = z > maxz ? z : maxz;
@@ -166,14 +134,7 @@ codes_impl(const float *x, const float *r, const uint16_t *rh, size_t n, float i
 ALCM_KERNEL uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
                       uint16_t *zz)
 {
-    return r ? codes_impl(x, r, NULL, n, inv, thr, zz, 1, 0)
-             : codes_impl(x, NULL, NULL, n, inv, thr, zz, 0, 0);
-}
-
-ALCM_KERNEL uint32_t alcm_q_codes_bf16(const float *x, const uint16_t *r, size_t n, float inv,
-                                       float thr, uint16_t *zz)
-{
-    return codes_impl(x, NULL, r, n, inv, thr, zz, 1, 1);
+    return r ? codes_impl(x, r, n, inv, thr, zz, 1) : codes_impl(x, NULL, n, inv, thr, zz, 0);
 }
 
 ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
@@ -248,93 +209,4 @@ ALCM_KERNEL int alcm_q_all_finite(const float *y, size_t n)
         m = b > m ? b : m;
     }
     return m < 0x7f800000u;
-}
-
-/* ------------------------------------------------------------------------------------------
- * The same kernels with the residual in bfloat16: y = x + widen(r) in float, exactly as
- * above, and the new residual rounded to bfloat16 (alcm_bf16_round) when stored.
- * ---------------------------------------------------------------------------------------- */
-
-ALCM_KERNEL void alcm_q_residual_bf16(const float *x, uint16_t *r, size_t n, float step,
-                                      float inv, float thr)
-{
-    const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
-    size_t i = 0;
-    for (; i + VL <= n; i += VL) {
-        vf y = loadv(x + i) + loadh(r + i);
-        vi nf;
-        storeh(r + i, y - vquant(y, vinv, vthr) * vstep, nf);
-        (void)nf;
-    }
-    for (; i < n; i++) {
-        float y = x[i] + alcm_bf16_widen(r[i]);
-        r[i] = alcm_bf16_round(y - alcm_quantise(y, inv, thr) * step);
-    }
-}
-
-ALCM_KERNEL void alcm_q_add_bf16(const float *x, uint16_t *r, size_t n)
-{
-    size_t i = 0;
-    for (; i + VL <= n; i += VL) {
-        vi nf;
-        storeh(r + i, loadv(x + i) + loadh(r + i), nf);
-        (void)nf;
-    }
-    for (; i < n; i++) r[i] = alcm_bf16_round(x[i] + alcm_bf16_widen(r[i]));
-}
-
-ALCM_KERNEL uint32_t alcm_q_codes_update_bf16(const float *x, uint16_t *r, size_t n, float step,
-                                              float inv, float thr, uint16_t *zz)
-{
-    const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
-    vi mz = splati(0), bad = splati(0);
-    size_t i = 0;
-    for (; i + VL <= n; i += VL) {
-        vf y = loadv(x + i) + loadh(r + i);
-        vf qf = vquant(y, vinv, vthr);
-        vf nr = y - qf * vstep;
-        vi nf;
-        storeh(r + i, nr, nf);
-        bad |= nf;
-        vi q = __builtin_convertvector(qf, vi);
-        vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
-        mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
-        vh h = __builtin_convertvector(z, vh);
-        memcpy(zz + i, &h, sizeof h);
-    }
-    uint32_t maxz = 0;
-    int nonfinite = 0;
-    for (int j = 0; j < VL; j++) {
-        maxz = (uint32_t)mz[j] > maxz ? (uint32_t)mz[j] : maxz;
-        nonfinite |= bad[j] != 0;
-    }
-    for (; i < n; i++) {
-        float y = x[i] + alcm_bf16_widen(r[i]);
-        float q = alcm_quantise(y, inv, thr);
-        float nr = y - q * step;
-        r[i] = alcm_bf16_round(nr);
-        nonfinite |= !isfinite(nr);
-        uint32_t z = alcm_zigzag((int32_t)q);
-        zz[i] = (uint16_t)z;
-        maxz = z > maxz ? z : maxz;
-    }
-    return nonfinite ? UINT32_MAX : maxz;
-}
-
-ALCM_KERNEL int alcm_q_all_finite_bf16(const uint16_t *y, size_t n)
-{
-    vh mx = {0};
-    size_t i = 0;
-    const vh mask = {0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff, 0x7fff};
-    for (; i + VL <= n; i += VL) {
-        vh b;
-        memcpy(&b, y + i, sizeof b);
-        b &= mask;
-        vh gt = (vh)(b > mx);
-        mx = (b & gt) | (mx & ~gt);
-    }
-    uint32_t m = 0;
-    for (int j = 0; j < VL; j++) m = mx[j] > m ? mx[j] : m;
-    for (; i < n; i++) m = (uint32_t)(y[i] & 0x7fffu) > m ? (uint32_t)(y[i] & 0x7fffu) : m;
-    return m < 0x7f80u;
 }

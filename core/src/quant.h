@@ -36,20 +36,4 @@ void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, 
 /* 1 when no element of y[0..n) is an infinity or a NaN. */
 int alcm_q_all_finite(const float *y, size_t n);
 
-/* The kernels above with the residual in bfloat16 (resid.h): y = x + widen(r) in float, the
- * same codes and sums as the float32 kernels given the widened residual; a new residual is
- * rounded to bfloat16 (alcm_bf16_round) as it is stored. alcm_q_codes_update_bf16 reports
- * UINT32_MAX when a new residual value (before rounding) is not finite. alcm_q_add_bf16:
- * r <- x + r (a zeroed channel's residual). */
-void alcm_q_measure_bf16(const float *x, const uint16_t *r, size_t n, float step, float inv,
-                         float thr, alcm_qstats *m);
-uint32_t alcm_q_codes_bf16(const float *x, const uint16_t *r, size_t n, float inv, float thr,
-                           uint16_t *zz);
-uint32_t alcm_q_codes_update_bf16(const float *x, uint16_t *r, size_t n, float step, float inv,
-                                  float thr, uint16_t *zz);
-void alcm_q_residual_bf16(const float *x, uint16_t *r, size_t n, float step, float inv,
-                          float thr);
-void alcm_q_add_bf16(const float *x, uint16_t *r, size_t n);
-int alcm_q_all_finite_bf16(const uint16_t *y, size_t n);
-
 #endif /* ALCM_QUANT_H */

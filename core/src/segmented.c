@@ -125,7 +125,7 @@ static void piece_job(const alcm_enc_job *job, const piece *pc, alcm_params *sp,
 
 /* Encodes piece pc of the tensor into dst[0..cap). */
 static alcm_status encode_piece(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                alcm_resid residual, piece *pc, uint8_t *dst, size_t cap)
+                                float *residual, piece *pc, uint8_t *dst, size_t cap)
 {
     alcm_params sp;
     alcm_shape sh;
@@ -136,7 +136,7 @@ static alcm_status encode_piece(alcm_cctx *cx, const alcm_enc_job *job, const fl
     sj.energy_out = &pc->energy;
     memset(&pc->info, 0, sizeof pc->info);
     pc->info.exact = 1;
-    alcm_resid r = alcm_resid_at(residual, pc->start);
+    float *r = residual ? residual + pc->start : NULL;
     alcm_status st = alcm_gradient_encode(cx, &sj, x + pc->start, r, dst, cap, &pc->used,
                                           &pc->info);
     if (st == ALCM_OK && pc->info.exact) /* stored exactly: the error is 0 anyway */
@@ -152,7 +152,7 @@ typedef struct {
     alcm_cctx *cx;
     const alcm_enc_job *job;
     const float *x;
-    alcm_resid residual;
+    float *residual;
     piece *pieces;
     uint8_t *dst;
     size_t end;          /* dst capacity before the outer CRC */
@@ -210,7 +210,7 @@ typedef struct {
     alcm_cctx *cx;
     const alcm_enc_job *job;
     const float *x;
-    alcm_resid r;
+    const float *r;
     piece *pieces;
 } par_analyse;
 
@@ -223,7 +223,7 @@ static alcm_status analyse_job(alcm_workers *w, unsigned worker, uint32_t k)
     alcm_enc_job sj;
     piece_job(A->job, pc, &sp, &sh, &sj);
     return alcm_gradient_analyse(worker_cctx(A->cx, worker), &sj, A->x + pc->start,
-                                 alcm_resid_at(A->r, pc->start), pc->chan, &pc->energy);
+                                 A->r + pc->start, pc->chan, &pc->energy);
 }
 
 /* Channels of piece pc (its rank-1 layout). */
@@ -266,7 +266,7 @@ static alcm_status ensure_sub_cctx(alcm_cctx *cx, unsigned threads)
 }
 
 alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  alcm_resid residual, uint8_t *dst, size_t cap, size_t *len,
+                                  float *residual, uint8_t *dst, size_t cap, size_t *len,
                                   alcm_info *info)
 {
     const alcm_params *p = job->params;
@@ -287,21 +287,19 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
         size_t b = alcm_blob_worst((size_t)pieces[k].n * sizeof(float));
         worst = worst > SIZE_MAX - b ? SIZE_MAX : worst + b;
     }
-    const int has_r = alcm_resid_on(residual);
-    const size_t r_bytes = (size_t)job->numel * alcm_resid_esize(residual);
-    void *saved = NULL;
-    if (has_r && worst > end) {
-        saved = malloc(r_bytes ? r_bytes : 1);
+    float *saved = NULL;
+    if (residual && worst > end) {
+        saved = malloc((size_t)job->numel * sizeof(float));
         if (!saved) return ALCM_E_NOMEM;
-        memcpy(saved, alcm_resid_bytes(residual), r_bytes);
+        memcpy(saved, residual, (size_t)job->numel * sizeof(float));
     }
 
     unsigned threads = cx->threads > 1 ? cx->threads : 1;
     if (threads > count) threads = count ? count : 1;
     alcm_status st = ensure_sub_cctx(cx, threads);
-    if (st == ALCM_OK && has_r && count > 1)
+    if (st == ALCM_OK && residual && count > 1)
         st = reserve_stats(cx, pieces, count);
-    if (st == ALCM_OK && has_r && count > 1) {
+    if (st == ALCM_OK && residual && count > 1) {
         par_analyse A = {.w = {.run = analyse_job, .n_jobs = count}, .cx = cx, .job = job,
                          .x = x, .r = residual, .pieces = pieces};
         st = alcm_workers_run(&A.w, threads);
@@ -320,7 +318,7 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
         pos = E.pos;
     }
     if (st != ALCM_OK) {
-        if (saved) memcpy(alcm_resid_bytes(residual), saved, r_bytes);
+        if (saved) memcpy(residual, saved, (size_t)job->numel * sizeof(float));
         free(saved);
         return st;
     }

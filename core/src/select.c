@@ -5,8 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "resid.h"
-
 #define D1_SHIFT 20   /* top digit: bits 30..20 (2048 bins) */
 #define D1_BINS 2048
 #define D2_BINS 1024  /* bits 19..10 */
@@ -19,10 +17,9 @@ static inline uint32_t mag_key(float y)
     return b & 0x7fffffffu;
 }
 
-/* y = x + r, r in float32 (r), bfloat16 (rh) or absent. */
-static inline float y_at(const float *x, const float *r, const uint16_t *rh, size_t i)
+static inline float y_at(const float *x, const float *r, size_t i)
 {
-    return r ? x[i] + r[i] : rh ? x[i] + alcm_bf16_widen(rh[i]) : x[i];
+    return r ? x[i] + r[i] : x[i];
 }
 
 /* Finds the bin holding rank *k in h[0..bins) and makes *k relative to it. */
@@ -39,15 +36,13 @@ static uint32_t find_bin(const uint64_t *h, uint32_t bins, uint64_t *k)
     return bins - 1; /* unreachable for k < total */
 }
 
-static alcm_status select_kth(const float *x, const float *r, const uint16_t *rh, size_t n,
-                              uint64_t k, alcm_buf *scratch, float *value)
+alcm_status alcm_select_kth(const float *x, const float *r, size_t n, uint64_t k,
+                            alcm_buf *scratch, float *value)
 {
     if (!x || k >= n) return ALCM_E_ARG;
     uint64_t h1[D1_BINS] = {0};
     if (r) {
         for (size_t i = 0; i < n; i++) h1[mag_key(x[i] + r[i]) >> D1_SHIFT]++;
-    } else if (rh) {
-        for (size_t i = 0; i < n; i++) h1[mag_key(x[i] + alcm_bf16_widen(rh[i])) >> D1_SHIFT]++;
     } else {
         for (size_t i = 0; i < n; i++) h1[mag_key(x[i]) >> D1_SHIFT]++;
     }
@@ -62,7 +57,7 @@ static alcm_status select_kth(const float *x, const float *r, const uint16_t *rh
         uint32_t *keys = scratch->p;
         size_t c = 0;
         for (size_t i = 0; i < n; i++) {
-            uint32_t key = mag_key(y_at(x, r, rh, i));
+            uint32_t key = mag_key(y_at(x, r, i));
             if ((key >> D1_SHIFT) == b1) keys[c++] = key;
         }
         for (size_t i = 0; i < c; i++) h2[(keys[i] >> 10) & (D2_BINS - 1)]++;
@@ -72,13 +67,13 @@ static alcm_status select_kth(const float *x, const float *r, const uint16_t *rh
     } else {
         /* Many candidates (e.g. a tensor of equal values): two more scans of the input. */
         for (size_t i = 0; i < n; i++) {
-            uint32_t key = mag_key(y_at(x, r, rh, i));
+            uint32_t key = mag_key(y_at(x, r, i));
             if ((key >> D1_SHIFT) == b1) h2[(key >> 10) & (D2_BINS - 1)]++;
         }
         b2 = find_bin(h2, D2_BINS, &k);
         uint32_t top = b1 << 10 | b2;
         for (size_t i = 0; i < n; i++) {
-            uint32_t key = mag_key(y_at(x, r, rh, i));
+            uint32_t key = mag_key(y_at(x, r, i));
             if ((key >> 10) == top) h3[key & (D3_BINS - 1)]++;
         }
     }
@@ -89,13 +84,13 @@ static alcm_status select_kth(const float *x, const float *r, const uint16_t *rh
 }
 
 /* Count and energy of the elements with |y| < t. */
-static void below(const float *x, const float *r, const uint16_t *rh, size_t n, float t,
-                  uint64_t *count, double *energy)
+static void below(const float *x, const float *r, size_t n, float t, uint64_t *count,
+                  double *energy)
 {
     uint64_t c = 0;
     double e = 0.0;
     for (size_t i = 0; i < n; i++) {
-        float y = y_at(x, r, rh, i);
+        float y = y_at(x, r, i);
         if (fabsf(y) < t) {
             c++;
             e += (double)y * (double)y;
@@ -105,15 +100,8 @@ static void below(const float *x, const float *r, const uint16_t *rh, size_t n, 
     *energy = e;
 }
 
-alcm_status alcm_select_kth(const float *x, const float *r, size_t n, uint64_t k,
-                            alcm_buf *scratch, float *value)
-{
-    return select_kth(x, r, NULL, n, k, scratch, value);
-}
-
-static alcm_status select_prune(const float *x, const float *r, const uint16_t *rh, size_t n,
-                                double p, double max_energy, alcm_buf *scratch,
-                                alcm_prune *out)
+alcm_status alcm_select_prune(const float *x, const float *r, size_t n, double p,
+                              double max_energy, alcm_buf *scratch, alcm_prune *out)
 {
     out->threshold = 0.0f;
     out->count = 0;
@@ -123,11 +111,11 @@ static alcm_status select_prune(const float *x, const float *r, const uint16_t *
     if (k >= n) k = n - 1;
     while (k > 0) {
         float t;
-        alcm_status st = select_kth(x, r, rh, n, k, scratch, &t);
+        alcm_status st = alcm_select_kth(x, r, n, k, scratch, &t);
         if (st != ALCM_OK) return st;
         uint64_t c;
         double e;
-        below(x, r, rh, n, t, &c, &e);
+        below(x, r, n, t, &c, &e);
         if (e <= max_energy) {
             out->threshold = t;
             out->count = c;
@@ -137,16 +125,4 @@ static alcm_status select_prune(const float *x, const float *r, const uint16_t *
         k /= 2;
     }
     return ALCM_OK;
-}
-
-alcm_status alcm_select_prune(const float *x, const float *r, size_t n, double p,
-                              double max_energy, alcm_buf *scratch, alcm_prune *out)
-{
-    return select_prune(x, r, NULL, n, p, max_energy, scratch, out);
-}
-
-alcm_status alcm_select_prune_bf16(const float *x, const uint16_t *r, size_t n, double p,
-                                   double max_energy, alcm_buf *scratch, alcm_prune *out)
-{
-    return select_prune(x, NULL, r, n, p, max_energy, scratch, out);
 }

@@ -25,8 +25,4 @@ alcm_status alcm_select_kth(const float *x, const float *r, size_t n, uint64_t k
 alcm_status alcm_select_prune(const float *x, const float *r, size_t n, double p,
                               double max_energy, alcm_buf *scratch, alcm_prune *out);
 
-/* alcm_select_prune with r in bfloat16 (widened exactly, added in float). */
-alcm_status alcm_select_prune_bf16(const float *x, const uint16_t *r, size_t n, double p,
-                                   double max_energy, alcm_buf *scratch, alcm_prune *out);
-
 #endif /* ALCM_SELECT_H */

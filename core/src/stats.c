@@ -1,7 +1,6 @@
 /* stats.c - per-channel statistics (two-pass moments, sparsity, max|x|, sum of squares) and
  * the cutting of a tensor shape into channels. */
 #include "alcm_tools.h"
-#include "resid.h"
 #include "simd.h"
 #include "stats_sum.h"
 
@@ -28,8 +27,6 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef float v8f __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
-typedef uint32_t v8u __attribute__((vector_size(32)));
-typedef uint16_t v8h __attribute__((vector_size(16)));
 
 /* Helpers are macros: Clang rejects functions passing 32-byte vectors by value in code built
  * without AVX. Lanes 0-3 and 4-7 of a v8f/v8i are the two 4-lane halves; each v4d holds
@@ -39,14 +36,6 @@ typedef uint16_t v8h __attribute__((vector_size(16)));
 #define load4f(p) __extension__({ v4f v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define splat8f(f) ((v8f){(f), (f), (f), (f), (f), (f), (f), (f)})
 #define splat8i(v) ((v8i){(v), (v), (v), (v), (v), (v), (v), (v)})
-/* Eight bfloat16 values widened to float32 (exact): interleaved with zero low halves. */
-#define bf16_8(p)                                                                          \
-    __extension__({                                                                        \
-        v8h h_;                                                                            \
-        memcpy(&h_, (p), sizeof h_);                                                       \
-        (v8f)__builtin_shufflevector((v8h){0}, h_, 0, 8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, \
-                                     14, 0, 15);                                           \
-    })
 #define widen_lo(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 0, 1, 2, 3), v4d)
 #define widen_hi(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 4, 5, 6, 7), v4d)
 /* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of the lanes of two v4d. */
@@ -86,11 +75,10 @@ typedef struct {
     uint64_t small;
 } pass1_result;
 
-/* With mode 1 (ra) or 2 (rh, bfloat16), pass 1 runs over y = x + ra, computed in float and
- * stored to y[0..n) as it goes (for pass 2 and the caller). mode is a constant. */
+/* With ra (not NULL), pass 1 runs over y = x + ra, computed in float and stored to y[0..n)
+ * as it goes (for pass 2 and the caller). */
 static inline __attribute__((always_inline)) void pass1(const float *x, const float *ra,
-                                                       const uint16_t *rh, float *y, size_t n,
-                                                       pass1_result *r, const int mode)
+                                                       float *y, size_t n, pass1_result *r)
 {
     const int32_t thr = sparse_threshold_bits();
     const v8i vthr = splat8i(thr), absmask = splat8i(0x7fffffff);
@@ -106,8 +94,8 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
         for (size_t g = 0; g < groups; g++, i += LANES) {
             const float *p = x + i;
             v8i b;
-            if (mode) { /* the same values as the loads below, from a register */
-                v8f v = load8f(p) + (mode == 2 ? bf16_8(rh + i) : load8f(ra + i));
+            if (ra) { /* the same values as the loads below, from a register */
+                v8f v = load8f(p) + load8f(ra + i);
                 memcpy(y + i, &v, sizeof v);
                 sa += widen_lo(v);
                 sb += widen_hi(v);
@@ -132,8 +120,7 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
     }
     for (; i < n; i++) {
         float v = x[i];
-        if (mode == 1) v = y[i] = x[i] + ra[i];
-        if (mode == 2) v = y[i] = x[i] + alcm_bf16_widen(rh[i]);
+        if (ra) v = y[i] = x[i] + ra[i];
         int32_t b;
         memcpy(&b, &v, sizeof b);
         int32_t k = ordered_bits(b);
@@ -194,16 +181,15 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
 /* Also built for AVX2 on x86-64 (the same operations in the same order: identical
  * results), picked at load time. */
 static inline __attribute__((always_inline)) void stats(const float *x, const float *ra,
-                                                       const uint16_t *rh, float *y, size_t n,
-                                                       alcm_stats *out, const int mode)
+                                                       float *y, size_t n, alcm_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (n == 0) return;
     out->n = n;
 
     pass1_result p1;
-    pass1(x, ra, rh, y, n, &p1, mode);
-    if (mode) x = y;
+    pass1(x, ra, y, n, &p1);
+    if (ra) x = y;
     const double dn = (double)n;
     const double mean = p1.sum / dn;
     out->mean = mean;
@@ -267,19 +253,13 @@ ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
 {
     if (!out) return;
     if (!x) n = 0;
-    stats(x, NULL, NULL, NULL, n, out, 0);
+    stats(x, NULL, NULL, n, out);
 }
 
 ALCM_KERNEL void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
                                         alcm_stats *out)
 {
-    stats(x, r, NULL, y, n, out, 1);
-}
-
-ALCM_KERNEL void alcm_stats_compute_sum_bf16(const float *x, const uint16_t *r, float *y,
-                                             size_t n, alcm_stats *out)
-{
-    stats(x, NULL, r, y, n, out, 2);
+    stats(x, r, y, n, out);
 }
 
 alcm_status alcm_channel_layout(const alcm_shape *shape, uint32_t block_size,

@@ -4,7 +4,6 @@
 #define ALCM_STATS_SUM_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "alcm_tools.h"
 
@@ -12,9 +11,5 @@
  * y[0..n) receives the sums. One read of x and r. */
 void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
                             alcm_stats *out);
-
-/* The same with r in bfloat16 (widened exactly, then added in float). */
-void alcm_stats_compute_sum_bf16(const float *x, const uint16_t *r, float *y, size_t n,
-                                 alcm_stats *out);
 
 #endif /* ALCM_STATS_SUM_H */

@@ -4,7 +4,6 @@
 
 #include "alcm.h"
 #include "alcm_tools.h"
-#include "ctx.h"
 #include "stream_impl.h"
 
 
@@ -114,12 +113,11 @@ void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)
 
 size_t alcm_stream_memory(const alcm_stream *s)
 {
-    return sizeof *s + (size_t)s->residual_n * sizeof *s->residual + alcm_cctx_memory(s->cctx) +
-           256 +
+    return sizeof *s + (size_t)s->residual_n * sizeof(float) + alcm_cctx_memory(s->cctx) + 256 +
            (size_t)s->cfg.params.n_segments * sizeof(uint64_t);
 }
 
-/* Makes sure the residual holds n values; a new element count starts from zero. */
+/* Makes sure the residual holds n floats; a new element count starts from zero. */
 static alcm_status ensure_residual(alcm_stream *s, uint64_t n)
 {
     if (s->residual && s->residual_n == n) return ALCM_OK;
@@ -127,8 +125,8 @@ static alcm_status ensure_residual(alcm_stream *s, uint64_t n)
     s->residual = NULL;
     s->residual_n = 0;
     if (n == 0) return ALCM_OK;
-    if (n > SIZE_MAX / sizeof *s->residual) return ALCM_E_NOMEM;
-    s->residual = calloc((size_t)n, sizeof *s->residual);
+    if (n > SIZE_MAX / sizeof(float)) return ALCM_E_NOMEM;
+    s->residual = calloc((size_t)n, sizeof(float));
     if (!s->residual) return ALCM_E_NOMEM;
     s->residual_n = n;
     return ALCM_OK;
@@ -146,7 +144,7 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
         if (s->cfg.adaptive) alcm_sched_apply(s->sched, &params);
     }
 
-    alcm_resid residual = alcm_resid_none();
+    float *residual = NULL;
     if (gradient && s->cfg.error_feedback) {
         uint64_t numel;
         alcm_status st = alcm_shape_numel(shape, &numel);
@@ -154,14 +152,14 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
         if (numel * sizeof(float) != src_bytes) return ALCM_E_SHAPE;
         st = ensure_residual(s, numel);
         if (st != ALCM_OK) return st;
-        residual.h = s->residual;
+        residual = s->residual;
     }
 
     alcm_info local;
     if (!info) info = &local;
     double t0 = alcm_thread_cpu_seconds();
-    alcm_status st = alcm_compress_resid(s->cctx, &params, shape, src, src_bytes, residual, dst,
-                                         dst_cap, dst_len, info);
+    alcm_status st = alcm_compress(s->cctx, &params, shape, src, src_bytes, residual, dst,
+                                   dst_cap, dst_len, info);
     double cpu = alcm_thread_cpu_seconds() - t0;
     if (st != ALCM_OK) return st;
 

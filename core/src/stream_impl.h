@@ -11,8 +11,7 @@ struct alcm_stream {
     alcm_stream_config cfg;
     alcm_sched *sched;
     alcm_cctx *cctx;
-    uint16_t *residual;     /* numel bfloat16 values when error feedback is on, else NULL
-                             * (docs/DESIGN.md "Error feedback") */
+    float *residual;        /* numel floats when error feedback is on, else NULL */
     uint64_t *segments;     /* the stream's own copy of cfg.params.segments */
     uint64_t residual_n;
 };

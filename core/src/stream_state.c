@@ -7,7 +7,6 @@
 #include "alcm.h"
 #include "alcm_tools.h"
 #include "bytes.h"
-#include "resid.h"
 #include "sched_state.h"
 #include "stream_impl.h"
 
@@ -94,8 +93,9 @@ alcm_status alcm_stream_export(const alcm_stream *s, void *dst, size_t cap, size
     alcm_put_u64(p + at, s->residual_n);
     at += 8;
     for (uint64_t i = 0; i < s->residual_n; i++, at += 4) {
-        /* kept in bfloat16, written as the float32 it widens to (exact) */
-        alcm_put_u32(p + at, (uint32_t)s->residual[i] << 16);
+        uint32_t bits;
+        memcpy(&bits, &s->residual[i], 4);
+        alcm_put_u32(p + at, bits);
     }
     alcm_put_u32(p + at, alcm_crc32(p, at));
     *len = need;
@@ -135,15 +135,12 @@ alcm_status alcm_stream_import(const void *src, size_t len, alcm_stream **out)
         if (n > (end - at) / 4 || n * 4 != end - at) st = ALCM_E_CORRUPT;
         else if (n && !(s->cfg.error_feedback && cfg.params.profile == ALCM_PROFILE_GRADIENT))
             st = ALCM_E_CORRUPT;
-        else if (n && !(s->residual = malloc((size_t)n * sizeof *s->residual)))
+        else if (n && !(s->residual = malloc((size_t)n * sizeof(float))))
             st = ALCM_E_NOMEM;
         for (uint64_t i = 0; st == ALCM_OK && i < n; i++, at += 4) {
             uint32_t bits = alcm_get_u32(p + at);
-            float v;
-            memcpy(&v, &bits, 4);
-            if (!isfinite(v)) st = ALCM_E_CORRUPT;
-            /* rounded to the stream's bfloat16 (exact for a state this version wrote) */
-            s->residual[i] = alcm_bf16_round(v);
+            memcpy(&s->residual[i], &bits, 4);
+            if (!isfinite(s->residual[i])) st = ALCM_E_CORRUPT;
         }
         if (st == ALCM_OK) s->residual_n = n;
     }
