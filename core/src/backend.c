@@ -46,6 +46,15 @@ static alcm_status zstd_prepare(alcm_backend_enc *e, const alcm_coder *c, uint64
          ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_literalCompressionMode,
                                              ZSTD_ps_enable))))
         return ALCM_E_BACKEND;
+    /* Literals only (order0 = 3: the bytes of method-4 streams, whose runs were cut out
+     * beforehand): the largest target length makes the fast strategy skip a whole block at
+     * its first miss, so what remains is zstd's Huffman coding of the literals. */
+    if (c->order0 == 3 && c->level <= 2 &&
+        (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 6)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_targetLength, 131072)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_literalCompressionMode,
+                                             ZSTD_ps_enable))))
+        return ALCM_E_BACKEND;
     if (ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(e->zc, total))) return ALCM_E_BACKEND;
     return ALCM_OK;
 }

@@ -6,8 +6,14 @@
 
 #include "gradient.h"
 #include "gradient_enc.h"
+#include "backend.h"
+#include "format.h"
 #include "quant.h"
+#include "runs.h"
 #include "simd.h"
+
+/* Code streams of at least this many bytes are written as method 4 (zstd backend). */
+#define ALCM_RUNS_MIN 4096
 
 static alcm_status push_escape(alcm_genc *E, uint32_t z)
 {
@@ -108,6 +114,25 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
     return ALCM_OK;
 }
 
+/* Writes src[0..n) as a method-4 stream (runs of the zero code as tokens), stored when that
+ * does not shrink it. */
+static alcm_status write_runs(alcm_backend_enc *e, const uint8_t *src, size_t n,
+                              uint8_t *scratch, uint8_t *dst, size_t cap, size_t *used)
+{
+    *used = 0;
+    if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
+    size_t room = cap - ALCM_STREAM_HEADER, limit = n - 1 < room ? n - 1 : room, made = 0;
+    alcm_status st = alcm_runs_encode(e, src, n, 0, scratch, dst + ALCM_STREAM_HEADER, limit,
+                                      &made);
+    if (st == ALCM_OK) {
+        alcm_stream_header_put(dst, ALCM_STREAM_RUNS, made);
+        *used = ALCM_STREAM_HEADER + made;
+        return ALCM_OK;
+    }
+    if (st != ALCM_E_DST_TOO_SMALL) return st;
+    return alcm_stream_store(src, n, dst, cap, used);
+}
+
 alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigned wc,
                                   const uint64_t bytes[5], uint8_t *dst, size_t cap,
                                   size_t *used)
@@ -116,8 +141,14 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
     uint64_t raw = bytes[wc];
     if (raw == 0) return ALCM_OK;
     const int planes = wc == ALCM_W16 ? 2 : 1;
-    if (raw > SIZE_MAX / 2) return ALCM_E_NOMEM;
-    if (alcm_buf_reserve(&E->cx->stage, (size_t)raw * (size_t)planes)) return ALCM_E_NOMEM;
+    if (raw > SIZE_MAX / 4) return ALCM_E_NOMEM;
+    /* zstd-backend streams of ALCM_RUNS_MIN bytes or more are written as method 4, whose
+     * scratch follows the packed codes */
+    const int runs = coder->backend == ALCM_BACKEND_ZSTD && raw >= ALCM_RUNS_MIN;
+    size_t scratch = runs ? alcm_runs_scratch((size_t)raw) : 0;
+    if (runs && !scratch) return ALCM_E_NOMEM;
+    if (alcm_buf_reserve(&E->cx->stage, (size_t)raw * (size_t)planes + scratch))
+        return ALCM_E_NOMEM;
     uint8_t *out = E->cx->stage.p;
     uint64_t made = 0;
     alcm_status st = pack_class(E, wc, out, raw, &made);
@@ -126,8 +157,11 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
     size_t pos = 0;
     for (int k = 0; k < planes; k++) {
         size_t u = 0;
-        st = alcm_stream_write(&E->cx->benc, coder, out + (size_t)raw * (size_t)k, (size_t)raw,
-                               dst + pos, cap - pos, &u);
+        const uint8_t *plane = out + (size_t)raw * (size_t)k;
+        st = runs ? write_runs(&E->cx->benc, plane, (size_t)raw,
+                               out + (size_t)raw * (size_t)planes, dst + pos, cap - pos, &u)
+                  : alcm_stream_write(&E->cx->benc, coder, plane, (size_t)raw, dst + pos,
+                                      cap - pos, &u);
         if (st != ALCM_OK) return st;
         pos += u;
     }

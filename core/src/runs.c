@@ -1,0 +1,272 @@
+/* runs.c - stream method 4 (docs/FORMAT.md): every maximal run of one byte value v becomes
+ * a single v among the other bytes (the symbols) plus a run token (its length's bucket
+ * floor(log2 L), and L's bits below the top one raw). The symbols go through zstd with its
+ * match finder skipped (Huffman literals), the buckets through the static order-0 tANS of
+ * tans.c (a skewed alphabet of a few values, where Huffman codes lose most). On
+ * quantisation codes, whose zero code comes in runs, zstd's match finder only ever finds
+ * those runs: cut out beforehand, they cost one pass, and zstd codes the rest as literals at
+ * the same ratio in far fewer instructions (docs/DESIGN.md, "Entropy stage"). */
+#include "runs.h"
+
+#include <string.h>
+
+#include "tans.h"
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define HEAD_MAX (2 + 3 * 10) /* v, the bucket table log, three varints */
+#define BUCKET_MAX 31
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline void store64(uint8_t *p, uint64_t w) { memcpy(p, &w, 8); }
+
+/* Bytes of w (little-endian word of 8 input bytes, already xored with the run value in every
+ * byte) that are zero flagged by their top bit; the lowest flag is exact. */
+static inline uint64_t zero_bytes(uint64_t w) { return (w - ONES) & ~w & HIGHS; }
+
+static inline int little_endian(void)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Table log of the bucket stream of `count` tokens: a table's set-up costs about as much as
+ * coding as many bytes as it has slots. */
+static void count_plain(const uint8_t *src, size_t n, uint32_t hist[256])
+{
+    uint32_t h[4][256];
+    memset(h, 0, sizeof h);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = load64(src + i);
+        for (int k = 0; k < 8; k++) h[k & 3][(uint8_t)(w >> (8 * k))]++;
+    }
+    for (; i < n; i++) h[0][src[i]]++;
+    for (int v = 0; v < 256; v++) hist[v] = h[0][v] + h[1][v] + h[2][v] + h[3][v];
+}
+
+static unsigned table_log(size_t count) { return count <= ((size_t)1 << 13) ? 9 : 10; }
+
+size_t alcm_runs_scratch(size_t n)
+{
+    /* symbols (n + 8 for word stores), buckets ((n + 1) / 2), raw bits (n bits + a word) */
+    if (n > (SIZE_MAX - 64) / 2) return 0;
+    return n + 8 + (n + 1) / 2 + 8 + n / 8 + 16;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t x)
+{
+    size_t k = 0;
+    while (x >= 0x80) {
+        p[k++] = (uint8_t)(x | 0x80);
+        x >>= 7;
+    }
+    p[k++] = (uint8_t)x;
+    return k;
+}
+
+/* Canonical LEB128 of at most 10 bytes that fits in 64 bits: bytes used, 0 if invalid. */
+static size_t get_varint(const uint8_t *p, size_t len, uint64_t *out)
+{
+    uint64_t x = 0;
+    for (size_t k = 0; k < len && k < 10; k++) {
+        uint64_t b = p[k];
+        if (k == 9 && b > 1) return 0;
+        x |= (b & 0x7F) << (7 * k);
+        if (!(b & 0x80)) {
+            if (k > 0 && b == 0) return 0; /* not the shortest form */
+            *out = x;
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
+/* zstd for the symbols: level 1 with the match finder skipped (order0 = 3 in backend.c) */
+static const alcm_coder SYMBOLS = {ALCM_BACKEND_ZSTD, 1, 0, 3};
+
+alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, uint8_t v,
+                             uint8_t *scratch, uint8_t *dst, size_t cap, size_t *out)
+{
+    *out = 0;
+    if (n == 0 || !little_endian()) return ALCM_E_ARG;
+    uint8_t *sym = scratch, *bk = scratch + n + 8, *raw = bk + (n + 1) / 2 + 8;
+    const uint64_t vv = ONES * v;
+    size_t i = 0, m = 0, K = 0, rb = 0;
+    uint64_t acc = 0;
+    unsigned cnt = 0;
+    while (i < n) {
+        /* bytes other than v, eight at a time (m <= i, so the stores stay within n + 8) */
+        for (;;) {
+            if (n - i < 8) {
+                while (i < n && src[i] != v) sym[m++] = src[i++];
+                break;
+            }
+            uint64_t w = load64(src + i), z = zero_bytes(w ^ vv);
+            store64(sym + m, w);
+            if (z) {
+                size_t k = (size_t)__builtin_ctzll(z) >> 3;
+                m += k;
+                i += k;
+                break;
+            }
+            m += 8;
+            i += 8;
+        }
+        if (i >= n) break;
+        size_t j = i + 1; /* src[i] == v: the run's end */
+        while (n - j >= 8) {
+            uint64_t x = load64(src + j) ^ vv;
+            if (x) {
+                j += (size_t)__builtin_ctzll(x) >> 3;
+                goto found;
+            }
+            j += 8;
+        }
+        while (j < n && src[j] == v) j++;
+    found:;
+        size_t L = j - i;
+        i = j;
+        while (L > 0) {
+            uint32_t piece = L > ALCM_RUNS_RUN_MAX ? ALCM_RUNS_RUN_MAX : (uint32_t)L;
+            L -= piece;
+            unsigned b = 31u - (unsigned)__builtin_clz(piece);
+            sym[m++] = v;
+            bk[K++] = (uint8_t)b;
+            acc |= (uint64_t)(piece - ((uint32_t)1 << b)) << cnt;
+            cnt += b;
+            if (cnt >= 32) {
+                for (int t = 0; t < 4; t++) raw[rb++] = (uint8_t)(acc >> (8 * t));
+                acc >>= 32;
+                cnt -= 32;
+            }
+        }
+    }
+    while (cnt > 0) {
+        raw[rb++] = (uint8_t)acc;
+        acc >>= 8;
+        cnt = cnt > 8 ? cnt - 8 : 0;
+    }
+    /* header, raw bits, the symbols' zstd frame, the buckets' tANS data */
+    const unsigned rk = K ? table_log(K) : 0;
+    uint8_t head[HEAD_MAX];
+    size_t h = 0;
+    head[h++] = v;
+    head[h++] = (uint8_t)rk;
+    h += put_varint(head + h, m);
+    h += put_varint(head + h, K);
+    h += put_varint(head + h, rb);
+    if (cap < h || rb > cap - h) return ALCM_E_DST_TOO_SMALL;
+    memcpy(dst, head, h);
+    memcpy(dst + h, raw, rb);
+    size_t at = h + rb, a = 0, b = 0;
+    alcm_status st = alcm_backend_compress(e, &SYMBOLS, sym, m, dst + at, cap - at, &a);
+    if (st != ALCM_OK) return st;
+    at += a;
+    if (K) {
+        uint32_t hist[256];
+        count_plain(bk, K, hist);
+        st = alcm_tans_encode(bk, K, hist, rk, dst + at, cap - at, &b);
+        if (st != ALCM_OK) return st;
+        at += b;
+    }
+    *out = at;
+    return ALCM_OK;
+}
+
+alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len, uint8_t *dst,
+                             size_t n, alcm_buf *scratch)
+{
+    if (n == 0 || len < 5 || !little_endian()) return ALCM_E_CORRUPT;
+    const uint8_t v = src[0];
+    const unsigned rk = src[1];
+    size_t pos = 2, k;
+    uint64_t m, K, X;
+    if (!(k = get_varint(src + pos, len - pos, &m))) return ALCM_E_CORRUPT;
+    pos += k;
+    if (!(k = get_varint(src + pos, len - pos, &K))) return ALCM_E_CORRUPT;
+    pos += k;
+    if (!(k = get_varint(src + pos, len - pos, &X))) return ALCM_E_CORRUPT;
+    pos += k;
+    if (m == 0 || m > n || K > m || X > len - pos || (K == 0) != (rk == 0))
+        return ALCM_E_CORRUPT;
+    const uint8_t *xp = src + pos, *const xend = xp + X;
+    pos += (size_t)X;
+    /* the frame's end is found from its block headers; it must leave room for the buckets
+     * exactly when there are runs */
+    size_t a = ZSTD_findFrameCompressedSize(src + pos, len - pos);
+    if (ZSTD_isError(a) || a > len - pos || (K == 0) != (a == len - pos)) return ALCM_E_CORRUPT;
+    if (alcm_buf_reserve(scratch, (size_t)m + 8 + (size_t)K + 8)) return ALCM_E_NOMEM;
+    uint8_t *sym = scratch->p, *bk = sym + m + 8;
+    alcm_stream_ref ref = {ALCM_STREAM_CODED, src + pos, a, m};
+    alcm_status st = alcm_stream_decode(d, ALCM_BACKEND_ZSTD, &ref, sym);
+    if (st != ALCM_OK) return st == ALCM_E_NOMEM ? st : ALCM_E_CORRUPT;
+    pos += a;
+    uint64_t E = 0;
+    if (K) {
+        st = alcm_tans_decode(src + pos, len - pos, bk, (size_t)K, rk);
+        if (st != ALCM_OK) return st;
+        unsigned worst = 0;
+        for (size_t j = 0; j < K; j++) {
+            worst |= bk[j];
+            E += bk[j];
+        }
+        if (worst > BUCKET_MAX) return ALCM_E_CORRUPT; /* 31 | anything <= 31 stays <= 31 */
+    }
+    if (X != (E + 7) / 8) return ALCM_E_CORRUPT;
+    /* expansion: symbols other than v eight at a time while eight fit in the output */
+    const uint64_t vv = ONES * v;
+    uint64_t acc = 0;
+    unsigned nb = 0;
+    size_t j = 0, w = 0, r = 0;
+    while (j < m) {
+        while (m - j >= 8 && n - w >= 8) {
+            uint64_t x = load64(sym + j), z = zero_bytes(x ^ vv);
+            store64(dst + w, x);
+            if (z) {
+                size_t c = (size_t)__builtin_ctzll(z) >> 3;
+                w += c;
+                j += c;
+                goto run;
+            }
+            w += 8;
+            j += 8;
+        }
+        if (j == m) break;
+        if (sym[j] != v) {
+            if (w >= n) return ALCM_E_CORRUPT;
+            dst[w++] = sym[j++];
+            continue;
+        }
+    run:;
+        if (r == K) return ALCM_E_CORRUPT; /* more runs than stated */
+        unsigned bb = bk[r++];
+        while (nb < bb) { /* E bits exist in total (checked), so these bytes exist */
+            acc |= (uint64_t)*xp++ << nb;
+            nb += 8;
+        }
+        uint64_t L = ((uint64_t)1 << bb) + (acc & (((uint64_t)1 << bb) - 1));
+        acc >>= bb;
+        nb -= bb;
+        if (L > n - w) return ALCM_E_CORRUPT;
+        if (L <= 16 && n - w >= 16) { /* most runs are short: two stores, no call */
+            store64(dst + w, vv);
+            store64(dst + w + 8, vv);
+        } else {
+            memset(dst + w, v, (size_t)L);
+        }
+        w += (size_t)L;
+        j++;
+    }
+    if (w != n || r != K || xp != xend || acc != 0) return ALCM_E_CORRUPT; /* padding: 0 */
+    return ALCM_OK;
+}
