@@ -12,8 +12,12 @@
 #include "runs.h"
 #include "simd.h"
 
-/* Code streams of at least this many bytes are written as method 4 (zstd backend). */
+/* Code streams of at least ALCM_RUNS_MIN bytes are written as method 4 (zstd backend);
+ * below ALCM_CODE_STORE_MAX bytes they are stored: a zstd frame of so few codes saves
+ * nothing (9 bytes over the 151 streams of one pass of grad_fmnist) and costs ~10^4
+ * instructions of table set-up each. */
 #define ALCM_RUNS_MIN 4096
+#define ALCM_CODE_STORE_MAX 128
 
 static alcm_status push_escape(alcm_genc *E, uint32_t z)
 {
@@ -158,10 +162,14 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
     for (int k = 0; k < planes; k++) {
         size_t u = 0;
         const uint8_t *plane = out + (size_t)raw * (size_t)k;
-        st = runs ? write_runs(&E->cx->benc, plane, (size_t)raw,
-                               out + (size_t)raw * (size_t)planes, dst + pos, cap - pos, &u)
-                  : alcm_stream_write(&E->cx->benc, coder, plane, (size_t)raw, dst + pos,
-                                      cap - pos, &u);
+        if (runs)
+            st = write_runs(&E->cx->benc, plane, (size_t)raw, out + (size_t)raw * (size_t)planes,
+                            dst + pos, cap - pos, &u);
+        else if (raw < ALCM_CODE_STORE_MAX)
+            st = alcm_stream_store(plane, (size_t)raw, dst + pos, cap - pos, &u);
+        else
+            st = alcm_stream_write(&E->cx->benc, coder, plane, (size_t)raw, dst + pos,
+                                   cap - pos, &u);
         if (st != ALCM_OK) return st;
         pos += u;
     }

@@ -104,53 +104,61 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
     size_t i = 0, m = 0, K = 0, rb = 0;
     uint64_t acc = 0;
     unsigned cnt = 0;
-    while (i < n) {
-        /* bytes other than v, eight at a time (m <= i, so the stores stay within n + 8) */
-        for (;;) {
-            if (n - i < 8) {
-                while (i < n && src[i] != v) sym[m++] = src[i++];
-                break;
-            }
-            uint64_t w = load64(src + i), z = zero_bytes(w ^ vv);
-            store64(sym + m, w);
-            if (z) {
-                size_t k = (size_t)__builtin_ctzll(z) >> 3;
-                m += k;
-                i += k;
-                break;
-            }
+#define EMIT(len)                                                                             \
+    do {                                                                                      \
+        uint32_t l_ = (len);                                                                  \
+        unsigned b_ = 31u - (unsigned)__builtin_clz(l_);                                      \
+        sym[m++] = v;                                                                         \
+        bk[K++] = (uint8_t)b_;                                                                \
+        acc |= (uint64_t)(l_ ^ ((uint32_t)1 << b_)) << cnt;                                   \
+        cnt += b_;                                                                            \
+        if (cnt >= 32) {                                                                      \
+            uint32_t w_ = (uint32_t)acc;                                                      \
+            memcpy(raw + rb, &w_, 4);                                                         \
+            rb += 4;                                                                          \
+            acc >>= 32;                                                                       \
+            cnt -= 32;                                                                        \
+        }                                                                                     \
+    } while (0)
+    /* eight bytes at a time while eight remain (m <= i: the stores stay within n + 8) */
+    while (n - i >= 8) {
+        uint64_t w = load64(src + i), z = zero_bytes(w ^ vv);
+        store64(sym + m, w);
+        if (!z) {
             m += 8;
             i += 8;
+            continue;
         }
-        if (i >= n) break;
-        size_t j = i + 1; /* src[i] == v: the run's end */
-        while (n - j >= 8) {
+        size_t k = (size_t)__builtin_ctzll(z) >> 3, j;
+        m += k;
+        i += k; /* src[i] == v: find the run's end j */
+        for (j = i + 1;; j += 8) {
+            if (n - j < 8) {
+                while (j < n && src[j] == v) j++;
+                break;
+            }
             uint64_t x = load64(src + j) ^ vv;
             if (x) {
                 j += (size_t)__builtin_ctzll(x) >> 3;
-                goto found;
+                break;
             }
-            j += 8;
         }
-        while (j < n && src[j] == v) j++;
-    found:;
         size_t L = j - i;
         i = j;
-        while (L > 0) {
-            uint32_t piece = L > ALCM_RUNS_RUN_MAX ? ALCM_RUNS_RUN_MAX : (uint32_t)L;
-            L -= piece;
-            unsigned b = 31u - (unsigned)__builtin_clz(piece);
-            sym[m++] = v;
-            bk[K++] = (uint8_t)b;
-            acc |= (uint64_t)(piece - ((uint32_t)1 << b)) << cnt;
-            cnt += b;
-            if (cnt >= 32) {
-                for (int t = 0; t < 4; t++) raw[rb++] = (uint8_t)(acc >> (8 * t));
-                acc >>= 32;
-                cnt -= 32;
-            }
-        }
+        for (; L > ALCM_RUNS_RUN_MAX; L -= ALCM_RUNS_RUN_MAX) EMIT(ALCM_RUNS_RUN_MAX);
+        EMIT((uint32_t)L);
     }
+    while (i < n) { /* the last bytes one at a time */
+        if (src[i] != v) {
+            sym[m++] = src[i++];
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && src[j] == v) j++;
+        EMIT((uint32_t)(j - i));
+        i = j;
+    }
+#undef EMIT
     while (cnt > 0) {
         raw[rb++] = (uint8_t)acc;
         acc >>= 8;
