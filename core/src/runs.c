@@ -130,6 +130,16 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
             continue;
         }
         size_t k = (size_t)__builtin_ctzll(z) >> 3, j;
+        if (k < 7 && !(z >> (8 * k + 8) & 0x80)) {
+            /* a single v inside the word (half the runs of gradient codes): it is already
+             * among the stored symbols, and its token is bucket 0 with no raw bits. A zero
+             * byte is always flagged, but a flag above the lowest may be false, so a flagged
+             * next byte takes the general path, which compares the bytes themselves. */
+            m += k + 1;
+            i += k + 1;
+            bk[K++] = 0;
+            continue;
+        }
         m += k;
         i += k; /* src[i] == v: find the run's end j */
         for (j = i + 1;; j += 8) {
@@ -242,6 +252,12 @@ alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len
             store64(dst + w, x);
             if (z) {
                 size_t c = (size_t)__builtin_ctzll(z) >> 3;
+                if (r < K && bk[r] == 0) { /* a run of one: its v is already stored */
+                    r++;
+                    w += c + 1;
+                    j += c + 1;
+                    continue;
+                }
                 w += c;
                 j += c;
                 goto run;
