@@ -91,6 +91,90 @@ static size_t get_varint(const uint8_t *p, size_t len, uint64_t *out)
     return 0;
 }
 
+/* Run tokens being written: buckets and raw bits. */
+typedef struct {
+    uint8_t *bk, *raw;
+    size_t K, rb;
+    uint64_t acc;
+    unsigned cnt;
+} tokens;
+
+/* The token of a run of L (1 .. ALCM_RUNS_RUN_MAX) bytes: its bucket and raw bits. */
+static inline void put_token(tokens *t, uint32_t L)
+{
+    unsigned b = 31u - (unsigned)__builtin_clz(L);
+    t->bk[t->K++] = (uint8_t)b;
+    t->acc |= (uint64_t)(L ^ ((uint32_t)1 << b)) << t->cnt;
+    t->cnt += b;
+    if (t->cnt >= 32) {
+        uint32_t w = (uint32_t)t->acc;
+        memcpy(t->raw + t->rb, &w, 4);
+        t->rb += 4;
+        t->acc >>= 32;
+        t->cnt -= 32;
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(ALCM_NO_CLONES)
+#include <immintrin.h>
+#define RUNS_BLOCKS 1
+/* 64 bytes at a time with SSSE3 (any x86-64 CPU since 2006, checked at run time): the
+ * bytes equal to v as a 64-bit mask M, the run continuations C = M & (M << 1 | carry)
+ * dropped from the symbols by a byte shuffle per 8 bytes (no branch), and the runs read
+ * off the mask's starts and ends: the same symbols and tokens as the word loop, without
+ * its mispredicted branch per run. Returns the position reached (not inside a run); n <=
+ * ALCM_RUNS_RUN_MAX, so no run needs cutting. */
+__attribute__((target("ssse3,popcnt"))) static size_t runs_blocks(const uint8_t *src,
+                                                                   size_t n, uint8_t v,
+                                                                   uint8_t *sym, size_t *pm,
+                                                                   tokens *t)
+{
+    uint8_t lut[256][8]; /* lut[k]: the positions of k's set bits, in order */
+    for (unsigned k = 0; k < 256; k++) {
+        unsigned j = 0;
+        for (unsigned b = 0; b < 8; b++)
+            if (k >> b & 1) lut[k][j++] = (uint8_t)b;
+        for (; j < 8; j++) lut[k][j] = 0x80;
+    }
+    const __m128i vv = _mm_set1_epi8((char)v);
+    size_t i = 0, m = *pm, rs = 0;
+    uint64_t carry = 0; /* the byte before the block is v: a run is open, started at rs */
+    for (; n - i >= 64; i += 64) {
+        uint64_t M = 0;
+        for (int q = 0; q < 4; q++) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16 * q));
+            M |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vv)) << (16 * q);
+        }
+        const uint64_t P = M << 1 | carry, keep = ~(M & P);
+        for (int q = 0; q < 8; q++) {
+            unsigned k8 = (unsigned)(keep >> (8 * q)) & 0xFF;
+            __m128i x = _mm_loadl_epi64((const __m128i *)(const void *)(src + i + 8 * q));
+            __m128i c = _mm_loadl_epi64((const __m128i *)(const void *)lut[k8]);
+            _mm_storel_epi64((__m128i *)(void *)(sym + m), _mm_shuffle_epi8(x, c));
+            m += (size_t)__builtin_popcount(k8);
+        }
+        uint64_t S = M & ~P, E = ~M & P; /* run starts; first bytes after a run */
+        while (E) {
+            if (!carry) {
+                rs = i + (size_t)__builtin_ctzll(S);
+                S &= S - 1;
+            }
+            put_token(t, (uint32_t)(i + (size_t)__builtin_ctzll(E) - rs));
+            E &= E - 1;
+            carry = 0;
+        }
+        if (S) rs = i + (size_t)__builtin_ctzll(S);
+        carry = M >> 63;
+    }
+    if (carry) { /* the open run ends in the tail */
+        while (i < n && src[i] == v) i++;
+        put_token(t, (uint32_t)(i - rs));
+    }
+    *pm = m;
+    return i;
+}
+#endif
+
 /* zstd for the symbols: level 1 with the match finder skipped (order0 = 3 in backend.c) */
 static const alcm_coder SYMBOLS = {ALCM_BACKEND_ZSTD, 1, 0, 3};
 
@@ -99,27 +183,15 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
 {
     *out = 0;
     if (n == 0 || !little_endian()) return ALCM_E_ARG;
-    uint8_t *sym = scratch, *bk = scratch + n + 8, *raw = bk + (n + 1) / 2 + 8;
+    uint8_t *sym = scratch;
+    tokens t = {scratch + n + 8, scratch + n + 8 + (n + 1) / 2 + 8, 0, 0, 0, 0};
     const uint64_t vv = ONES * v;
-    size_t i = 0, m = 0, K = 0, rb = 0;
-    uint64_t acc = 0;
-    unsigned cnt = 0;
-#define EMIT(len)                                                                             \
-    do {                                                                                      \
-        uint32_t l_ = (len);                                                                  \
-        unsigned b_ = 31u - (unsigned)__builtin_clz(l_);                                      \
-        sym[m++] = v;                                                                         \
-        bk[K++] = (uint8_t)b_;                                                                \
-        acc |= (uint64_t)(l_ ^ ((uint32_t)1 << b_)) << cnt;                                   \
-        cnt += b_;                                                                            \
-        if (cnt >= 32) {                                                                      \
-            uint32_t w_ = (uint32_t)acc;                                                      \
-            memcpy(raw + rb, &w_, 4);                                                         \
-            rb += 4;                                                                          \
-            acc >>= 32;                                                                       \
-            cnt -= 32;                                                                        \
-        }                                                                                     \
-    } while (0)
+    size_t i = 0, m = 0;
+#ifdef RUNS_BLOCKS
+    if (n <= ALCM_RUNS_RUN_MAX && __builtin_cpu_supports("ssse3") &&
+        __builtin_cpu_supports("popcnt"))
+        i = runs_blocks(src, n, v, sym, &m, &t);
+#endif
     /* eight bytes at a time while eight remain (m <= i: the stores stay within n + 8) */
     while (n - i >= 8) {
         uint64_t w = load64(src + i), z = zero_bytes(w ^ vv);
@@ -137,7 +209,7 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
              * next byte takes the general path, which compares the bytes themselves. */
             m += k + 1;
             i += k + 1;
-            bk[K++] = 0;
+            t.bk[t.K++] = 0;
             continue;
         }
         m += k;
@@ -155,8 +227,12 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
         }
         size_t L = j - i;
         i = j;
-        for (; L > ALCM_RUNS_RUN_MAX; L -= ALCM_RUNS_RUN_MAX) EMIT(ALCM_RUNS_RUN_MAX);
-        EMIT((uint32_t)L);
+        for (; L > ALCM_RUNS_RUN_MAX; L -= ALCM_RUNS_RUN_MAX) {
+            sym[m++] = v;
+            put_token(&t, ALCM_RUNS_RUN_MAX);
+        }
+        sym[m++] = v;
+        put_token(&t, (uint32_t)L);
     }
     while (i < n) { /* the last bytes one at a time */
         if (src[i] != v) {
@@ -165,15 +241,17 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
         }
         size_t j = i + 1;
         while (j < n && src[j] == v) j++;
-        EMIT((uint32_t)(j - i));
+        sym[m++] = v;
+        put_token(&t, (uint32_t)(j - i));
         i = j;
     }
-#undef EMIT
-    while (cnt > 0) {
-        raw[rb++] = (uint8_t)acc;
-        acc >>= 8;
-        cnt = cnt > 8 ? cnt - 8 : 0;
+    while (t.cnt > 0) {
+        t.raw[t.rb++] = (uint8_t)t.acc;
+        t.acc >>= 8;
+        t.cnt = t.cnt > 8 ? t.cnt - 8 : 0;
     }
+    const size_t K = t.K, rb = t.rb;
+    const uint8_t *bk = t.bk, *raw = t.raw;
     /* header, raw bits, the symbols' zstd frame, the buckets' tANS data */
     const unsigned rk = K ? table_log(K) : 0;
     uint8_t head[HEAD_MAX];
