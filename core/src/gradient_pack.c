@@ -120,15 +120,18 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
 }
 
 /* Writes src[0..n) as a method-4 stream (runs of the zero code as tokens), stored when that
- * does not shrink it. */
-static alcm_status write_runs(alcm_backend_enc *e, const uint8_t *src, size_t n,
-                              uint8_t *scratch, uint8_t *dst, size_t cap, size_t *used)
+ * does not shrink it; through the backend with coder c when cutting the runs does not pay
+ * (dense codes). */
+static alcm_status write_runs(alcm_backend_enc *e, const alcm_coder *c, const uint8_t *src,
+                              size_t n, uint8_t *scratch, uint8_t *dst, size_t cap,
+                              size_t *used)
 {
     *used = 0;
     if (cap < ALCM_STREAM_HEADER) return ALCM_E_DST_TOO_SMALL;
     size_t room = cap - ALCM_STREAM_HEADER, limit = n - 1 < room ? n - 1 : room, made = 0;
-    alcm_status st = alcm_runs_encode(e, src, n, 0, scratch, dst + ALCM_STREAM_HEADER, limit,
-                                      &made);
+    alcm_status st = alcm_runs_encode(e, src, n, 0, 1, scratch, dst + ALCM_STREAM_HEADER,
+                                      limit, &made);
+    if (st == ALCM_OK && made == 0) return alcm_stream_write(e, c, src, n, dst, cap, used);
     if (st == ALCM_OK) {
         alcm_stream_header_put(dst, ALCM_STREAM_RUNS, made);
         *used = ALCM_STREAM_HEADER + made;
@@ -167,8 +170,8 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
         size_t u = 0;
         const uint8_t *plane = out + (size_t)raw * (size_t)k;
         if (runs)
-            st = write_runs(&E->cx->benc, plane, (size_t)raw, out + (size_t)raw * (size_t)planes,
-                            dst + pos, cap - pos, &u);
+            st = write_runs(&E->cx->benc, coder, plane, (size_t)raw,
+                            out + (size_t)raw * (size_t)planes, dst + pos, cap - pos, &u);
         else if (raw < ALCM_CODE_STORE_MAX)
             st = alcm_stream_store(plane, (size_t)raw, dst + pos, cap - pos, &u);
         else

@@ -35,7 +35,7 @@ static size_t roundtrip_v(const uint8_t *src, size_t n, uint8_t v, uint8_t **cod
     size_t cap = 2 * n + 1000, len = 0;
     uint8_t *scratch = tu_malloc(alcm_runs_scratch(n));
     uint8_t *c = tu_malloc(cap), *back = tu_malloc(n + 1);
-    assert_int_equal(alcm_runs_encode(&enc, src, n, v, scratch, c, cap, &len), ALCM_OK);
+    assert_int_equal(alcm_runs_encode(&enc, src, n, v, 0, scratch, c, cap, &len), ALCM_OK);
     assert_int_equal(c[0], v);
     /* the data alone, in a buffer of exactly its size (ASan sees any read past it) */
     uint8_t *exact = tu_malloc(len);
@@ -50,10 +50,10 @@ static size_t roundtrip_v(const uint8_t *src, size_t n, uint8_t v, uint8_t **cod
     /* the same input always gives the same bytes; too small an output is reported */
     size_t len2 = 0;
     uint8_t *c2 = tu_malloc(cap);
-    assert_int_equal(alcm_runs_encode(&enc, src, n, v, scratch, c2, cap, &len2), ALCM_OK);
+    assert_int_equal(alcm_runs_encode(&enc, src, n, v, 0, scratch, c2, cap, &len2), ALCM_OK);
     assert_int_equal(len2, len);
     assert_memory_equal(c2, c, len);
-    assert_int_equal(alcm_runs_encode(&enc, src, n, v, scratch, c2, len - 1, &len2),
+    assert_int_equal(alcm_runs_encode(&enc, src, n, v, 0, scratch, c2, len - 1, &len2),
                      ALCM_E_DST_TOO_SMALL);
     free(c2);
     alcm_buf_free(&sb);
@@ -334,6 +334,36 @@ static void test_corrupt(void **state)
     free(back);
 }
 
+
+/* The encoder's judgement (judge = 1): dense codes whose runs are mostly one or two zero
+ * codes are left to plain coding (nothing written), sparse ones are cut; streams over
+ * 128 KiB are judged on samples, with the same verdicts. */
+static void test_judge(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {20000, 400000};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = sizes[k], cap = n + 1000, len = 1;
+        uint8_t *x = tu_malloc(n), *c = tu_malloc(cap);
+        uint8_t *scratch = tu_malloc(alcm_runs_scratch(n));
+        codes(x, n, 8, 0.2, 5 + k); /* dense: a zero code one time in five */
+        assert_int_equal(alcm_runs_encode(&enc, x, n, 0, 1, scratch, c, cap, &len), ALCM_OK);
+        assert_int_equal(len, 0);
+        codes(x, n, 4, 0.9, 9 + k); /* sparse */
+        assert_int_equal(alcm_runs_encode(&enc, x, n, 0, 1, scratch, c, cap, &len), ALCM_OK);
+        assert_true(len > 0 && len < n / 2);
+        size_t len0 = 0; /* judged or not, the same bytes */
+        uint8_t *c0 = tu_malloc(cap);
+        assert_int_equal(alcm_runs_encode(&enc, x, n, 0, 0, scratch, c0, cap, &len0), ALCM_OK);
+        assert_int_equal(len0, len);
+        assert_memory_equal(c0, c, len);
+        free(c0);
+        free(scratch);
+        free(c);
+        free(x);
+    }
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -348,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_width_classes),
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_judge),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
