@@ -18,8 +18,9 @@
 #define HEAD_MAX (2 + 3 * 10) /* v, the bucket table log, three varints */
 #define BUCKET_MAX 31
 /* Streams longer than SAMPLE_ALL bytes are judged on SAMPLES evenly spaced stretches of
- * SAMPLE_BYTES before they are cut whole. */
-#define SAMPLE_ALL ((size_t)1 << 17)
+ * SAMPLE_BYTES before they are cut whole; shorter ones are cut whole and then judged (a
+ * gradient bundle's layers never pay twice; a 64 MiB tensor's dense codes are not cut). */
+#define SAMPLE_ALL ((size_t)1 << 20)
 #define SAMPLES 32
 #define SAMPLE_BYTES 2048
 
