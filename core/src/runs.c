@@ -8,6 +8,10 @@
  * the same ratio in far fewer instructions (docs/DESIGN.md, "Entropy stage"). */
 #include "runs.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <string.h>
 
 #include "detmath.h"
@@ -399,7 +403,31 @@ alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len
     uint64_t acc = 0;
     unsigned nb = 0;
     size_t j = 0, w = 0, r = 0;
+#if defined(__SSE2__)
+    const __m128i v16 = _mm_set1_epi8((char)v);
+#endif
     while (j < m) {
+#if defined(__SSE2__)
+        while (m - j >= 16 && n - w >= 16) { /* sixteen at a time (SSE2: every x86-64) */
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(sym + j));
+            unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, v16));
+            _mm_storeu_si128((__m128i *)(void *)(dst + w), x);
+            if (z) {
+                size_t c = (size_t)__builtin_ctz(z);
+                if (r < K && bk[r] == 0) { /* a run of one: its v is already stored */
+                    r++;
+                    w += c + 1;
+                    j += c + 1;
+                    continue;
+                }
+                w += c;
+                j += c;
+                goto run;
+            }
+            w += 16;
+            j += 16;
+        }
+#endif
         while (m - j >= 8 && n - w >= 8) {
             uint64_t x = load64(sym + j), z = zero_bytes(x ^ vv);
             store64(dst + w, x);
