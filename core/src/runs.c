@@ -22,10 +22,11 @@
 #define HEAD_MAX (2 + 3 * 10) /* v, the bucket table log, three varints */
 #define BUCKET_MAX 31
 /* Streams longer than SAMPLE_ALL bytes are judged on SAMPLES evenly spaced stretches of
- * SAMPLE_BYTES before they are cut whole; shorter ones are cut whole and then judged (a
- * gradient bundle's layers never pay twice; a 64 MiB tensor's dense codes are not cut). */
-#define SAMPLE_ALL ((size_t)1 << 20)
-#define SAMPLES 32
+ * SAMPLE_BYTES (at most half the stream) before they are cut whole; shorter ones are cut
+ * whole and then judged. A large tensor's dense codes (the 64 MiB synthetic gradient's
+ * chunks) are then never cut whole only to be left to zstd. */
+#define SAMPLE_ALL ((size_t)1 << 16)
+#define SAMPLES 16
 #define SAMPLE_BYTES 2048
 
 static inline uint64_t load64(const uint8_t *p)
