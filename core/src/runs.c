@@ -26,7 +26,7 @@
  * whole and then judged. A large tensor's dense codes (the 64 MiB synthetic gradient's
  * chunks) are then never cut whole only to be left to zstd. */
 #define SAMPLE_ALL ((size_t)1 << 16)
-#define SAMPLES 16
+#define SAMPLES 8
 #define SAMPLE_BYTES 2048
 
 static inline uint64_t load64(const uint8_t *p)
