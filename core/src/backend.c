@@ -35,14 +35,30 @@ static alcm_status zstd_prepare(alcm_backend_enc *e, const alcm_coder *c, uint64
      * where no match is found (target length 64, the fast strategy's acceleration) with the
      * literals kept Huffman-coded (a positive target length would switch that off): 35 %
      * (f32) to 46 % (bf16) fewer instructions, +0.1 to +0.3 % ratio. On gradient codes the
-     * skipping loses runs of zero codes (-2.7 % ratio on grad_fmnist), so they do without
-     * (docs/DESIGN.md). */
+     * skipping loses runs of zero codes (-2.7 % ratio on grad_fmnist), so they do without,
+     * unless the runs were cut out first (stream method 4, order0 = 3 below;
+     * docs/DESIGN.md). */
     if (c->order0 && c->level <= 2 &&
         (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_minMatch, 7)) ||
          ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 10))))
         return ALCM_E_BACKEND;
     if (c->order0 == 2 && c->level <= 2 &&
         (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_targetLength, 64)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_literalCompressionMode,
+                                             ZSTD_ps_enable))))
+        return ALCM_E_BACKEND;
+    /* Literals only (order0 = 3): the largest target length makes the fast strategy skip a
+     * whole block at its first miss, so what remains is zstd's Huffman coding of the
+     * literals. Used for the symbols of method-4 streams (gradient codes whose runs of the
+     * zero code were cut out beforehand: on grad_fmnist's code streams the match finder
+     * was 16 of zstd's 42 M instructions per pass and found little else but those runs;
+     * cut out, the 21 streams of 4 KiB or more come out 0.15 % smaller with the whole
+     * encoder at 82.0 -> 71.0 M instructions) and for
+     * gradient code streams of 128..4095 bytes (1.2 % of the encoder's instructions for
+     * -0.035 % ratio). docs/DESIGN.md, "Entropy stage of the code streams". */
+    if (c->order0 == 3 && c->level <= 2 &&
+        (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 6)) ||
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_targetLength, 131072)) ||
          ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_literalCompressionMode,
                                              ZSTD_ps_enable))))
         return ALCM_E_BACKEND;

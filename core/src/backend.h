@@ -22,7 +22,8 @@ typedef struct {
     int strategy;  /* zlib: Z_DEFAULT_STRATEGY, Z_HUFFMAN_ONLY, Z_RLE, ... */
     int order0;    /* zstd: the data are order-0 symbols with few long repeats: 0 no,
                     * 1 quantisation codes (matches of 7+ bytes only, a 2^10-entry hash
-                    * table), 2 float byte planes (also: skip ahead fast between matches) */
+                    * table), 2 float byte planes (also: skip ahead fast between matches),
+                    * 3 literals only (the match finder skipped) */
 } alcm_coder;
 
 /* Encoder state reused across calls (owned by a cctx). Zero-initialise before first use. */

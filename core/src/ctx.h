@@ -38,6 +38,7 @@ struct alcm_dctx {
     alcm_buf codes;    /* gradient: packed codes of one block */
     alcm_buf planes;   /* lossless: one segment's planes */
     alcm_buf classes;  /* gradient: the decoded code streams of one width class */
+    alcm_buf runs;     /* gradient: symbols and run buckets of a method-4 stream */
     /* Segmented blobs (segmented.c): */
     unsigned threads;  /* worker threads of one call (0 or 1: the calling thread alone) */
     alcm_dctx **sub;   /* workers 1 .. threads-1: their own contexts, made on first use */

@@ -22,6 +22,7 @@ void alcm_dctx_free(alcm_dctx *dx)
     alcm_buf_free(&dx->codes);
     alcm_buf_free(&dx->planes);
     alcm_buf_free(&dx->classes);
+    alcm_buf_free(&dx->runs);
     alcm_buf_free(&dx->inner);
     for (unsigned i = 0; i < dx->n_sub; i++) alcm_dctx_free(dx->sub[i]);
     free(dx->sub);

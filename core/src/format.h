@@ -37,6 +37,7 @@ typedef enum {
 #define ALCM_STREAM_CODED 1
 #define ALCM_STREAM_TANS 2  /* order-0 tANS: lossless-float planes only */
 #define ALCM_STREAM_TANS_SIZED 3 /* the same with a stated table size: lossless-float planes */
+#define ALCM_STREAM_RUNS 4 /* runs as tokens + order-0 tANS: gradient code streams only */
 
 #define ALCM_GRAD_LAYOUT_CLASSES 1  /* width classes with escapes */
 #define ALCM_LF_TRANSFORM_PLANES 0  /* plain byte planes */

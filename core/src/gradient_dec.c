@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "gradient.h"
+#include "runs.h"
 #include "simd.h"
 
 #define BLOCK 4096
@@ -232,6 +233,26 @@ alcm_status alcm_gradient_read_params(alcm_dctx *dx, const uint8_t *blob, const 
     return st;
 }
 
+/* Takes the next code stream: method 4 here (code streams only), the others as any
+ * stream. */
+static alcm_status take_code_stream(const uint8_t *blob, size_t *pos, size_t end,
+                                    uint64_t decoded, alcm_stream_ref *out)
+{
+    size_t at = *pos;
+    if (at < end && end - at >= ALCM_STREAM_HEADER && blob[at] == ALCM_STREAM_RUNS) {
+        uint64_t size = alcm_get_u64(blob + at + 1);
+        at += ALCM_STREAM_HEADER;
+        if (size == 0 || size > end - at) return ALCM_E_CORRUPT;
+        out->method = ALCM_STREAM_RUNS;
+        out->data = blob + at;
+        out->size = (size_t)size;
+        out->decoded = decoded;
+        *pos = at + (size_t)size;
+        return ALCM_OK;
+    }
+    return alcm_stream_take(blob, pos, end, decoded, out);
+}
+
 alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_frame *f,
                                  float *dst)
 {
@@ -248,7 +269,7 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
 
     alcm_stream_ref refs[6];
     for (int k = 0; k < 5; k++)
-        if (bytes[k] && (st = alcm_stream_take(blob, &pos, f->payload_end, bytes[k], &refs[k])))
+        if (bytes[k] && (st = take_code_stream(blob, &pos, f->payload_end, bytes[k], &refs[k])))
             return st;
     if (g->escapes &&
         (st = alcm_stream_take(blob, &pos, f->payload_end, g->escapes * 2, &refs[5])))
@@ -287,10 +308,16 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
         /* zstd streams of the class are decoded whole, in one call each, and then read in
          * place like stored ones. */
         size_t coded_bytes = 0;
-        for (int pl = 0; pl < planes; pl++)
-            if (refs[first + pl].method == ALCM_STREAM_CODED)
+        int whole = 0; /* some stream of the class is decoded whole */
+        for (int pl = 0; pl < planes; pl++) {
+            const alcm_stream_ref *ref = &refs[first + pl];
+            if (ref->method == ALCM_STREAM_RUNS ||
+                (ref->method == ALCM_STREAM_CODED && f->backend == ALCM_BACKEND_ZSTD)) {
                 coded_bytes += (size_t)bytes[first + pl];
-        if (f->backend == ALCM_BACKEND_ZSTD && coded_bytes) {
+                whole = 1;
+            }
+        }
+        if (whole) {
             if (alcm_buf_reserve(&dx->classes, coded_bytes)) {
                 st = ALCM_E_NOMEM;
                 break;
@@ -298,8 +325,14 @@ alcm_status alcm_gradient_decode(alcm_dctx *dx, const uint8_t *blob, const alcm_
             uint8_t *buf = dx->classes.p;
             for (int pl = 0; pl < planes && st == ALCM_OK; pl++) {
                 alcm_stream_ref *ref = &refs[first + pl];
-                if (ref->method != ALCM_STREAM_CODED) continue;
-                st = alcm_stream_decode(&dx->bdec, f->backend, ref, buf);
+                if (ref->method == ALCM_STREAM_RUNS)
+                    st = alcm_runs_decode(&dx->bdec, ref->data, ref->size, buf,
+                                          (size_t)ref->decoded, &dx->runs);
+                else if (ref->method == ALCM_STREAM_CODED &&
+                         f->backend == ALCM_BACKEND_ZSTD)
+                    st = alcm_stream_decode(&dx->bdec, f->backend, ref, buf);
+                else
+                    continue;
                 ref->method = ALCM_STREAM_STORED;
                 ref->data = buf;
                 ref->size = (size_t)ref->decoded;

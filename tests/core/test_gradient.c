@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "format.h"
+#include "bytes.h"
 #include "gradient.h"
 #include "testutil.h"
 
@@ -499,6 +501,75 @@ static void test_residual_survives_rewritten_input(void **state)
     free(blob);
 }
 
+
+/* Code streams of 4096 bytes or more are written as method 4 (runs as tokens) in zstd
+ * blobs, never in zlib ones; the blobs decode within budget at every width class, and a
+ * damaged method-4 stream (CRC recomputed) is rejected or decodes, never read out of
+ * bounds. */
+static size_t count_method(const uint8_t *blob, size_t len, uint8_t method, size_t *first)
+{
+    alcm_frame f;
+    assert_int_equal(alcm_frame_parse(blob, len, &f), ALCM_OK);
+    size_t pos = f.payload_off, found = 0;
+    while (pos < f.payload_end) {
+        assert_true(f.payload_end - pos >= ALCM_STREAM_HEADER);
+        uint64_t size = alcm_get_u64(blob + pos + 1);
+        assert_true(size <= f.payload_end - pos - ALCM_STREAM_HEADER);
+        if (blob[pos] == method && found++ == 0 && first) *first = pos;
+        pos += ALCM_STREAM_HEADER + (size_t)size;
+    }
+    assert_int_equal(pos, f.payload_end);
+    return found;
+}
+
+static void test_runs_method(void **state)
+{
+    ctxs *c = *state;
+    const size_t rows = 64, cols = 1024, n = rows * cols;
+    alcm_shape sh = {2, {rows, cols}};
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 71);
+    for (size_t i = 0; i < n; i++)
+        if (i % 7 < 4 || (i / 300) % 5 == 0) x[i] = 0.0f; /* sparse, with long zero runs */
+    float *y = tu_malloc(n * 4);
+    const double budgets[] = {0.3, 0.05, 0.01, 1e-3, 2e-4}; /* W2 .. W16 */
+    size_t cap = alcm_compress_bound(n * 4), len = 0, out = 0;
+    uint8_t *blob = tu_malloc(cap), *bad = tu_malloc(cap);
+    for (size_t b = 0; b < sizeof budgets / sizeof budgets[0]; b++) {
+        for (int backend = ALCM_BACKEND_ZLIB; backend <= ALCM_BACKEND_ZSTD; backend++) {
+            alcm_params p = grad_params(budgets[b]);
+            p.backend = backend;
+            assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, blob, cap, &len, NULL),
+                             ALCM_OK);
+            assert_int_equal(alcm_decompress(c->dx, blob, len, y, n * 4, &out), ALCM_OK);
+            assert_true(alcm_rel_l2_error(x, y, n) <= budgets[b]);
+            size_t at = 0, runs = count_method(blob, len, ALCM_STREAM_RUNS, &at);
+            if (backend == ALCM_BACKEND_ZLIB) {
+                assert_int_equal(runs, 0);
+                continue;
+            }
+            assert_true(runs >= 1);
+            /* damage: every byte of the first method-4 stream's first 64 data bytes, and
+             * its last ones */
+            size_t size = (size_t)alcm_get_u64(blob + at + 1), data = at + ALCM_STREAM_HEADER;
+            for (size_t k = 0; k < size; k += k < 64 || k + 64 >= size ? 1 : size / 16) {
+                memcpy(bad, blob, len);
+                bad[data + k] ^= (uint8_t)(1u << (k % 8));
+                alcm_frame_seal(bad, len);
+                alcm_status st = alcm_decompress(c->dx, bad, len, y, n * 4, &out);
+                assert_true(st == ALCM_OK || st == ALCM_E_CORRUPT);
+            }
+            memcpy(bad, blob, len);
+            alcm_put_u64(bad + at + 1, 0); /* an empty method-4 stream */
+            alcm_frame_seal(bad, len);
+            assert_int_equal(alcm_decompress(c->dx, bad, len, y, n * 4, &out), ALCM_E_CORRUPT);
+        }
+    }
+    free(blob);
+    free(bad);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_ratio_against_baseline),
         cmocka_unit_test(test_params_stream_codec),
         cmocka_unit_test(test_residual_survives_rewritten_input),
+        cmocka_unit_test(test_runs_method),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
