@@ -50,12 +50,8 @@ static alcm_status zstd_prepare(alcm_backend_enc *e, const alcm_coder *c, uint64
     /* Literals only (order0 = 3): the largest target length makes the fast strategy skip a
      * whole block at its first miss, so what remains is zstd's Huffman coding of the
      * literals. Used for the symbols of method-4 streams (gradient codes whose runs of the
-     * zero code were cut out beforehand: on grad_fmnist's code streams the match finder
-     * was 16 of zstd's 42 M instructions per pass and found little else but those runs;
-     * cut out, the 21 streams of 4 KiB or more come out 0.15 % smaller with the whole
-     * encoder at 82.0 -> 71.0 M instructions) and for
-     * gradient code streams of 128..4095 bytes (1.2 % of the encoder's instructions for
-     * -0.035 % ratio). docs/DESIGN.md, "Entropy stage of the code streams". */
+     * zero code were cut out beforehand; docs/DESIGN.md, "Entropy stage of the code
+     * streams"). */
     if (c->order0 == 3 && c->level <= 2 &&
         (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 6)) ||
          ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_targetLength, 131072)) ||

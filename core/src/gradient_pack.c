@@ -12,11 +12,10 @@
 #include "runs.h"
 #include "simd.h"
 
-/* Code streams of at least ALCM_RUNS_MIN bytes are written as method 4 (zstd backend),
- * shorter ones through zstd with its match finder skipped (1.2 % of the encoder's
- * instructions on grad_fmnist for -0.035 % ratio; method 4 below 4096 bytes loses ratio to
- * its two tables), and those under ALCM_CODE_STORE_MAX bytes are stored: a frame of so few
- * codes saves nothing. */
+/* Code streams of at least ALCM_RUNS_MIN bytes in zstd blobs are written as method 4 where
+ * most of their bytes are the zero code (runs.c says when), the others through the backend
+ * as before; method 4 below 4096 bytes loses ratio to its two tables. Streams under
+ * ALCM_CODE_STORE_MAX bytes are stored: a frame of so few codes saves nothing. */
 #define ALCM_RUNS_MIN 4096
 #define ALCM_CODE_STORE_MAX 128
 
@@ -162,9 +161,6 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
     alcm_status st = pack_class(E, wc, out, raw, &made);
     if (st != ALCM_OK) return st;
     if (made != raw) return ALCM_E_INTERNAL;
-    /* zstd-backend streams below ALCM_RUNS_MIN: literals only (match finder skipped) */
-    alcm_coder literals = *coder;
-    if (literals.backend == ALCM_BACKEND_ZSTD) literals.order0 = 3;
     size_t pos = 0;
     for (int k = 0; k < planes; k++) {
         size_t u = 0;
@@ -175,8 +171,8 @@ alcm_status alcm_genc_write_class(alcm_genc *E, const alcm_coder *coder, unsigne
         else if (raw < ALCM_CODE_STORE_MAX)
             st = alcm_stream_store(plane, (size_t)raw, dst + pos, cap - pos, &u);
         else
-            st = alcm_stream_write(&E->cx->benc, &literals, plane, (size_t)raw, dst + pos,
-                                   cap - pos, &u);
+            st = alcm_stream_write(&E->cx->benc, coder, plane, (size_t)raw, dst + pos, cap - pos,
+                                   &u);
         if (st != ALCM_OK) return st;
         pos += u;
     }

@@ -14,20 +14,16 @@
 
 #include <string.h>
 
-#include "detmath.h"
 #include "tans.h"
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 #define HEAD_MAX (2 + 3 * 10) /* v, the bucket table log, three varints */
 #define BUCKET_MAX 31
-/* Streams longer than SAMPLE_ALL bytes are judged on SAMPLES evenly spaced stretches of
- * SAMPLE_BYTES (at most half the stream) before they are cut whole; shorter ones are cut
- * whole and then judged. A large tensor's dense codes (the 64 MiB synthetic gradient's
- * chunks) are then never cut whole only to be left to zstd. */
-#define SAMPLE_ALL ((size_t)1 << 16)
-#define SAMPLES 8
-#define SAMPLE_BYTES 2048
+/* Method 4 is written when the run value is at least RUNS_SHARE_NUM / RUNS_SHARE_DEN of the
+ * bytes (docs/FORMAT.md, docs/DESIGN.md "Entropy stage of the code streams"). */
+#define RUNS_SHARE_NUM 13
+#define RUNS_SHARE_DEN 20
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -263,41 +259,33 @@ static size_t tokenise(const uint8_t *src, size_t n, uint8_t v, uint8_t *sym, to
     return m;
 }
 
-/* Order-0 bits of a binary split of N items into c and N - c. */
-static double split_bits(double c, double N)
+/* Whether cutting the runs pays: where v is 65 % of the bytes or more, zstd's Huffman
+ * literals cannot code it in under a bit, and cutting the runs wins (-0.1 to -12 % on
+ * grad_fmnist's code streams at 1 % and 5 % budgets). Below that, no rule from the run
+ * counts separated the streams that win from those that lose: sparse streams of 10-100 KiB
+ * with a quarter to a half of zero bytes and runs of 3-8 win by up to 0.8 % at a 1 % budget
+ * and lose up to 6 % at 5 % (zstd's matches and Huffman table fit them better than the
+ * tokens' raw bits), so they keep zstd with its match finder. */
+static int runs_pay(const uint8_t *src, size_t n, uint8_t v)
 {
-    double r = 0.0;
-    if (c > 0.0) r += c * alcm_det_log2(N / c);
-    if (N - c > 0.0) r += (N - c) * alcm_det_log2(N / (N - c));
-    return r;
-}
-
-/* Whether cutting the runs pays, from the counts of n input bytes cut into m symbols and the
- * tokens t. The bytes other than v are coded alike either way (the same distribution among
- * themselves), so the estimate compares only the split "v or not": n items of which
- * h_v = n - m + K are v (plain), against m symbols of which K are v plus the tokens (the
- * buckets' order-0 entropy and the raw bits). It ignores zstd's matches on long runs and
- * Huffman's whole bits, so it is a filter, set on grad_fmnist's code streams and the
- * synthetic 64 MiB gradient: the dense codes of the latter (many runs of one or two zero
- * codes, few long ones) estimate 1.09-1.26 times plain and lose 1.8 % of ratio cut; sparse
- * ones estimate 0.43-1.04 and win or lose under 1 %; and where v is half the bytes or more,
- * Huffman cannot code it in under a bit, which cutting the runs avoids (those win at 1.28). */
-static int runs_pay(size_t n, size_t m, const tokens *t)
-{
-    if (t->K == 0) return 1;
-    const double hv = (double)(n - m) + (double)t->K;
-    if (2.0 * hv >= (double)n) return 1;
-    uint32_t hist[256];
-    count_plain(t->bk, t->K, hist);
-    double K = (double)t->K, bucket = 0.0, raw = 0.0;
-    for (int b = 0; b <= BUCKET_MAX; b++) {
-        if (!hist[b]) continue;
-        bucket += (double)hist[b] * alcm_det_log2(K / (double)hist[b]);
-        raw += (double)hist[b] * b;
+    size_t h = 0, i = 0;
+#if defined(__SSE2__)
+    /* sixteen bytes at a time: per-lane counts for at most 255 steps, then summed */
+    const __m128i vv = _mm_set1_epi8((char)v), zero = _mm_setzero_si128();
+    while (n - i >= 16) {
+        size_t steps = (n - i) / 16;
+        if (steps > 255) steps = 255;
+        __m128i acc = zero;
+        for (size_t k = 0; k < steps; k++, i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, vv));
+        }
+        __m128i sums = _mm_sad_epu8(acc, zero);
+        h += (size_t)_mm_extract_epi16(sums, 0) + (size_t)_mm_extract_epi16(sums, 4);
     }
-    double plain = split_bits(hv, (double)n);
-    double cut = split_bits(K, (double)m) + bucket + raw;
-    return cut < 1.05 * plain;
+#endif
+    for (; i < n; i++) h += src[i] == v;
+    return (uint64_t)h * RUNS_SHARE_DEN >= (uint64_t)n * RUNS_SHARE_NUM;
 }
 
 alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, uint8_t v,
@@ -315,16 +303,8 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
         lut = (const uint8_t(*)[8])table;
     }
 #endif
-    if (judge && n > SAMPLE_ALL) { /* decide on evenly spaced samples first */
-        size_t ms = 0;
-        for (size_t k = 0; k < SAMPLES; k++)
-            ms += tokenise(src + k * (n / SAMPLES), SAMPLE_BYTES, v, sym, &t, lut);
-        int pay = runs_pay(SAMPLES * SAMPLE_BYTES, ms, &t);
-        t = (tokens){t.bk, t.raw, 0, 0, 0, 0};
-        if (!pay) return ALCM_OK;
-    }
+    if (judge && !runs_pay(src, n, v)) return ALCM_OK;
     size_t m = tokenise(src, n, v, sym, &t, lut);
-    if (judge && n <= SAMPLE_ALL && !runs_pay(n, m, &t)) return ALCM_OK;
     while (t.cnt > 0) {
         t.raw[t.rb++] = (uint8_t)t.acc;
         t.acc >>= 8;

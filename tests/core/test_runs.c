@@ -335,9 +335,8 @@ static void test_corrupt(void **state)
 }
 
 
-/* The encoder's judgement (judge = 1): dense codes whose runs are mostly one or two zero
- * codes are left to plain coding (nothing written), sparse ones are cut; streams over
- * 64 KiB are judged on samples, with the same verdicts. */
+/* The encoder's judgement (judge = 1): streams whose zero bytes are under 65 % of them are
+ * left to plain coding (nothing written), the others are cut, exactly at the boundary. */
 static void test_judge(void **state)
 {
     (void)state;
@@ -358,6 +357,13 @@ static void test_judge(void **state)
         assert_int_equal(len0, len);
         assert_memory_equal(c0, c, len);
         free(c0);
+        /* 13 zero bytes in 20 are cut, 13 in 20 less one byte are not */
+        for (size_t i = 0; i < n; i++) x[i] = i % 20 < 13 ? 0 : (uint8_t)(1 + i % 7);
+        assert_int_equal(alcm_runs_encode(&enc, x, n, 0, 1, scratch, c, cap, &len), ALCM_OK);
+        assert_true(len > 0);
+        x[0] = 9;
+        assert_int_equal(alcm_runs_encode(&enc, x, n, 0, 1, scratch, c, cap, &len), ALCM_OK);
+        assert_int_equal(len, 0);
         free(scratch);
         free(c);
         free(x);
