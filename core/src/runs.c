@@ -49,19 +49,6 @@ static inline int little_endian(void)
 
 /* Table log of the bucket stream of `count` tokens: a table's set-up costs about as much as
  * coding as many bytes as it has slots. */
-static void count_plain(const uint8_t *src, size_t n, uint32_t hist[256])
-{
-    uint32_t h[4][256];
-    memset(h, 0, sizeof h);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w = load64(src + i);
-        for (int k = 0; k < 8; k++) h[k & 3][(uint8_t)(w >> (8 * k))]++;
-    }
-    for (; i < n; i++) h[0][src[i]]++;
-    for (int v = 0; v < 256; v++) hist[v] = h[0][v] + h[1][v] + h[2][v] + h[3][v];
-}
-
 static unsigned table_log(size_t count) { return count <= ((size_t)1 << 13) ? 9 : 10; }
 
 size_t alcm_runs_scratch(size_t n)
@@ -330,7 +317,7 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
     at += a;
     if (K) {
         uint32_t hist[256];
-        count_plain(bk, K, hist);
+        alcm_tans_histogram(bk, K, hist);
         st = alcm_tans_encode(bk, K, hist, rk, dst + at, cap - at, &b);
         if (st != ALCM_OK) return st;
         at += b;
