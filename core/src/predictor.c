@@ -10,6 +10,8 @@
 #include "simd.h"
 
 typedef float v8f __attribute__((vector_size(32)));
+
+_Static_assert(ALCM_HIDDEN % 8 == 0, "the forward pass works on eight hidden units at a time");
 typedef int32_t v8i __attribute__((vector_size(32)));
 
 /* Hidden units of the default model, eight at a time: each lane sums its unit's terms in
@@ -68,7 +70,7 @@ float alcm_predict(const alcm_predictor *model, const float features[ALCM_N_FEAT
 {
     if (!model || !features) return ALCM_ENTROPY_MIN;
     /* The hidden units first, each summed over the features in order, then the output sum
-     * in unit order. A unit at or below zero (or NaN) contributes w2·0 = ±0 instead of being
+     * (below). A unit at or below zero (or NaN) contributes w2·0 = ±0 instead of being
      * skipped: z keeps its value (at most the sign of a zero z changes, which the sigmoid
      * does not see), and the loop has no data-dependent branch. */
     float f[ALCM_N_FEATURES], hid[ALCM_HIDDEN];
@@ -85,8 +87,13 @@ float alcm_predict(const alcm_predictor *model, const float features[ALCM_N_FEAT
             memcpy(&hid[h], &b, sizeof b);
         }
     }
-    float z = model->b2;
-    for (int h = 0; h < ALCM_HIDDEN; h++) z += model->w2[h] * hid[h];
+    /* The output sum in eight lanes (unit h goes to lane h mod 8, each lane in unit order),
+     * then the lanes pairwise: eight short dependency chains instead of one of 64 adds. */
+    float lane[8] = {0};
+    for (int h = 0; h < ALCM_HIDDEN; h += 8)
+        for (int j = 0; j < 8; j++) lane[j] += model->w2[h + j] * hid[h + j];
+    float z = model->b2 + (((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+                           ((lane[4] + lane[5]) + (lane[6] + lane[7])));
     double sig = 1.0 / (1.0 + alcm_det_exp(-(double)z));
     float e = ALCM_ENTROPY_MIN + (ALCM_ENTROPY_MAX - ALCM_ENTROPY_MIN) * (float)sig;
     if (!(e >= ALCM_ENTROPY_MIN)) e = ALCM_ENTROPY_MIN;   /* also catches NaN */
