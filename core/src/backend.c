@@ -31,16 +31,19 @@ static alcm_status zstd_prepare(alcm_backend_enc *e, const alcm_coder *c, uint64
         return ALCM_E_BACKEND;
     /* On order-0 data the literals carry the ratio; short matches are rare and barely pay,
      * so the match finder looks for long ones in a small table (gradient codes: 12 % fewer
-     * encoder instructions, +0.35 % ratio). Float planes (order0 = 2) also skip ahead fast
-     * where no match is found (target length 64, the fast strategy's acceleration) with the
-     * literals kept Huffman-coded (a positive target length would switch that off): 35 %
-     * (f32) to 46 % (bf16) fewer instructions, +0.1 to +0.3 % ratio. On gradient codes the
-     * skipping loses runs of zero codes (-2.7 % ratio on grad_fmnist), so they do without,
-     * unless the runs were cut out first (stream method 4, order0 = 3 below;
-     * docs/DESIGN.md). */
+     * encoder instructions, +0.35 % ratio). Gradient codes take zstd's smallest table, 2^6
+     * entries: it remembers the nearest earlier position of each hash, whose offsets code
+     * shorter, and costs less to clear on every call (+0.14 % ratio and about 3 % more
+     * encode speed on grad_fmnist; docs/DESIGN.md). Float planes (order0 = 2) also skip
+     * ahead fast where no match is found (target length 64, the fast strategy's
+     * acceleration) with the literals kept Huffman-coded (a positive target length would
+     * switch that off): 35 % (f32) to 46 % (bf16) fewer instructions, +0.1 to +0.3 % ratio.
+     * On gradient codes the skipping loses runs of zero codes (-2.7 % ratio on
+     * grad_fmnist), so they do without, unless the runs were cut out first (stream method
+     * 4, order0 = 3 below; docs/DESIGN.md). */
     if (c->order0 && c->level <= 2 &&
         (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_minMatch, 7)) ||
-         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, 10))))
+         ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_hashLog, c->order0 == 1 ? 6 : 10))))
         return ALCM_E_BACKEND;
     if (c->order0 == 2 && c->level <= 2 &&
         (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_targetLength, 64)) ||
