@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ALCM_LN2_HI 6.93147180369123816490e-01   /* high bits of ln 2 (exact product with k) */
 #define ALCM_LN2_LO 1.90821492927058770002e-10   /* ln 2 - ALCM_LN2_HI */
@@ -12,14 +13,24 @@
 #define ALCM_LN10 2.30258509299404568402e+00
 
 /* Natural logarithm of a finite x > 0 (subnormals included), about 1 ulp. Returns -inf for
- * 0 and NaN for negative or NaN input. Uses frexp (exact) and a fixed odd series in
+ * 0 and NaN for negative or NaN input. Splits x as frexp does (from the bits when x is
+ * normal: exact, no library call) and sums a fixed odd series in
  * s = (m - 1) / (m + 1), |s| <= 0.172. */
 static inline double alcm_det_log(double x)
 {
     if (!(x > 0.0)) return x == 0.0 ? -INFINITY : NAN;
     if (isinf(x)) return x;
     int e;
-    double m = frexp(x, &e);                  /* x = m * 2^e, m in [0.5, 1) */
+    double m;
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    if (b >> 52 != 0) { /* normal: frexp from the bits (x = m * 2^e, m in [0.5, 1)) */
+        e = (int)(b >> 52) - 1022;
+        b = (b & 0x000fffffffffffffull) | 0x3fe0000000000000ull;
+        memcpy(&m, &b, sizeof m);
+    } else {
+        m = frexp(x, &e);                     /* subnormal */
+    }
     if (m < 0.70710678118654752440) {
         m *= 2.0;
         e -= 1;
@@ -43,7 +54,8 @@ static inline double alcm_det_log(double x)
 }
 
 /* e^x for finite x, about 1 ulp; +inf above 709.78, 0 below -745.2. Range reduction
- * x = k ln2 + r, |r| <= 0.347, degree-13 Taylor polynomial, exact ldexp. */
+ * x = k ln2 + r, |r| <= 0.347, degree-13 Taylor polynomial, exact scaling by 2^k (from the
+ * exponent bits unless the result could leave the normal range, where ldexp rounds). */
 static inline double alcm_det_exp(double x)
 {
     if (x != x) return x;
@@ -65,7 +77,11 @@ static inline double alcm_det_exp(double x)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    return ldexp(p, (int)k);
+    if (k < -1020.0 || k > 1023.0) return ldexp(p, (int)k);
+    uint64_t b = (uint64_t)((int64_t)k + 1023) << 52; /* 2^k, a normal double */
+    double p2;
+    memcpy(&p2, &b, sizeof p2);
+    return p * p2; /* p in [0.7, 1.42]: a normal result, as exact as ldexp's */
 }
 
 /* log2 and log10 through alcm_det_log. */

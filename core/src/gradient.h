@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "alcm.h"
 #include "format.h"
@@ -24,10 +25,18 @@ static const float alcm_step_table[16] = {
     0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f,
 };
 
-/* The step of grid index s (exact: a table entry times a power of two). */
+/* The step of grid index s (exact: a table entry times a power of two). The power of two
+ * is built from its exponent bits: every grid step is a normal float, so the product is
+ * exactly ldexpf's, without a library call (the encoder takes a step per channel
+ * measured). */
 static inline float alcm_step(uint32_t s)
 {
-    return ldexpf(alcm_step_table[s & 15], (int)(s >> 4) - 127);
+    if (s < ALCM_STEP_MIN || s > ALCM_STEP_MAX)
+        return ldexpf(alcm_step_table[s & 15], (int)(s >> 4) - 127);
+    uint32_t bits = (s >> 4) << 23; /* the biased exponent of 2^((s >> 4) - 127) */
+    float p2;
+    memcpy(&p2, &bits, sizeof p2);
+    return alcm_step_table[s & 15] * p2;
 }
 
 /* Code widths: index 0..3 <-> 2, 4, 8, 16 bits. Widths 2, 4, 8 reserve the all-ones code
