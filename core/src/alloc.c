@@ -221,37 +221,6 @@ static inline double cbrt_upper(double K)
     return pow2i(e3);
 }
 
-/* Modelled rate and distortion of channel c at grid index s, from the channel's memo of
- * two neighbouring indices when it holds s (the same values: computed by the same code). */
-static inline void rate_dist(alcm_alloc_chan *c, int32_t s, double *r, double *d)
-{
-    int32_t k = s - c->memo_s;
-    if (c->memo_s >= 0 && (k == 0 || k == 1)) {
-        *r = c->memo_r[k];
-        *d = c->memo_d[k];
-        return;
-    }
-    *r = rate_of(c, s);
-    *d = dist_of(c, s);
-}
-
-/* Stores the rate and distortion of s and s + 1 (the two candidates of the last choice). */
-static inline void memo_set(alcm_alloc_chan *c, int32_t s, const double r[2], const double d[2])
-{
-    c->memo_s = s;
-    c->memo_r[0] = r[0];
-    c->memo_r[1] = r[1];
-    c->memo_d[0] = d[0];
-    c->memo_d[1] = d[1];
-}
-
-/* Best option for one channel at multiplier lambda (lamln2 = lambda · ln 2): grid index
- * (0 = zeroed), with its modelled distortion in *d. The continuous optimum solves
- * Δ²(Δ + a) = K with K = 6a / (λ ln2 · dscale); the grid index just below it is found by
- * walking down from an upper bound of the root (min(sqrt(K/a), K^(1/3))), and the two grid
- * neighbours of the root are compared with zeroing the channel. Successive multipliers of
- * the search mostly pick the same neighbours, whose rates and distortions the channel's memo
- * keeps. */
 /* The first half of a choice, for a channel with energy, a finest step and a > 0: K and
  * the grid index of the root's upper bound min(sqrt(K/a), K^(1/3)). Done for every channel
  * before the second half (a loop of square roots without data-dependent branches, which
@@ -266,17 +235,22 @@ static inline void choose_bound(alcm_alloc_chan *c, double inv_lamln2)
     c->s0 = alcm_alloc_index(cb < ub ? cb : ub);
 }
 
+/* Best option for one channel at multiplier lambda: grid index (0 = zeroed), with its
+ * modelled distortion in *d. The continuous optimum solves Δ²(Δ + a) = K with
+ * K = 6a / (λ ln2 · dscale); the grid index just below it is found by walking down from the
+ * upper bound choose_bound found, and the two grid neighbours of the root are compared with
+ * zeroing the channel. Both neighbours are priced every time (a constant channel's single
+ * candidate twice): no branch on a memo of earlier prices, and the comparison is a chain of
+ * selects (the search is latency-bound, and this is 2-3 % of grad_fmnist's encode). */
 static inline int32_t choose(alcm_alloc_chan *c, double lambda, double *d)
 {
     *d = c->energy;
     if (!(c->energy > 0.0)) return 0;
     if (c->smin > ALCM_STEP_MAX) return 0;
     int32_t cand[2];
-    int nc;
     if (!(c->a > 0.0)) {
         cand[0] = c->smin;
         cand[1] = c->smin;
-        nc = 1;
     } else {
         const double K = c->K;
         int32_t s = c->s0;
@@ -287,24 +261,18 @@ static inline int32_t choose(alcm_alloc_chan *c, double lambda, double *d)
         }
         cand[0] = s;
         cand[1] = s + 1 > ALCM_STEP_MAX ? ALCM_STEP_MAX : s + 1;
-        nc = cand[1] != cand[0] ? 2 : 1;
     }
-    double r[2], dd[2];
-    rate_dist(c, cand[0], &r[0], &dd[0]);
-    if (nc == 2) {
-        rate_dist(c, cand[1], &r[1], &dd[1]);
-        if (c->memo_s != cand[0]) memo_set(c, cand[0], r, dd);
-    }
+    const double r0 = rate_of(c, cand[0]), d0 = dist_of(c, cand[0]);
+    const double r1 = rate_of(c, cand[1]), d1 = dist_of(c, cand[1]);
+    const double j0 = r0 + lambda * d0, j1 = r1 + lambda * d1;
     int32_t best = 0;
-    double bj = lambda * c->energy;
-    for (int k = 0; k < nc; k++) {
-        double jk = r[k] + lambda * dd[k];
-        if (jk < bj) {
-            bj = jk;
-            best = cand[k];
-            *d = dd[k];
-        }
-    }
+    double bj = lambda * c->energy, bd = c->energy;
+    best = j0 < bj ? cand[0] : best;
+    bd = j0 < bj ? d0 : bd;
+    bj = j0 < bj ? j0 : bj;
+    best = j1 < bj ? cand[1] : best;
+    bd = j1 < bj ? d1 : bd;
+    *d = bd;
     return best;
 }
 
@@ -349,7 +317,6 @@ int alcm_allocate(alcm_alloc_chan *ch, uint32_t C, double budget, uint16_t *out,
     for (uint32_t c = 0; c < C; c++) {
         ch[c].kscale = ch[c].a > 0.0 ? 6.0 * ch[c].a / ch[c].dscale : 0.0;
         ch[c].inv_a = ch[c].a > 0.0 ? 1.0 / ch[c].a : 0.0;
-        ch[c].memo_s = -1;
         total += ch[c].energy;
         if (!(ch[c].energy > 0.0)) continue;
         n += ch[c].n;

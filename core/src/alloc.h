@@ -13,16 +13,13 @@ typedef struct {
     double dscale;   /* distortion model scale: D(Δ) = min(dscale · n Δ²/12, energy) */
     int32_t smin;    /* finest allowed grid index (level limit); > ALCM_STEP_MAX: zero only */
     /* Set by alcm_allocate, which overwrites them on entry: 6a / dscale and 1 / a (a
-     * multiplier's choice then needs no division); the modelled rate and distortion of grid
-     * indices memo_s and memo_s + 1 (memo_s < 0: none yet); the choice and its distortion
-     * at the search's three multipliers (low end, high end, trial). */
+     * multiplier's choice then needs no division); the choice and its distortion at the
+     * search's three multipliers (low end, high end, trial). */
     double kscale;
     double inv_a;
-    double memo_r[2], memo_d[2];
     double pd[3];
     double K;        /* the current multiplier's K and grid index below the root's bound */
     int32_t s0;
-    int32_t memo_s;
     int32_t ps[3];
 } alcm_alloc_chan;
 

@@ -128,9 +128,8 @@ static void test_allocation_ignores_working_fields(void **state)
     for (int c = 0; c < C; c++) {
         ch[c].kscale = -1.0;
         ch[c].inv_a = -1.0;
-        ch[c].memo_s = ALCM_STEP_MIN + c;
-        ch[c].memo_r[0] = ch[c].memo_r[1] = -5.0;
-        ch[c].memo_d[0] = ch[c].memo_d[1] = 1e30;
+        ch[c].K = -3.0;
+        ch[c].s0 = ALCM_STEP_MIN + c;
         for (int k = 0; k < 3; k++) {
             ch[c].ps[k] = 7;
             ch[c].pd[k] = -1.0;
