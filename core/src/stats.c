@@ -33,11 +33,13 @@ typedef int32_t v8i __attribute__((vector_size(32)));
  * four lanes' double sums. */
 #define load8f(p) __extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define load8i(p) __extension__({ v8i v_; memcpy(&v_, (p), sizeof v_); v_; })
-#define load4f(p) __extension__({ v4f v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define splat8f(f) ((v8f){(f), (f), (f), (f), (f), (f), (f), (f)})
 #define splat8i(v) ((v8i){(v), (v), (v), (v), (v), (v), (v), (v)})
-#define widen_lo(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 0, 1, 2, 3), v4d)
-#define widen_hi(v) __builtin_convertvector(__builtin_shufflevector((v), (v), 4, 5, 6, 7), v4d)
+/* Lanes 0-3 / 4-7 widened to double, written element-wise: GCC turns this into one 4-wide
+ * conversion, where __builtin_convertvector took two 2-wide ones and an insert. */
+#define widen_lo(v) ((v4d){(v)[0], (v)[1], (v)[2], (v)[3]})
+#define widen_hi(v) ((v4d){(v)[4], (v)[5], (v)[6], (v)[7]})
+#define widen4(p) ((v4d){(p)[0], (p)[1], (p)[2], (p)[3]})
 /* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of the lanes of two v4d. */
 #define hsum8(a, b) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])) + (((b)[0] + (b)[1]) + ((b)[2] + (b)[3])))
 /* Float bits -> int32 with the same order as the floats (finite values; -0 < +0). */
@@ -101,8 +103,8 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
                 sb += widen_hi(v);
                 b = (v8i)v;
             } else {
-                sa += __builtin_convertvector(load4f(p), v4d);
-                sb += __builtin_convertvector(load4f(p + 4), v4d);
+                sa += widen4(p);
+                sb += widen4(p + 4);
                 b = load8i(p);
             }
             v8i k = ordered8(b);
