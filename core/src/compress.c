@@ -28,6 +28,7 @@ void alcm_cctx_free(alcm_cctx *cx)
     alcm_buf_free(&cx->params);
     alcm_buf_free(&cx->select);
     alcm_buf_free(&cx->codes);
+    alcm_buf_free(&cx->kept);
     alcm_buf_free(&cx->out);
     alcm_buf_free(&cx->pieces);
     alcm_buf_free(&cx->stats);
@@ -49,7 +50,7 @@ size_t alcm_cctx_memory(const alcm_cctx *cx)
     if (!cx) return 0;
     size_t n = sizeof *cx + cx->chan.cap + cx->alloc.cap + cx->steps.cap + cx->order.cap +
                cx->ybuf.cap + cx->stage.cap + cx->esc.cap + cx->params.cap + cx->select.cap +
-               cx->codes.cap + cx->out.cap + cx->pieces.cap +
+               cx->codes.cap + cx->kept.cap + cx->out.cap + cx->pieces.cap +
                cx->stats.cap + cx->n_sub * sizeof *cx->sub;
     for (unsigned i = 0; i < cx->n_sub; i++) n += alcm_cctx_memory(cx->sub[i]);
     if (cx->benc.zc) n += ZSTD_sizeof_CCtx(cx->benc.zc);

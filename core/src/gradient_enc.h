@@ -9,6 +9,10 @@
 #include "ctx.h"
 
 #define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
+/* A one-shot encode (no residual) of at most this many elements keeps every channel's codes
+ * from its last measurement (2 bytes per element of scratch) and packs those instead of
+ * quantising again (docs/DESIGN.md, "Gradient encoder"). */
+#define ALCM_GENC_KEEP_CODES_MAX ((uint64_t)1 << 20)
 
 /* Per-channel encoder state. */
 typedef struct alcm_genc_chan {
@@ -36,12 +40,15 @@ typedef struct {
     uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
     uint64_t n_esc;
     uint16_t *zz;       /* ALCM_GENC_BLOCK codes of the block being packed */
+    uint16_t *kept;     /* every measured channel's zigzag codes at its step (tensor order),
+                         * or NULL: codes are made again while packing */
     float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */
 } alcm_genc;
 
 /* Writes the code streams of width class wc (W2, W4, W8: one stream; W16: low and high
  * planes) at dst[0..cap), their decoded sizes in bytes[] (alcm_class_sizes): the channels
- * of that width quantised once into E->zz blocks, packed into cx->stage, each stream coded
+ * of that width quantised once into E->zz blocks (or read from E->kept), packed into
+ * cx->stage, each stream coded
  * when that is smaller, stored otherwise; escapes are appended to the encode's escape
  * buffer. With E->update_r the residual of those channels is updated in the same pass.
  * *used = bytes written. */

@@ -37,7 +37,7 @@ static alcm_status push_escape(alcm_genc *E, uint32_t z)
 ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *out, uint64_t n16,
                               uint64_t *made)
 {
-    uint16_t *zz = E->zz;
+    uint16_t *zz;
     const unsigned bits = alcm_width_bits(wc);
     const uint32_t escv = wc == ALCM_W16 ? 0x10000u : alcm_width_escape(wc);
     size_t len = 0;
@@ -53,14 +53,21 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
         for (uint64_t i = 0; i < n; i += ALCM_GENC_BLOCK) {
             size_t m = (size_t)(n - i < ALCM_GENC_BLOCK ? n - i : ALCM_GENC_BLOCK);
             const float *xb = E->x + off + i;
-            uint32_t maxz =
-                E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step, inv,
-                                                  E->thr, zz)
-                            : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv, E->thr, zz);
-            /* The level count was measured in an earlier pass over the same input: a code
-             * beyond it means the input changed since (a blob written now would not
-             * decode). */
-            if (maxz > 2 * ch->maxq) return ALCM_E_INPUT_CHANGED;
+            uint32_t maxz;
+            if (E->kept) { /* the codes of the measurement that counted the levels */
+                zz = E->kept + off + i;
+                maxz = 2 * ch->maxq;
+            } else {
+                zz = E->zz;
+                maxz = E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step,
+                                                         inv, E->thr, zz)
+                                   : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv,
+                                                  E->thr, zz);
+                /* The level count was measured in an earlier pass over the same input: a
+                 * code beyond it means the input changed since (a blob written now would
+                 * not decode). */
+                if (maxz > 2 * ch->maxq) return ALCM_E_INPUT_CHANGED;
+            }
             if (wc == ALCM_W16) {
                 uint8_t *lo = out + len, *hi = out + n16 + len;
                 for (size_t j = 0; j < m; j++) {

@@ -48,7 +48,7 @@ typedef uint16_t vh __attribute__((vector_size(16)));
 
 static inline __attribute__((always_inline)) void
 measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
-             alcm_qstats *m, const int has_r)
+             alcm_qstats *m, uint16_t *zz, const int has_r, const int has_z)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     const vf one = splat(1.0f), seven = splat(7.0f), big = splat(127.0f);
@@ -63,6 +63,11 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
             vf y = loadv(x + i);
             if (has_r) y += loadv(r + i);
             vf q = vquant(y, vinv, vthr);
+            if (has_z) { /* the zigzag codes, as alcm_q_codes writes them */
+                vi qi = __builtin_convertvector(q, vi);
+                vh h = __builtin_convertvector((vi)(((vu)qi << 1) ^ (vu)(qi >> 31)), vh);
+                memcpy(zz + i, &h, sizeof h);
+            }
             vf u = (y - q * vstep) * vinv;
             a += u * u;
             vf aq = vabs(q);
@@ -85,6 +90,7 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
     for (; i < n; i++) {
         float y = has_r ? x[i] + r[i] : x[i];
         float q = alcm_quantise(y, inv, thr);
+        if (has_z) zz[i] = (uint16_t)alcm_zigzag((int32_t)q);
         float u = (y - q * step) * inv;
         m->dist_units += (double)(u * u);
         float aq = q < 0.0f ? -q : q;
@@ -100,8 +106,14 @@ ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float 
                                 float thr,
                     alcm_qstats *m)
 {
-    if (r) measure_impl(x, r, n, step, inv, thr, m, 1);
-    else measure_impl(x, NULL, n, step, inv, thr, m, 0);
+    if (r) measure_impl(x, r, n, step, inv, thr, m, NULL, 1, 0);
+    else measure_impl(x, NULL, n, step, inv, thr, m, NULL, 0, 0);
+}
+
+ALCM_KERNEL void alcm_q_measure_codes(const float *x, size_t n, float step, float inv,
+                                      float thr, alcm_qstats *m, uint16_t *zz)
+{
+    measure_impl(x, NULL, n, step, inv, thr, m, zz, 0, 1);
 }
 
 static inline __attribute__((always_inline)) uint32_t

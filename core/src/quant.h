@@ -20,6 +20,11 @@ typedef struct {
 void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv, float thr,
                     alcm_qstats *m);
 
+/* alcm_q_measure of x alone, also writing the zigzag codes alcm_q_codes would write into
+ * zz[0..n). */
+void alcm_q_measure_codes(const float *x, size_t n, float step, float inv, float thr,
+                          alcm_qstats *m, uint16_t *zz);
+
 /* Zigzag codes of y = x (+ r) into zz[0..n); returns the largest code. */
 uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
                       uint16_t *zz);
