@@ -23,6 +23,8 @@ struct alcm_cctx {
     alcm_buf select;   /* pruning: candidate keys */
     alcm_buf codes;    /* gradient: codes of the block being packed */
     alcm_buf kept;     /* gradient: every channel's codes from its measurement (small tensors) */
+    int remake_codes;  /* gradient: 1 makes the codes again while packing, even where they
+                        * could be kept (tests compare the two ways; 0 after create) */
     /* Chunked and segmented encodes (segmented.c): */
     unsigned threads;  /* worker threads of one call (0 or 1: the calling thread alone) */
     alcm_cctx **sub;   /* workers 1 .. threads-1: their own contexts, made on first use */

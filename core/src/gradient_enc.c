@@ -39,7 +39,8 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
     float step = alcm_step((uint32_t)s), inv = 1.0f / step;
     alcm_qstats m = {0};
     if (E->kept)
-        alcm_q_measure_codes(E->x + off, n, step, inv, E->thr, &m, E->kept + off);
+        alcm_q_measure_codes(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m,
+                             E->kept + off);
     else
         alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
     ch->dist = m.dist_units * ((double)step * (double)step);
@@ -390,7 +391,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         if (st != ALCM_OK) return st;
     }
     E.thr = pr.threshold;
-    if (!residual && E.numel <= ALCM_GENC_KEEP_CODES_MAX) {
+    if (!cx->remake_codes && E.numel <= ALCM_GENC_KEEP_CODES_MAX) {
         if (alcm_buf_reserve(&cx->kept, (size_t)E.numel * sizeof(uint16_t))) return ALCM_E_NOMEM;
         E.kept = cx->kept.p;
     }

@@ -9,9 +9,9 @@
 #include "ctx.h"
 
 #define ALCM_GENC_BLOCK 4096               /* elements quantised at a time when packing */
-/* A one-shot encode (no residual) of at most this many elements keeps every channel's codes
- * from its last measurement (2 bytes per element of scratch) and packs those instead of
- * quantising again (docs/DESIGN.md, "Gradient encoder"). */
+/* An encode of at most this many elements keeps every channel's codes from its last
+ * measurement (2 bytes per element of scratch) and packs those instead of quantising again;
+ * with error feedback the residual is updated from them (docs/DESIGN.md, "Speed"). */
 #define ALCM_GENC_KEEP_CODES_MAX ((uint64_t)1 << 20)
 
 /* Per-channel encoder state. */

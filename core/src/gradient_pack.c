@@ -57,6 +57,11 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
             if (E->kept) { /* the codes of the measurement that counted the levels */
                 zz = E->kept + off + i;
                 maxz = 2 * ch->maxq;
+                /* The residual from them, before escapes overwrite any. A value that is not
+                 * finite means the input changed since it was checked. */
+                if (E->update_r &&
+                    alcm_q_update_kept(xb, E->update_r + off + i, zz, m, step) != 0)
+                    return ALCM_E_INPUT_CHANGED;
             } else {
                 zz = E->zz;
                 maxz = E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step,

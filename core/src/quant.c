@@ -110,10 +110,11 @@ ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float 
     else measure_impl(x, NULL, n, step, inv, thr, m, NULL, 0, 0);
 }
 
-ALCM_KERNEL void alcm_q_measure_codes(const float *x, size_t n, float step, float inv,
-                                      float thr, alcm_qstats *m, uint16_t *zz)
+ALCM_KERNEL void alcm_q_measure_codes(const float *x, const float *r, size_t n, float step,
+                                      float inv, float thr, alcm_qstats *m, uint16_t *zz)
 {
-    measure_impl(x, NULL, n, step, inv, thr, m, zz, 0, 1);
+    if (r) measure_impl(x, r, n, step, inv, thr, m, zz, 1, 1);
+    else measure_impl(x, NULL, n, step, inv, thr, m, zz, 0, 1);
 }
 
 static inline __attribute__((always_inline)) uint32_t
@@ -198,6 +199,32 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
         maxz = z > maxz ? z : maxz;
     }
     return nonfinite ? UINT32_MAX : maxz;
+}
+
+ALCM_KERNEL int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz, size_t n,
+                                   float step)
+{
+    const vf vstep = splat(step);
+    vi bad = splati(0);
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vh h;
+        memcpy(&h, zz + i, sizeof h);
+        vu z = __builtin_convertvector(h, vu);
+        vi q = (vi)(z >> 1) ^ -(vi)(z & 1u); /* zigzag decoded */
+        vf y = loadv(x + i) + loadv(r + i);
+        vf nr = y - __builtin_convertvector(q, vf) * vstep;
+        storev(r + i, nr);
+        bad |= ((vi)nr & splati(0x7f800000)) == splati(0x7f800000);
+    }
+    int nonfinite = 0;
+    for (int j = 0; j < VL; j++) nonfinite |= bad[j] != 0;
+    for (; i < n; i++) {
+        float y = x[i] + r[i];
+        r[i] = y - (float)alcm_unzigzag(zz[i]) * step;
+        nonfinite |= !isfinite(r[i]);
+    }
+    return nonfinite;
 }
 
 /* An element is finite when its magnitude bits are below the exponent's all-ones pattern:

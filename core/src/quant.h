@@ -20,10 +20,9 @@ typedef struct {
 void alcm_q_measure(const float *x, const float *r, size_t n, float step, float inv, float thr,
                     alcm_qstats *m);
 
-/* alcm_q_measure of x alone, also writing the zigzag codes alcm_q_codes would write into
- * zz[0..n). */
-void alcm_q_measure_codes(const float *x, size_t n, float step, float inv, float thr,
-                          alcm_qstats *m, uint16_t *zz);
+/* alcm_q_measure, also writing the zigzag codes alcm_q_codes would write into zz[0..n). */
+void alcm_q_measure_codes(const float *x, const float *r, size_t n, float step, float inv,
+                          float thr, alcm_qstats *m, uint16_t *zz);
 
 /* Zigzag codes of y = x (+ r) into zz[0..n); returns the largest code. */
 uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
@@ -34,6 +33,11 @@ uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float
  * is not finite (the input was rewritten to a NaN or an infinity since it was checked). */
 uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
                              float thr, uint16_t *zz);
+
+/* r <- (x + r) - q·step with q the zigzag codes zz[0..n) (as alcm_q_measure_codes wrote
+ * them): alcm_q_codes_update's residual from kept codes. Returns 1 when a new residual
+ * value is not finite (the input was rewritten since), else 0. */
+int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz, size_t n, float step);
 
 /* r <- (x + r) - q·step: the error-feedback residual after decoding. */
 void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv, float thr);

@@ -13,6 +13,7 @@
 
 #include "format.h"
 #include "bytes.h"
+#include "ctx.h"
 #include "gradient.h"
 #include "testutil.h"
 
@@ -222,9 +223,10 @@ static void test_deterministic_bytes(void **state)
     free(x);
 }
 
-/* A small one-shot encode packs the codes its measurement kept; with a residual (here all
- * zeros, so y = x) the codes are made again while packing. Both give the same blob, for
- * every family, budget and pruning (escapes and 16-bit codes included). */
+/* A small encode packs the codes its measurement kept (and, with error feedback, updates
+ * the residual from them); a context told to remake them quantises again while packing.
+ * Both give the same blob and the same residual, for every family, budget and pruning,
+ * with and without a residual (escapes and 16-bit codes included). */
 static void test_kept_codes_match_remade(void **state)
 {
     ctxs *c = *state;
@@ -232,28 +234,40 @@ static void test_kept_codes_match_remade(void **state)
     alcm_shape sh = {2, {96, 250}};
     size_t cap = alcm_compress_bound(n * 4);
     uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
-    float *zero = calloc(n, sizeof(float));
-    assert_non_null(zero);
+    float *ra = tu_malloc(n * sizeof(float)), *rb = tu_malloc(n * sizeof(float));
+    alcm_cctx *remade = alcm_cctx_create();
+    assert_non_null(remade);
+    remade->remake_codes = 1;
     const double budgets[] = {0.001, 0.01, 0.05, 0.3};
     for (int f = 0; f < ALCM_SYNTH_COUNT; f++) {
         float *x = tu_synth((alcm_synth_family)f, n, 250, 11 + (uint64_t)f);
+        float *r0 = tu_synth(ALCM_SYNTH_GAUSSIAN, n, 250, 40 + (uint64_t)f);
+        for (size_t i = 0; i < n; i++) r0[i] *= 0.01f * fabsf(x[i]);
         for (int k = 0; k < 4; k++) {
-            for (int prune = 0; prune < 2; prune++) {
+            for (int mode = 0; mode < 4; mode++) {
                 alcm_params p = grad_params(budgets[k]);
-                p.prune_ratio = prune ? 0.2 : 0.0;
+                p.prune_ratio = mode & 1 ? 0.2 : 0.0;
+                const int with_r = mode >> 1;
+                memcpy(ra, r0, n * sizeof(float));
+                memcpy(rb, r0, n * sizeof(float));
                 size_t la = 0, lb = 0;
-                assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, NULL, a, cap, &la, NULL),
+                assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, with_r ? ra : NULL, a,
+                                               cap, &la, NULL),
                                  ALCM_OK);
-                memset(zero, 0, n * sizeof(float));
-                assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, zero, b, cap, &lb, NULL),
+                assert_int_equal(alcm_compress(remade, &p, &sh, x, n * 4, with_r ? rb : NULL, b,
+                                               cap, &lb, NULL),
                                  ALCM_OK);
                 assert_int_equal(la, lb);
                 assert_memory_equal(a, b, la);
+                assert_memory_equal(ra, rb, n * sizeof(float));
             }
         }
         free(x);
+        free(r0);
     }
-    free(zero);
+    alcm_cctx_free(remade);
+    free(ra);
+    free(rb);
     free(a);
     free(b);
 }
