@@ -15,13 +15,19 @@
 #define MAX_BISECT 64
 #define MAX_EXPAND 80
 
+/* 2^e as a double for e within the normal range, from the exponent bits. */
+static inline double pow2i(int e)
+{
+    uint64_t bits = (uint64_t)(e + 1023) << 52;
+    double p;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
 /* Δ(s) in double, built from the exponent bits: exact, no library call. */
 static inline double step_of(int32_t s)
 {
-    uint64_t bits = (uint64_t)((s >> 4) - 127 + 1023) << 52;
-    double p2;
-    memcpy(&p2, &bits, sizeof p2);
-    return (double)alcm_step_table[s & 15] * p2;
+    return (double)alcm_step_table[s & 15] * pow2i((s >> 4) - 127);
 }
 
 /* 1 / alcm_step_table[j], rounded to double. */
@@ -39,10 +45,7 @@ static const double inv_step_table[16] = {
 /* 1/Δ(s) to within an ulp, by multiplication: the rate model needs no division. */
 static inline double inv_step_of(int32_t s)
 {
-    uint64_t bits = (uint64_t)(1023 - ((s >> 4) - 127)) << 52;
-    double p2;
-    memcpy(&p2, &bits, sizeof p2);
-    return inv_step_table[s & 15] * p2;
+    return inv_step_table[s & 15] * pow2i(127 - (s >> 4));
 }
 
 /* For the 64 slices [1 + i/64, 1 + (i+1)/64) of a mantissa: g_i, the reciprocal of the
@@ -198,15 +201,6 @@ int32_t alcm_alloc_smin(float absmax)
     while (s <= ALCM_STEP_MAX && lim * step_of(s) < (double)absmax) s++;
     while (s > ALCM_STEP_MIN && lim * step_of(s - 1) >= (double)absmax) s--;
     return s;
-}
-
-/* 2^e as a double for e within the normal range, from the exponent bits. */
-static inline double pow2i(int e)
-{
-    uint64_t bits = (uint64_t)(e + 1023) << 52;
-    double p;
-    memcpy(&p, &bits, sizeof p);
-    return p;
 }
 
 /* An upper bound on K^(1/3) for K > 0: 2^ceil((e+1)/3) where 2^e <= K < 2^(e+1). */
