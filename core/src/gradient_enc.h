@@ -39,7 +39,7 @@ typedef struct {
     alcm_genc_chan *ch;
     uint8_t *esc;       /* escaped codes (u16 LE), in cx->esc */
     uint64_t n_esc;
-    uint16_t *zz;       /* ALCM_GENC_BLOCK codes of the block being packed */
+    uint16_t *zz;       /* ALCM_GENC_BLOCK codes of the block being packed (when not kept) */
     uint16_t *kept;     /* every measured channel's zigzag codes at its step (tensor order),
                          * or NULL: codes are made again while packing */
     float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */

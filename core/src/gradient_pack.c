@@ -1,7 +1,8 @@
-/* gradient_pack.c - the gradient encoder's code streams: the channels of one width
- * quantised once, zigzag codes packed 4/2/1 per byte or as two planes with u16 escapes into
- * scratch memory, then written through the backend into the blob (stored when coding does
- * not shrink them). With a residual, the error-feedback update happens in the same pass. */
+/* gradient_pack.c - the gradient encoder's code streams: the zigzag codes of the channels
+ * of one width (kept from their measurement, or quantised once more for large tensors)
+ * packed 4/2/1 per byte or as two planes with u16 escapes into scratch memory, then written
+ * through the backend into the blob (stored when coding does not shrink them). With a
+ * residual, the error-feedback update happens in the same pass. */
 #include <string.h>
 
 #include "gradient.h"
