@@ -229,7 +229,8 @@ static inline void choose_bound(alcm_alloc_chan *c, double inv_lamln2)
      * (the walk below only goes down); so does the factor after the Newton step. */
     double ub = sqrt(K * c->inv_a) * (1.0 + 0x1p-40), cb = cbrt_upper(K);
     double u = cb < ub ? cb : ub;
-    u -= (u * u * (u + a) - K) / (u * (3.0 * u + 2.0 * a));
+    if (u < 0x1p300 && K < INFINITY) /* f(u) finite: the step cannot make a NaN */
+        u -= (u * u * (u + a) - K) / (u * (3.0 * u + 2.0 * a));
     c->K = K;
     c->s0 = alcm_alloc_index(u * (1.0 + 0x1p-40));
 }
