@@ -412,6 +412,11 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         d = sum_dist(&E);
     }
 
+    /* The statistics found every value finite; a measured distortion that is not finite
+     * means the input changed since (a NaN or an infinity was quantised). Kept codes agree
+     * with their measurement, so no later pass would notice: stop here, with the residual
+     * untouched. */
+    if (!isfinite(d)) return ALCM_E_INPUT_CHANGED;
     double bits = 0.0;
     for (uint32_t c = 0; c < E.C; c++) {
         alcm_genc_chan *ch = &E.ch[c];

@@ -532,16 +532,30 @@ static void test_residual_survives_rewritten_input(void **state)
     alcm_shape_1d(&sh, n);
     size_t cap = alcm_compress_bound(n * 4), len;
     uint8_t *blob = tu_malloc(cap);
+    float *back = tu_malloc(n * 4);
+    alcm_cctx *remade = alcm_cctx_create();
+    assert_non_null(remade);
+    remade->remake_codes = 1;
     tu_rewriter w = {x, n, 64, 0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, tu_rewrite_loop, &w), 0);
-    for (int i = 0; i < 60; i++) {
-        alcm_status st = alcm_compress(c->cx, &p, &sh, x, n * 4, r, blob, cap, &len, NULL);
+    /* With and without a residual, codes kept from the measurement or made again: every
+     * blob written decodes, whatever the input did meanwhile. */
+    for (int i = 0; i < 120; i++) {
+        alcm_cctx *cx = i & 2 ? remade : c->cx;
+        float *res = i & 1 ? r : NULL;
+        alcm_status st = alcm_compress(cx, &p, &sh, x, n * 4, res, blob, cap, &len, NULL);
         assert_true(st == ALCM_OK || st == ALCM_E_INPUT_CHANGED || st == ALCM_E_NONFINITE);
+        if (st == ALCM_OK) {
+            size_t out = 0;
+            assert_int_equal(alcm_decompress(c->dx, blob, len, back, n * 4, &out), ALCM_OK);
+        }
         for (size_t k = 0; k < n; k++) assert_true(isfinite(r[k]));
     }
     w.stop = 1;
     pthread_join(th, NULL);
+    alcm_cctx_free(remade);
+    free(back);
     float *steady = tu_synth(ALCM_SYNTH_GRADIENT, n, 1024, 22);
     assert_int_equal(alcm_compress(c->cx, &p, &sh, steady, n * 4, r, blob, cap, &len, NULL),
                      ALCM_OK);
