@@ -30,6 +30,8 @@ typedef uint16_t vh __attribute__((vector_size(16)));
 #define storev(p, v) do { vf s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 #define selectv(m, a, b) ((vf)(((m) & (vi)(a)) | (~(m) & (vi)(b))))
 #define vabs(v) ((vf)((vi)(v) & splati(0x7fffffff)))
+/* alcm_zigzag on eight lanes of integer levels. */
+#define vzigzag(q) ((vi)(((vu)(q) << 1) ^ (vu)((q) >> 31)))
 
 /* alcm_quantise on eight lanes. (The ±0.5 takes the sign of v; for v = -0 the scalar
  * version adds +0.5 instead, and both truncate to 0.) */
@@ -65,7 +67,7 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
             vf q = vquant(y, vinv, vthr);
             if (has_z) { /* the zigzag codes, as alcm_q_codes writes them */
                 vi qi = __builtin_convertvector(q, vi);
-                vh h = __builtin_convertvector((vi)(((vu)qi << 1) ^ (vu)(qi >> 31)), vh);
+                vh h = __builtin_convertvector(vzigzag(qi), vh);
                 memcpy(zz + i, &h, sizeof h);
             }
             vf u = (y - q * vstep) * vinv;
@@ -128,7 +130,7 @@ codes_impl(const float *x, const float *r, size_t n, float inv, float thr, uint1
         vf y = loadv(x + i);
         if (has_r) y += loadv(r + i);
         vi q = __builtin_convertvector(vquant(y, vinv, vthr), vi);
-        vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
+        vi z = vzigzag(q);
         mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
         vh h = __builtin_convertvector(z, vh);
         memcpy(zz + i, &h, sizeof h);
@@ -178,7 +180,7 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
         storev(r + i, nr);
         bad |= ((vi)nr & splati(0x7f800000)) == splati(0x7f800000);
         vi q = __builtin_convertvector(qf, vi);
-        vi z = (vi)(((vu)q << 1) ^ (vu)(q >> 31));
+        vi z = vzigzag(q);
         mz = (vi)selectv(z > mz, (vf)z, (vf)mz);
         vh h = __builtin_convertvector(z, vh);
         memcpy(zz + i, &h, sizeof h);

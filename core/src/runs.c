@@ -326,6 +326,25 @@ alcm_status alcm_runs_encode(alcm_backend_enc *e, const uint8_t *src, size_t n, 
     return ALCM_OK;
 }
 
+/* The expansion found the marker symbol v at c places past j. A run of one (bucket 0 and
+ * no raw bits) needs nothing more: v is already stored at w + c, so both cursors step past
+ * it and the bucket is used up; 1 then. Otherwise the cursors stop on it for the run's
+ * length to be read; 0. */
+static inline __attribute__((always_inline)) int to_marker(size_t c, const uint8_t *bk,
+                                                           uint64_t K, size_t *r, size_t *w,
+                                                           size_t *j)
+{
+    if (*r < K && bk[*r] == 0) {
+        ++*r;
+        *w += c + 1;
+        *j += c + 1;
+        return 1;
+    }
+    *w += c;
+    *j += c;
+    return 0;
+}
+
 alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len, uint8_t *dst,
                              size_t n, alcm_buf *scratch)
 {
@@ -381,15 +400,7 @@ alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len
             unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, v16));
             _mm_storeu_si128((__m128i *)(void *)(dst + w), x);
             if (z) {
-                size_t c = (size_t)__builtin_ctz(z);
-                if (r < K && bk[r] == 0) { /* a run of one: its v is already stored */
-                    r++;
-                    w += c + 1;
-                    j += c + 1;
-                    continue;
-                }
-                w += c;
-                j += c;
+                if (to_marker((size_t)__builtin_ctz(z), bk, K, &r, &w, &j)) continue;
                 goto run;
             }
             w += 16;
@@ -400,15 +411,7 @@ alcm_status alcm_runs_decode(alcm_backend_dec *d, const uint8_t *src, size_t len
             uint64_t x = load64(sym + j), z = zero_bytes(x ^ vv);
             store64(dst + w, x);
             if (z) {
-                size_t c = (size_t)__builtin_ctzll(z) >> 3;
-                if (r < K && bk[r] == 0) { /* a run of one: its v is already stored */
-                    r++;
-                    w += c + 1;
-                    j += c + 1;
-                    continue;
-                }
-                w += c;
-                j += c;
+                if (to_marker((size_t)__builtin_ctzll(z) >> 3, bk, K, &r, &w, &j)) continue;
                 goto run;
             }
             w += 8;
