@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "gradient_enc.h"
 
 /* Measured defaults (docs/DESIGN.md, "Backends"). */
 #define ZSTD_DEFAULT_LEVEL 1
@@ -111,9 +112,24 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
     return ALCM_OK;
 }
 
+int alcm_residual_next_wanted(const alcm_params *params, const alcm_shape *shape, uint64_t numel)
+{
+    return params->profile == ALCM_PROFILE_GRADIENT && numel <= ALCM_GENC_KEEP_CODES_MAX &&
+           !alcm_segmented_wanted(params, shape, numel);
+}
+
 alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
                           const void *src, size_t src_bytes, float *residual, void *dst,
                           size_t dst_cap, size_t *dst_len, alcm_info *info)
+{
+    return alcm_compress_next(cctx, params, shape, src, src_bytes, residual, NULL, dst, dst_cap,
+                              dst_len, info);
+}
+
+alcm_status alcm_compress_next(alcm_cctx *cctx, const alcm_params *params,
+                               const alcm_shape *shape, const void *src, size_t src_bytes,
+                               float *residual, float *r_next, void *dst, size_t dst_cap,
+                               size_t *dst_len, alcm_info *info)
 {
     if (dst_len) *dst_len = 0;
     if (!cctx || !params || !shape || !dst_len) return ALCM_E_ARG;
@@ -146,10 +162,16 @@ alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm
             memcpy(copy, src, src_bytes);
             x = copy;
         }
-        if (alcm_segmented_wanted(params, shape, numel))
+        if (alcm_segmented_wanted(params, shape, numel)) {
+            if (residual && r_next) { /* chunks update their slices in place: of a copy */
+                memcpy(r_next, residual, src_bytes);
+                residual = r_next;
+            }
             st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
-        else
+        } else {
+            job.r_next = r_next;
             st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        }
         free(copy);
         break;
     }

@@ -83,7 +83,23 @@ typedef struct {
      * alcm_gradient_analyse over this job's input, with their energy; NULL: taken here. */
     struct alcm_genc_chan *chan;
     double chan_energy;
+    /* Gradient with a residual: NULL (the residual is updated in place), or a second buffer
+     * of numel floats that receives the new residual on success, the residual itself then
+     * left untouched whatever the outcome (docs/DESIGN.md, "Error feedback"). */
+    float *r_next;
 } alcm_enc_job;
+
+/* alcm_compress with a second residual buffer r_next (alcm_enc_job.r_next; NULL: as
+ * alcm_compress): with residual, the new residual goes to r_next on success and residual
+ * is left untouched. */
+alcm_status alcm_compress_next(alcm_cctx *cctx, const alcm_params *params,
+                               const alcm_shape *shape, const void *src, size_t src_bytes,
+                               float *residual, float *r_next, void *dst, size_t dst_cap,
+                               size_t *dst_len, alcm_info *info);
+
+/* 1 when alcm_compress_next with r_next saves a pass for these params and shape (the
+ * encode keeps its codes); otherwise r_next costs a copy of the residual. */
+int alcm_residual_next_wanted(const alcm_params *params, const alcm_shape *shape, uint64_t numel);
 
 alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
                                  float *residual, uint8_t *dst, size_t cap, size_t *len,

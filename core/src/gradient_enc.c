@@ -40,7 +40,7 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
     alcm_qstats m = {0};
     if (E->kept)
         alcm_q_measure_codes(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m,
-                             E->kept + off);
+                             E->kept + off, E->rnext ? E->rnext + off : NULL);
     else
         alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
     ch->dist = m.dist_units * ((double)step * (double)step);
@@ -323,13 +323,30 @@ static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
     return st;
 }
 
+/* With the job's r_next, the measurements wrote the new residual of every channel they
+ * measured; the zeroed ones (s = 0) get theirs, y = x + r, here. ALCM_E_INPUT_CHANGED when
+ * one is not finite (the input was rewritten during the call). */
+static alcm_status fill_zeroed(const alcm_genc *E, float *out)
+{
+    for (uint32_t c = 0; c < E->C; c++) {
+        if (E->ch[c].s != 0) continue;
+        uint64_t off = (uint64_t)c * E->len;
+        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
+        for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
+        if (!all_finite(out + off, n)) return ALCM_E_INPUT_CHANGED;
+    }
+    return ALCM_OK;
+}
+
+/* The tensor x + r stored losslessly; the new residual, in out (r or the job's r_next), is
+ * zero. */
 static alcm_status fallback_lossless(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                     float *r, uint8_t *dst, size_t cap, size_t *len,
-                                     alcm_info *info)
+                                     const float *r, float *out, uint8_t *dst, size_t cap,
+                                     size_t *len, alcm_info *info)
 {
     alcm_status st = alcm_lossless_float_encode(cx, job, ALCM_DTYPE_F32, x, r, dst, cap, len);
     if (st != ALCM_OK) return st;
-    if (r) memset(r, 0, (size_t)job->numel * sizeof(float));
+    if (out) memset(out, 0, (size_t)job->numel * sizeof(float));
     info->rel_l2_error = 0.0;
     info->mean_bits = 32.0;
     info->pruned_fraction = 0.0;
@@ -364,6 +381,16 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
+    /* A second residual buffer is written by the measurements, which needs kept codes; when
+     * the codes are made again while packing, the residual is updated in place, in r_next
+     * after a copy. */
+    float *r_next = residual ? job->r_next : NULL;
+    if (r_next && (cx->remake_codes || job->numel > ALCM_GENC_KEEP_CODES_MAX)) {
+        memcpy(r_next, residual, (size_t)job->numel * sizeof(float));
+        residual = r_next;
+        r_next = NULL;
+    }
+    float *rout = r_next ? r_next : residual; /* where the new residual goes */
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, residual);
     if (st != ALCM_OK) return st;
@@ -394,21 +421,22 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     if (!cx->remake_codes && E.numel <= ALCM_GENC_KEEP_CODES_MAX) {
         if (alcm_buf_reserve(&cx->kept, (size_t)E.numel * sizeof(uint16_t))) return ALCM_E_NOMEM;
         E.kept = cx->kept.p;
+        E.rnext = r_next;
     }
 
     if (allocate_and_measure(&E, target - pr.energy, 0) != 0)
-        return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+        return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
     double d = sum_dist(&E);
     if (d < CALIBRATE_BELOW * target) {
         /* The model over-estimated the error (coarse steps, sparse data): re-allocate with
          * each channel's measured distortion ratio. */
         if (allocate_and_measure(&E, target, 1) != 0)
-            return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
     if (d > target) {
         if (refine(&E, target) != 0)
-            return fallback_lossless(cx, job, x, residual, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
 
@@ -426,14 +454,19 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     }
     double achieved = energy > 0.0 ? sqrt(d / energy) : 0.0;
     if (achieved > p->error_budget) achieved = p->error_budget;
-    if ((st = write_blob(&E, job, p->error_budget, achieved, residual, dst, cap, len)) != ALCM_OK) {
+    if ((st = write_blob(&E, job, p->error_budget, achieved, r_next ? NULL : residual, dst, cap,
+                         len)) != ALCM_OK) {
         /* Only an input rewritten during the call fails a pass that updates the residual:
          * the channels it left non-finite are zeroed, never kept to poison later steps. */
         if (E.update_r)
             for (uint32_t c = 0; c < E.C; c++) zero_if_nonfinite(&E, residual, c);
         return st;
     }
-    if (residual && (st = update_residual(&E, residual, E.update_r != NULL)) != ALCM_OK) {
+    if (r_next)
+        st = fill_zeroed(&E, r_next);
+    else if (residual)
+        st = update_residual(&E, residual, E.update_r != NULL);
+    if (st != ALCM_OK) {
         *len = 0;
         return st;
     }

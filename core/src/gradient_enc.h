@@ -43,6 +43,8 @@ typedef struct {
     uint16_t *kept;     /* every measured channel's zigzag codes at its step (tensor order),
                          * or NULL: codes are made again while packing */
     float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */
+    float *rnext;       /* with kept codes and a residual: every measurement writes its
+                         * channel's new residual here (the job's r_next), or NULL */
 } alcm_genc;
 
 /* Writes the code streams of width class wc (W2, W4, W8: one stream; W16: low and high

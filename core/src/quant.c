@@ -50,7 +50,8 @@ typedef uint16_t vh __attribute__((vector_size(16)));
 
 static inline __attribute__((always_inline)) void
 measure_impl(const float *x, const float *r, size_t n, float step, float inv, float thr,
-             alcm_qstats *m, uint16_t *zz, const int has_r, const int has_z)
+             alcm_qstats *m, uint16_t *zz, float *e, const int has_r, const int has_z,
+             const int has_e)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     const vf one = splat(1.0f), seven = splat(7.0f), big = splat(127.0f);
@@ -70,7 +71,9 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
                 vh h = __builtin_convertvector(vzigzag(qi), vh);
                 memcpy(zz + i, &h, sizeof h);
             }
-            vf u = (y - q * vstep) * vinv;
+            vf d = y - q * vstep;
+            if (has_e) storev(e + i, d); /* the residual alcm_q_update_kept would write */
+            vf u = d * vinv;
             a += u * u;
             vf aq = vabs(q);
             mx0 = selectv(aq > mx0, aq, mx0);
@@ -93,7 +96,9 @@ measure_impl(const float *x, const float *r, size_t n, float step, float inv, fl
         float y = has_r ? x[i] + r[i] : x[i];
         float q = alcm_quantise(y, inv, thr);
         if (has_z) zz[i] = (uint16_t)alcm_zigzag((int32_t)q);
-        float u = (y - q * step) * inv;
+        float d = y - q * step;
+        if (has_e) e[i] = d;
+        float u = d * inv;
         m->dist_units += (double)(u * u);
         float aq = q < 0.0f ? -q : q;
         mx = aq > mx ? aq : mx;
@@ -108,15 +113,17 @@ ALCM_KERNEL void alcm_q_measure(const float *x, const float *r, size_t n, float 
                                 float thr,
                     alcm_qstats *m)
 {
-    if (r) measure_impl(x, r, n, step, inv, thr, m, NULL, 1, 0);
-    else measure_impl(x, NULL, n, step, inv, thr, m, NULL, 0, 0);
+    if (r) measure_impl(x, r, n, step, inv, thr, m, NULL, NULL, 1, 0, 0);
+    else measure_impl(x, NULL, n, step, inv, thr, m, NULL, NULL, 0, 0, 0);
 }
 
 ALCM_KERNEL void alcm_q_measure_codes(const float *x, const float *r, size_t n, float step,
-                                      float inv, float thr, alcm_qstats *m, uint16_t *zz)
+                                      float inv, float thr, alcm_qstats *m, uint16_t *zz,
+                                      float *e)
 {
-    if (r) measure_impl(x, r, n, step, inv, thr, m, zz, 1, 1);
-    else measure_impl(x, NULL, n, step, inv, thr, m, zz, 0, 1);
+    if (r && e) measure_impl(x, r, n, step, inv, thr, m, zz, e, 1, 1, 1);
+    else if (r) measure_impl(x, r, n, step, inv, thr, m, zz, NULL, 1, 1, 0);
+    else measure_impl(x, NULL, n, step, inv, thr, m, zz, NULL, 0, 1, 0);
 }
 
 static inline __attribute__((always_inline)) uint32_t

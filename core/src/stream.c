@@ -4,6 +4,7 @@
 
 #include "alcm.h"
 #include "alcm_tools.h"
+#include "ctx.h"
 #include "stream_impl.h"
 
 
@@ -89,6 +90,7 @@ void alcm_stream_free(alcm_stream *s)
     alcm_sched_free(s->sched);
     alcm_cctx_free(s->cctx);
     free(s->residual);
+    free(s->r_next);
     free(s->segments);
     free(s);
 }
@@ -96,7 +98,8 @@ void alcm_stream_free(alcm_stream *s)
 void alcm_stream_reset(alcm_stream *s)
 {
     free(s->residual);
-    s->residual = NULL;
+    free(s->r_next);
+    s->residual = s->r_next = NULL;
     s->residual_n = 0;
     alcm_sched_reset(s->sched);
 }
@@ -113,22 +116,35 @@ void alcm_stream_get_state(const alcm_stream *s, alcm_sched_state *state)
 
 size_t alcm_stream_memory(const alcm_stream *s)
 {
-    return sizeof *s + (size_t)s->residual_n * sizeof(float) + alcm_cctx_memory(s->cctx) + 256 +
+    size_t buffers = s->r_next ? 2 : 1;
+    return sizeof *s + buffers * (size_t)s->residual_n * sizeof(float) +
+           alcm_cctx_memory(s->cctx) + 256 +
            (size_t)s->cfg.params.n_segments * sizeof(uint64_t);
 }
 
-/* Makes sure the residual holds n floats; a new element count starts from zero. */
-static alcm_status ensure_residual(alcm_stream *s, uint64_t n)
+/* Makes sure the residual holds n floats (a new element count starts from zero) and, when
+ * next, that r_next does too: the step then writes the new residual there during its
+ * measurements instead of updating the residual in a pass of its own (docs/DESIGN.md,
+ * "Error feedback"). Without memory for r_next the step updates in place. */
+static alcm_status ensure_residual(alcm_stream *s, uint64_t n, int next)
 {
-    if (s->residual && s->residual_n == n) return ALCM_OK;
-    free(s->residual);
-    s->residual = NULL;
-    s->residual_n = 0;
-    if (n == 0) return ALCM_OK;
-    if (n > SIZE_MAX / sizeof(float)) return ALCM_E_NOMEM;
-    s->residual = calloc((size_t)n, sizeof(float));
-    if (!s->residual) return ALCM_E_NOMEM;
-    s->residual_n = n;
+    if (!s->residual || s->residual_n != n) {
+        free(s->residual);
+        free(s->r_next);
+        s->residual = s->r_next = NULL;
+        s->residual_n = 0;
+        if (n == 0) return ALCM_OK;
+        if (n > SIZE_MAX / sizeof(float)) return ALCM_E_NOMEM;
+        s->residual = calloc((size_t)n, sizeof(float));
+        if (!s->residual) return ALCM_E_NOMEM;
+        s->residual_n = n;
+    }
+    if (!next) {
+        free(s->r_next);
+        s->r_next = NULL;
+    } else if (!s->r_next) {
+        s->r_next = malloc((size_t)n * sizeof(float));
+    }
     return ALCM_OK;
 }
 
@@ -150,7 +166,7 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
         alcm_status st = alcm_shape_numel(shape, &numel);
         if (st != ALCM_OK) return st;
         if (numel * sizeof(float) != src_bytes) return ALCM_E_SHAPE;
-        st = ensure_residual(s, numel);
+        st = ensure_residual(s, numel, alcm_residual_next_wanted(&params, shape, numel));
         if (st != ALCM_OK) return st;
         residual = s->residual;
     }
@@ -158,10 +174,15 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
     alcm_info local;
     if (!info) info = &local;
     double t0 = alcm_thread_cpu_seconds();
-    alcm_status st = alcm_compress(s->cctx, &params, shape, src, src_bytes, residual, dst,
-                                   dst_cap, dst_len, info);
+    float *next = residual ? s->r_next : NULL;
+    alcm_status st = alcm_compress_next(s->cctx, &params, shape, src, src_bytes, residual, next,
+                                        dst, dst_cap, dst_len, info);
     double cpu = alcm_thread_cpu_seconds() - t0;
     if (st != ALCM_OK) return st;
+    if (next) { /* the new residual is in r_next */
+        s->r_next = s->residual;
+        s->residual = next;
+    }
 
     if (gradient && s->cfg.adaptive) alcm_sched_record(s->sched, info, cpu);
     if (cpu_seconds) {

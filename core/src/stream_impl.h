@@ -12,6 +12,8 @@ struct alcm_stream {
     alcm_sched *sched;
     alcm_cctx *cctx;
     float *residual;        /* numel floats when error feedback is on, else NULL */
+    float *r_next;          /* numel floats that the next step writes its residual to
+                             * (swapped with residual on success), or NULL: in place */
     uint64_t *segments;     /* the stream's own copy of cfg.params.segments */
     uint64_t residual_n;
 };

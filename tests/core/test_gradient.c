@@ -235,6 +235,7 @@ static void test_kept_codes_match_remade(void **state)
     size_t cap = alcm_compress_bound(n * 4);
     uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
     float *ra = tu_malloc(n * sizeof(float)), *rb = tu_malloc(n * sizeof(float));
+    float *rn = tu_malloc(n * sizeof(float));
     alcm_cctx *remade = alcm_cctx_create();
     assert_non_null(remade);
     remade->remake_codes = 1;
@@ -260,6 +261,20 @@ static void test_kept_codes_match_remade(void **state)
                 assert_int_equal(la, lb);
                 assert_memory_equal(a, b, la);
                 assert_memory_equal(ra, rb, n * sizeof(float));
+                if (!with_r) continue;
+                /* A second residual buffer (the measurements write it; the codes made again
+                 * update a copy): the same blob and new residual, the residual untouched. */
+                for (int ctx = 0; ctx < 2; ctx++) {
+                    memcpy(rb, r0, n * sizeof(float));
+                    memset(rn, 0xff, n * sizeof(float)); /* NaNs: every element must be written */
+                    assert_int_equal(alcm_compress_next(ctx ? remade : c->cx, &p, &sh, x, n * 4,
+                                                        rb, rn, b, cap, &lb, NULL),
+                                     ALCM_OK);
+                    assert_int_equal(la, lb);
+                    assert_memory_equal(a, b, la);
+                    assert_memory_equal(ra, rn, n * sizeof(float));
+                    assert_memory_equal(rb, r0, n * sizeof(float));
+                }
             }
         }
         free(x);
@@ -268,6 +283,89 @@ static void test_kept_codes_match_remade(void **state)
     alcm_cctx_free(remade);
     free(ra);
     free(rb);
+    free(rn);
+    free(a);
+    free(b);
+}
+
+/* A second residual buffer when some channels are zeroed (their new residual is x + r,
+ * written apart from the measurements), when the tensor is stored losslessly (zero), when
+ * the blob does not fit (the residual untouched) and on a chunked tensor (a copy updated in
+ * place). */
+static void test_residual_next_cases(void **state)
+{
+    ctxs *c = *state;
+    const size_t rows = 40, cols = 300, n = rows * cols;
+    alcm_shape sh = {2, {rows, cols}};
+    size_t cap = alcm_compress_bound(n * 4), la = 0, lb = 0;
+    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 3);
+    float *r0 = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 4);
+    float *ra = tu_malloc(n * 4), *rb = tu_malloc(n * 4), *rn = tu_malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        float scale = i / cols % 3 == 0 ? 1.0f : 1e-5f; /* two rows in three are tiny */
+        x[i] *= scale;
+        r0[i] *= 0.1f * scale;
+    }
+    alcm_params p = grad_params(0.05);
+    memcpy(ra, r0, n * 4);
+    alcm_info info;
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, ra, a, cap, &la, &info), ALCM_OK);
+    memcpy(rb, r0, n * 4);
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b, cap, &lb, NULL),
+                     ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+    /* the tiny rows were zeroed: their residual is x + r exactly */
+    for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+
+    /* A blob that does not fit: an error, the residual untouched. */
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b, la / 2, &lb, NULL),
+                     ALCM_E_DST_TOO_SMALL);
+    assert_memory_equal(rb, r0, n * 4);
+
+    /* Values near FLT_MAX cannot be quantised: stored losslessly, the new residual zero. */
+    float big[1024], rbig[1024], rbig0[1024], nbig[1024];
+    for (int i = 0; i < 1024; i++) {
+        big[i] = (i % 2 ? -3.0e38f : 3.0e38f) * (1.0f - (float)i / 4096.0f);
+        rbig[i] = rbig0[i] = (float)(i % 7) * 1e30f;
+        nbig[i] = 1.0f;
+    }
+    alcm_shape s1;
+    alcm_shape_1d(&s1, 1024);
+    assert_int_equal(alcm_compress_next(c->cx, &p, &s1, big, sizeof big, rbig, nbig, b, cap,
+                                        &lb, &info),
+                     ALCM_OK);
+    assert_int_equal(info.exact, 1);
+    for (int i = 0; i < 1024; i++) assert_true(nbig[i] == 0.0f);
+    assert_memory_equal(rbig, rbig0, sizeof rbig);
+
+    /* Segments: each is an inner blob updating its slice in place, of a copy here. */
+    uint64_t seg[] = {5000};
+    p.segments = seg;
+    p.n_segments = 1;
+    size_t cap2 = alcm_compress_bound_segments(n * 4, 1);
+    uint8_t *a2 = tu_malloc(cap2), *b2 = tu_malloc(cap2);
+    memcpy(ra, r0, n * 4);
+    memcpy(rb, r0, n * 4);
+    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, ra, a2, cap2, &la, NULL), ALCM_OK);
+    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b2, cap2, &lb, NULL),
+                     ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a2, b2, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+    free(a2);
+    free(b2);
+    free(x);
+    free(r0);
+    free(ra);
+    free(rb);
+    free(rn);
     free(a);
     free(b);
 }
@@ -643,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_residual_semantics),
         cmocka_unit_test(test_deterministic_bytes),
         cmocka_unit_test(test_kept_codes_match_remade),
+        cmocka_unit_test(test_residual_next_cases),
         cmocka_unit_test(test_special_tensors),
         cmocka_unit_test(test_nonfinite_rejected),
         cmocka_unit_test(test_every_rank),

@@ -234,6 +234,66 @@ static void test_failed_step_changes_nothing(void **state)
     alcm_stream_free(b);
 }
 
+/* A step writes its new residual into a second buffer and swaps the two: blobs, residual
+ * and exported state are those of alcm_compress updating one residual in place, step after
+ * step, with and without pruning, 2-D and 1-D (scalar tails), a too-small blob in between
+ * (a failed step swaps nothing) and a change of shape. */
+static void test_steps_match_in_place_residual(void **state)
+{
+    (void)state;
+    const size_t n1 = 1003;
+    for (int prune = 0; prune < 2; prune++) {
+        alcm_stream_config c;
+        alcm_stream_config_default(&c);
+        c.sched.deterministic = 1;
+        c.params.prune_ratio = prune ? 0.1 : 0.0;
+        alcm_stream *s = NULL;
+        assert_int_equal(alcm_stream_create(&c, &s), ALCM_OK);
+        alcm_params p = c.params;
+        p.error_budget = c.sched.error_budget;
+        alcm_cctx *cx = alcm_cctx_create();
+        size_t cap = alcm_compress_bound(N * 4);
+        uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+        float *r = calloc(N, sizeof(float));
+        for (int step = 0; step < 16; step++) {
+            alcm_shape sh = shape2d();
+            size_t n = N;
+            if (step == 10) { /* a new element count starts a new residual */
+                memset(r, 0, N * sizeof(float));
+            }
+            if (step >= 10) {
+                alcm_shape_1d(&sh, n1);
+                n = n1;
+            }
+            float *x = tu_synth(step % 2 ? ALCM_SYNTH_GRADIENT : ALCM_SYNTH_LAPLACE, n, COLS,
+                                300 + (uint64_t)step);
+            size_t la = 0, lb = 0;
+            if (step == 4) { /* too small: refused, nothing changes */
+                assert_int_equal(alcm_stream_compress(s, &sh, x, n * 4, b, 64, &lb, NULL, NULL),
+                                 ALCM_E_DST_TOO_SMALL);
+            }
+            assert_int_equal(alcm_compress(cx, &p, &sh, x, n * 4, r, a, cap, &la, NULL), ALCM_OK);
+            assert_int_equal(alcm_stream_compress(s, &sh, x, n * 4, b, cap, &lb, NULL, NULL),
+                             ALCM_OK);
+            assert_int_equal(la, lb);
+            assert_memory_equal(a, b, la);
+            /* the exported residual: n floats before the CRC (docs/STATE.md) */
+            size_t sz = alcm_stream_export_size(s), got = 0;
+            uint8_t *state_bytes = tu_malloc(sz);
+            assert_int_equal(alcm_stream_export(s, state_bytes, sz, &got), ALCM_OK);
+            assert_int_equal(got, sz);
+            assert_memory_equal(state_bytes + sz - 4 - n * 4, r, n * 4);
+            free(state_bytes);
+            free(x);
+        }
+        free(r);
+        free(a);
+        free(b);
+        alcm_cctx_free(cx);
+        alcm_stream_free(s);
+    }
+}
+
 static void test_lossless_stream_is_exact(void **state)
 {
     (void)state;
@@ -307,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_reset_restarts_history),
         cmocka_unit_test(test_shape_change_and_memory),
         cmocka_unit_test(test_failed_step_changes_nothing),
+        cmocka_unit_test(test_steps_match_in_place_residual),
         cmocka_unit_test(test_lossless_stream_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
