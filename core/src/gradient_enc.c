@@ -75,7 +75,9 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         const float *y = E->x + off;
         alcm_stats st;
         if (E->r) {
-            alcm_stats_compute_sum(y, E->r + off, ybuf, n, &st);
+            uint64_t after = E->numel - off - n; /* the next channel's, at most */
+            alcm_stats_compute_sum(y, E->r + off, ybuf, n, (size_t)(after < n ? after : n),
+                                   &st);
             y = ybuf;
         } else {
             alcm_stats_compute(y, n, &st);
