@@ -78,10 +78,15 @@ typedef struct {
 } pass1_result;
 
 /* With ra (not NULL), pass 1 runs over y = x + ra, computed in float and stored to y[0..n)
- * as it goes (for pass 2 and the caller). */
+ * as it goes (for pass 2 and the caller), and prefetches the first half of the next
+ * channel's x and ra (up to `ahead` elements past n), one cache line of each every 32
+ * elements; pass 2 prefetches the second half. A step's residual is cold (written a step
+ * ago), and spreading the prefetches over both passes keeps them from stalling either. */
 static inline __attribute__((always_inline)) void pass1(const float *x, const float *ra,
-                                                       float *y, size_t n, pass1_result *r)
+                                                       float *y, size_t n, pass1_result *r,
+                                                       size_t ahead)
 {
+    const float *px = x + n, *pr = ra ? ra + n : NULL;
     const int32_t thr = sparse_threshold_bits();
     const v8i vthr = splat8i(thr), absmask = splat8i(0x7fffffff);
     v4d sa = {0, 0, 0, 0}, sb = sa;       /* lanes 0-3, 4-7 */
@@ -97,6 +102,10 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
             const float *p = x + i;
             v8i b;
             if (ra) { /* the same values as the loads below, from a register */
+                if ((i & 24) == 8 && i / 2 < ahead) {
+                    __builtin_prefetch(px + i / 2);
+                    __builtin_prefetch(pr + i / 2);
+                }
                 v8f v = load8f(p) + load8f(ra + i);
                 memcpy(y + i, &v, sizeof v);
                 sa += widen_lo(v);
@@ -137,15 +146,15 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
     r->small = small;
 }
 
-/* Sums of d, d², d³, d⁴ with d = x·s - (mhi + mlo), in double. It reads x from the cache
- * and computes; meanwhile the first `ahead` elements of px and pr (the next channel, or
- * NULL) are prefetched, one cache line of each every 16 elements. */
+/* Sums of d, d², d³, d⁴ with d = x·s - (mhi + mlo), in double, from x in the cache; with
+ * `ahead`, the second half of the next channel (px, pr) is prefetched meanwhile. */
 static inline __attribute__((always_inline)) void pass2(const float *x, size_t n, float s,
                                                        float mhi, float mlo, double out[4],
                                                        const float *px, const float *pr,
                                                        size_t ahead)
 {
     const v8f vs = splat8f(s), vh = splat8f(mhi), vl = splat8f(mlo);
+    const size_t half = (n - n % LANES) / 2;
     v4d a1 = {0, 0, 0, 0}, b1 = a1, a2 = a1, b2 = a1, a3 = a1, b3 = a1, a4 = a1, b4 = a1;
     size_t i = 0;
     const size_t full = n - n % LANES;
@@ -154,9 +163,9 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
         if (groups > BLOCK_GROUPS) groups = BLOCK_GROUPS;
         v8f f1 = splat8f(0.0f), f2 = f1, f3 = f1, f4 = f1;
         for (size_t g = 0; g < groups; g++, i += LANES) {
-            if (i < ahead && (i & 8)) {
-                __builtin_prefetch(px + i);
-                __builtin_prefetch(pr + i);
+            if ((i & 24) == 8 && half + i / 2 < ahead) {
+                __builtin_prefetch(px + half + i / 2);
+                __builtin_prefetch(pr + half + i / 2);
             }
             v8f d = (load8f(x + i) * vs - vh) - vl;
             v8f e = d * d;
@@ -199,9 +208,9 @@ static inline __attribute__((always_inline)) void stats(const float *x, const fl
     out->n = n;
 
     pass1_result p1;
-    pass1(x, ra, y, n, &p1);
-    const float *px = x + n, *pr = ra ? ra + n : NULL;
     if (!ra) ahead = 0;
+    pass1(x, ra, y, n, &p1, ahead);
+    const float *px = x + n, *pr = ra ? ra + n : NULL;
     if (ra) x = y;
     const double dn = (double)n;
     const double mean = p1.sum / dn;

@@ -8,10 +8,10 @@
 #include "alcm_tools.h"
 
 /* The statistics of y = x + r (added in float), as alcm_stats_compute gives them for y;
- * y[0..n) receives the sums. One read of x and r. The next `ahead` elements after each
- * (x[n..n+ahead), r[n..n+ahead): the next channel) are prefetched while the second pass
- * computes from the cache, so that the next call finds them there: a stream step reads
- * r from memory, where the one-shot's x alone keeps the hardware prefetcher ahead. */
+ * y[0..n) receives the sums. One read of x and r. The `ahead` elements after each
+ * (x[n..n+ahead), r[n..n+ahead): the next channel) are prefetched during the two passes,
+ * so that the next call finds them in the cache: a step's residual is cold, and the
+ * second pass, which computes from the cache, would otherwise leave memory idle. */
 void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n, size_t ahead,
                             alcm_stats *out);
 
