@@ -150,6 +150,7 @@ int alcmd_listener_open(alcmd_server *srv, char *err, size_t cap)
     l->pipe.data = srv;
     l->open = 1;
     int rc;
+    char staged[ALCMD_SOCKET_PATH_MAX] = "";
     if (fd >= 0) {
         l->activated = 1;
         rc = uv_pipe_open(&l->pipe, fd);
@@ -168,17 +169,30 @@ int alcmd_listener_open(alcmd_server *srv, char *err, size_t cap)
         }
         snprintf(l->path, sizeof l->path, "%s", srv->cfg.socket_path);
         if (take_lock(l, err, cap) != 0 || clear_stale(l->path, err, cap) != 0) return -1;
+        /* Bound as PATH.new and renamed to PATH once listening, so that the path appears
+         * only when connections are accepted: a client that waits for it to exist never
+         * meets a socket that refuses. (The lock makes PATH.new ours; a path too long for
+         * the suffix is bound directly.) */
+        size_t len = strlen(l->path);
+        if (len + sizeof ".new" <= sizeof staged) {
+            memcpy(staged, l->path, len);
+            memcpy(staged + len, ".new", sizeof ".new");
+            if (unlink(staged) != 0 && errno != ENOENT) {
+                snprintf(err, cap, "cannot remove %s: %s", staged, strerror(errno));
+                return -1;
+            }
+        }
+        const char *at = staged[0] ? staged : l->path;
         /* Created 0660 from the start (no window with wider permissions), then made sure. */
         mode_t old = umask(0117);
-        rc = uv_pipe_bind(&l->pipe, l->path);
+        rc = uv_pipe_bind(&l->pipe, at);
         umask(old);
         if (rc != 0) {
-            snprintf(err, cap, "cannot bind %s: %s", l->path, uv_strerror(rc));
+            snprintf(err, cap, "cannot bind %s: %s", at, uv_strerror(rc));
             return -1;
         }
-        l->bound = 1;
-        if (chmod(l->path, 0660) != 0) {
-            snprintf(err, cap, "chmod %s: %s", l->path, strerror(errno));
+        if (chmod(at, 0660) != 0) {
+            snprintf(err, cap, "chmod %s: %s", at, strerror(errno));
             return -1;
         }
     }
@@ -187,6 +201,11 @@ int alcmd_listener_open(alcmd_server *srv, char *err, size_t cap)
         snprintf(err, cap, "listen on %s: %s", l->path, uv_strerror(rc));
         return -1;
     }
+    if (staged[0] && rename(staged, l->path) != 0) {
+        snprintf(err, cap, "cannot rename %s to %s: %s", staged, l->path, strerror(errno));
+        return -1;
+    }
+    if (fd < 0) l->bound = 1;
     if (!l->activated) alcmd_log(ALCMD_LOG_INFO, "listening on %s", l->path);
     return 0;
 }

@@ -87,7 +87,7 @@ static pid_t spawn(fx_daemon *d, const char *const *argv, int listen_fd, const c
     _exit(127);
 }
 
-static int start(fx_daemon *d, const char *const *args, int listen_fd)
+static int start(fx_daemon *d, const char *const *args, int listen_fd, int wait_ready)
 {
     if (!d->dir[0] && fx_prepare(d) != 0) return -1;
     char notify[192];
@@ -103,7 +103,7 @@ static int start(fx_daemon *d, const char *const *args, int listen_fd)
     argv[n] = NULL;
     d->pid = spawn(d, argv, listen_fd, notify);
     if (d->pid < 0) return -1;
-    if (fx_wait_notify(d, "READY=1", 10000) != 0) {
+    if (wait_ready && fx_wait_notify(d, "READY=1", 10000) != 0) {
         fx_wait_exit(d, 100);
         return -1;
     }
@@ -112,7 +112,12 @@ static int start(fx_daemon *d, const char *const *args, int listen_fd)
 
 int fx_start(fx_daemon *d, const char *const *args)
 {
-    return start(d, args, -1);
+    return start(d, args, -1, 1);
+}
+
+int fx_spawn(fx_daemon *d, const char *const *args)
+{
+    return start(d, args, -1, 0);
 }
 
 int fx_start_lean(fx_daemon *d, const char *const *args)
@@ -124,7 +129,7 @@ int fx_start_lean(fx_daemon *d, const char *const *args)
     snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
              asan ? asan : "", asan && asan[0] ? ":" : "");
     setenv("ASAN_OPTIONS", opts, 1);
-    int rc = start(d, args, -1);
+    int rc = start(d, args, -1, 1);
     if (saved) setenv("ASAN_OPTIONS", saved, 1);
     else unsetenv("ASAN_OPTIONS");
     free(saved);
@@ -133,7 +138,7 @@ int fx_start_lean(fx_daemon *d, const char *const *args)
 
 int fx_start_activated(fx_daemon *d, int listen_fd, const char *const *args)
 {
-    return start(d, args, listen_fd);
+    return start(d, args, listen_fd, 1);
 }
 
 int fx_run(fx_daemon *d, const char *const *args, int timeout_ms)

@@ -26,6 +26,9 @@ int fx_prepare(fx_daemon *d);
  * exited or never became ready). */
 int fx_start(fx_daemon *d, const char *const *args);
 
+/* fx_start without waiting for READY=1: returns once the child is forked (0, or -1). */
+int fx_spawn(fx_daemon *d, const char *const *args);
+
 /* Like fx_start without --socket: the child gets listen_fd as fd 3 with LISTEN_FDS=1 and
  * LISTEN_PID set to its own pid, as systemd passes an activated socket. */
 int fx_start_activated(fx_daemon *d, int listen_fd, const char *const *args);

@@ -200,6 +200,36 @@ static void test_stale_socket_replaced(void **state)
     fx_cleanup(d);
 }
 
+/* The socket path appears only once the daemon accepts connections (it is bound as
+ * PATH.new and renamed after listen()): connecting the moment the path exists succeeds,
+ * every time, and no PATH.new is left, even when a dead daemon left one. */
+static void test_socket_appears_listening(void **state)
+{
+    fx_daemon *d = slot(state, 0);
+    assert_int_equal(fx_prepare(d), 0);
+    char staged[sizeof d->socket + 8];
+    snprintf(staged, sizeof staged, "%s.new", d->socket);
+    make_stale_socket(staged);
+    for (int k = 0; k < 8; k++) {
+        assert_int_equal(fx_spawn(d, NULL), 0);
+        for (int waited = 0; !file_exists(d->socket); waited++) {
+            assert_true(waited < 200000); /* 10 s */
+            usleep(50);
+        }
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        set_path(&a, d->socket);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        close(fd);
+        assert_false(file_exists(staged));
+        round_trip(d->socket);
+        assert_int_equal(fx_stop(d), 0);
+        assert_false(file_exists(d->socket));
+        assert_false(file_exists(staged));
+    }
+    fx_cleanup(d);
+}
+
 static void test_second_daemon_refuses(void **state)
 {
     fx_daemon *d = slot(state, 0);
@@ -540,6 +570,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigterm_drains_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_socket_appears_listening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_daemon_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unauthorised_uid, setup, teardown),
