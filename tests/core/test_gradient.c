@@ -290,8 +290,8 @@ static void test_kept_codes_match_remade(void **state)
 
 /* A second residual buffer when some channels are zeroed (their new residual is x + r,
  * written apart from the measurements), when the tensor is stored losslessly (zero), when
- * the blob does not fit (the residual untouched) and on a chunked tensor (a copy updated in
- * place). */
+ * the blob does not fit (the residual untouched) and with segments (inner blobs update a
+ * copy in place). */
 static void test_residual_next_cases(void **state)
 {
     ctxs *c = *state;
