@@ -162,16 +162,18 @@ alcm_status alcm_compress_next(alcm_cctx *cctx, const alcm_params *params,
             memcpy(copy, src, src_bytes);
             x = copy;
         }
-        if (alcm_segmented_wanted(params, shape, numel)) {
-            if (residual && r_next) { /* chunks update their slices in place: of a copy */
-                memcpy(r_next, residual, src_bytes);
-                residual = r_next;
-            }
-            st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
-        } else {
-            job.r_next = r_next;
-            st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        if (residual && r_next &&
+            (cctx->remake_codes || !alcm_residual_next_wanted(params, shape, numel))) {
+            /* Chunks, segments and remade codes update the residual in place: a copy. */
+            memcpy(r_next, residual, src_bytes);
+            residual = r_next;
+            r_next = NULL;
         }
+        job.r_next = residual ? r_next : NULL;
+        if (alcm_segmented_wanted(params, shape, numel))
+            st = alcm_segmented_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
+        else
+            st = alcm_gradient_encode(cctx, &job, x, residual, dst, dst_cap, &len, info);
         free(copy);
         break;
     }

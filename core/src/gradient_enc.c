@@ -302,11 +302,12 @@ static int zero_if_nonfinite(const alcm_genc *E, float *r, uint32_t c)
     return 1;
 }
 
-/* The residual after decoding: of every channel, or (packed: the packing pass updated the
- * others) of the zeroed ones only. An input rewritten during the call can make a channel
- * non-finite: it is zeroed (never kept to poison later steps) and ALCM_E_INPUT_CHANGED
- * returned. */
-static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
+/* The residual after decoding, into out: of every channel, or (packed: the packing pass or,
+ * with a second buffer, the measurements wrote the others) of the zeroed ones only, which
+ * get y = x + E->r. Unpacked channels are updated in place (out is E->r then). An input
+ * rewritten during the call can make a channel non-finite: it is zeroed (never kept to
+ * poison later steps) and ALCM_E_INPUT_CHANGED returned. */
+static alcm_status update_residual(const alcm_genc *E, float *out, int packed)
 {
     alcm_status st = ALCM_OK;
     for (uint32_t c = 0; c < E->C; c++) {
@@ -315,29 +316,14 @@ static alcm_status update_residual(const alcm_genc *E, float *r, int packed)
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         if (ch->maxq == 0) {
-            for (size_t i = 0; i < n; i++) r[off + i] = E->x[off + i] + r[off + i];
+            for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
         } else {
             float step = alcm_step((uint32_t)ch->s);
-            alcm_q_residual(E->x + off, r + off, n, step, 1.0f / step, E->thr);
+            alcm_q_residual(E->x + off, out + off, n, step, 1.0f / step, E->thr);
         }
-        if (zero_if_nonfinite(E, r, c)) st = ALCM_E_INPUT_CHANGED;
+        if (zero_if_nonfinite(E, out, c)) st = ALCM_E_INPUT_CHANGED;
     }
     return st;
-}
-
-/* With the job's r_next, the measurements wrote the new residual of every channel they
- * measured; the zeroed ones (s = 0) get theirs, y = x + r, here. ALCM_E_INPUT_CHANGED when
- * one is not finite (the input was rewritten during the call). */
-static alcm_status fill_zeroed(const alcm_genc *E, float *out)
-{
-    for (uint32_t c = 0; c < E->C; c++) {
-        if (E->ch[c].s != 0) continue;
-        uint64_t off = (uint64_t)c * E->len;
-        size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
-        for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
-        if (!all_finite(out + off, n)) return ALCM_E_INPUT_CHANGED;
-    }
-    return ALCM_OK;
 }
 
 /* The tensor x + r stored losslessly; the new residual, in out (r or the job's r_next), is
@@ -383,15 +369,11 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
-    /* A second residual buffer is written by the measurements, which needs kept codes; when
-     * the codes are made again while packing, the residual is updated in place, in r_next
-     * after a copy. */
+    /* A second residual buffer is written by the measurements, with kept codes (the caller,
+     * alcm_compress_next, passes one only then). */
     float *r_next = residual ? job->r_next : NULL;
-    if (r_next && (cx->remake_codes || job->numel > ALCM_GENC_KEEP_CODES_MAX)) {
-        memcpy(r_next, residual, (size_t)job->numel * sizeof(float));
-        residual = r_next;
-        r_next = NULL;
-    }
+    if (r_next && (cx->remake_codes || job->numel > ALCM_GENC_KEEP_CODES_MAX))
+        return ALCM_E_INTERNAL;
     float *rout = r_next ? r_next : residual; /* where the new residual goes */
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, residual);
@@ -464,11 +446,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
             for (uint32_t c = 0; c < E.C; c++) zero_if_nonfinite(&E, residual, c);
         return st;
     }
-    if (r_next)
-        st = fill_zeroed(&E, r_next);
-    else if (residual)
-        st = update_residual(&E, residual, E.update_r != NULL);
-    if (st != ALCM_OK) {
+    if (rout && (st = update_residual(&E, rout, r_next || E.update_r)) != ALCM_OK) {
         *len = 0;
         return st;
     }
