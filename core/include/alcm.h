@@ -398,10 +398,11 @@ ALCM_API void alcm_stream_free(alcm_stream *stream);
 /* Compresses one step of the stream: applies the scheduler's knobs, adds and updates the
  * residual (reallocated when the element count changes), measures this thread's CPU time
  * (or the cost model), and records the step. *cpu_seconds (if non-NULL) gets the figure
- * the scheduler used. Same contract as alcm_compress otherwise. A tensor of up to 2^20
- * elements encoded as one blob keeps a second residual buffer, which the step writes and
- * then swaps in (4 bytes per element more, counted by alcm_stream_memory; docs/DESIGN.md,
- * "Error feedback"). */
+ * the scheduler used. Same contract as alcm_compress otherwise, except that the stream keeps
+ * a second residual buffer (4 bytes per element more, counted by alcm_stream_memory), which
+ * the step writes and then swaps in: a failed step leaves the residual as it was, whatever
+ * the error. Without the memory for it the step updates the residual in place
+ * (docs/DESIGN.md, "Error feedback"). */
 ALCM_API alcm_status alcm_stream_compress(alcm_stream *stream, const alcm_shape *shape,
                                  const void *src, size_t src_bytes,
                                  void *dst, size_t dst_cap, size_t *dst_len,

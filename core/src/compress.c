@@ -112,12 +112,6 @@ static alcm_status resolve_coder(const alcm_params *p, alcm_coder *c)
     return ALCM_OK;
 }
 
-int alcm_residual_next_wanted(const alcm_params *params, const alcm_shape *shape, uint64_t numel)
-{
-    return params->profile == ALCM_PROFILE_GRADIENT && numel <= ALCM_GENC_KEEP_CODES_MAX &&
-           !alcm_segmented_wanted(params, shape, numel);
-}
-
 alcm_status alcm_compress(alcm_cctx *cctx, const alcm_params *params, const alcm_shape *shape,
                           const void *src, size_t src_bytes, float *residual, void *dst,
                           size_t dst_cap, size_t *dst_len, alcm_info *info)
@@ -161,13 +155,6 @@ alcm_status alcm_compress_next(alcm_cctx *cctx, const alcm_params *params,
             if (!copy) return ALCM_E_NOMEM;
             memcpy(copy, src, src_bytes);
             x = copy;
-        }
-        if (residual && r_next &&
-            (cctx->remake_codes || !alcm_residual_next_wanted(params, shape, numel))) {
-            /* Chunks, segments and remade codes update the residual in place: a copy. */
-            memcpy(r_next, residual, src_bytes);
-            residual = r_next;
-            r_next = NULL;
         }
         job.r_next = residual ? r_next : NULL;
         if (alcm_segmented_wanted(params, shape, numel))

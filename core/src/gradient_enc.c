@@ -64,7 +64,7 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
 {
     const alcm_predictor *model = alcm_predictor_default();
     float *ybuf = NULL;
-    if (E->r) {
+    if (E->r && !E->yout) {
         if (alcm_buf_reserve(&E->cx->ybuf, (size_t)E->len * sizeof(float))) return ALCM_E_NOMEM;
         ybuf = E->cx->ybuf.p;
     }
@@ -76,8 +76,13 @@ static alcm_status channel_stats(alcm_genc *E, const alcm_params *p, double *tot
         alcm_stats st;
         if (E->r) {
             uint64_t after = E->numel - off - n; /* the next channel's, at most */
-            alcm_stats_compute_sum(y, E->r + off, ybuf, n, (size_t)(after < n ? after : n),
-                                   &st);
+            size_t ahead = (size_t)(after < n ? after : n);
+            if (E->yout) { /* y is kept for the later passes: written past the caches */
+                ybuf = E->yout + off;
+                alcm_stats_compute_sum_nt(y, E->r + off, ybuf, n, ahead, &st);
+            } else {
+                alcm_stats_compute_sum(y, E->r + off, ybuf, n, ahead, &st);
+            }
             y = ybuf;
         } else {
             alcm_stats_compute(y, n, &st);
@@ -304,9 +309,10 @@ static int zero_if_nonfinite(const alcm_genc *E, float *r, uint32_t c)
 
 /* The residual after decoding, into out: of every channel, or (packed: the packing pass or,
  * with a second buffer, the measurements wrote the others) of the zeroed ones only, which
- * get y = x + E->r. Unpacked channels are updated in place (out is E->r then). An input
- * rewritten during the call can make a channel non-finite: it is zeroed (never kept to
- * poison later steps) and ALCM_E_INPUT_CHANGED returned. */
+ * get y = x + E->r. Unpacked channels are updated in place (out is E->r, or with y given
+ * the buffer that holds y, where zeroed channels already are). An input rewritten during
+ * the call can make a channel non-finite: it is zeroed (never kept to poison later steps)
+ * and ALCM_E_INPUT_CHANGED returned. */
 static alcm_status update_residual(const alcm_genc *E, float *out, int packed)
 {
     alcm_status st = ALCM_OK;
@@ -316,10 +322,12 @@ static alcm_status update_residual(const alcm_genc *E, float *out, int packed)
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         if (ch->maxq == 0) {
-            for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
+            if (!E->y_given) /* given, y is already there */
+                for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
         } else {
             float step = alcm_step((uint32_t)ch->s);
-            alcm_q_residual(E->x + off, out + off, n, step, 1.0f / step, E->thr);
+            alcm_q_residual(E->y_given ? NULL : E->x + off, out + off, n, step, 1.0f / step,
+                            E->thr);
         }
         if (zero_if_nonfinite(E, out, c)) st = ALCM_E_INPUT_CHANGED;
     }
@@ -355,12 +363,14 @@ static alcm_status genc_init(alcm_genc *E, alcm_cctx *cx, const alcm_enc_job *jo
 }
 
 alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  const float *r, alcm_genc_chan *chan, double *energy)
+                                  const float *r, float *y, alcm_genc_chan *chan,
+                                  double *energy)
 {
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, r);
     if (st != ALCM_OK) return st;
     E.ch = chan;
+    E.yout = r ? y : NULL;
     return channel_stats(&E, job->params, energy);
 }
 
@@ -369,14 +379,19 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
                                  alcm_info *info)
 {
     const alcm_params *p = job->params;
-    /* A second residual buffer is written by the measurements, with kept codes (the caller,
-     * alcm_compress_next, passes one only then). */
+    /* A second residual buffer gets the new residual: from the measurements with kept
+     * codes, else in place of y, which the statistics write there. */
     float *r_next = residual ? job->r_next : NULL;
-    if (r_next && (cx->remake_codes || job->numel > ALCM_GENC_KEEP_CODES_MAX))
-        return ALCM_E_INTERNAL;
-    float *rout = r_next ? r_next : residual; /* where the new residual goes */
+    const int keep = !cx->remake_codes && job->numel <= ALCM_GENC_KEEP_CODES_MAX;
+    /* With y given, the residual buffer holds y = x + r: it is the only input, and the new
+     * residual replaces it in place. A second buffer without kept codes becomes that: the
+     * statistics write y into it (docs/DESIGN.md, "Error feedback"). */
+    const int y_given = residual && (job->y_given || (r_next && !keep));
+    if (r_next && !keep && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
+    if (job->y_given && residual) x = residual;
+    const float *r_in = job->y_given ? NULL : residual; /* what is added to x */
     alcm_genc E;
-    alcm_status st = genc_init(&E, cx, job, x, residual);
+    alcm_status st = genc_init(&E, cx, job, x, r_in);
     if (st != ALCM_OK) return st;
     if ((st = reserve_scratch(cx, E.C)) != ALCM_OK) return st;
     info->n_channels = E.C;
@@ -387,8 +402,16 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         energy = job->chan_energy;
     } else {
         E.ch = cx->chan.p;
+        E.yout = y_given && r_in ? r_next : NULL;
         if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
     }
+    if (y_given && r_in) { /* from here on y, in the second buffer, is the input */
+        x = E.x = residual = r_next;
+        r_in = E.r = NULL;
+        r_next = NULL;
+    }
+    E.y_given = y_given;
+    float *rout = r_next ? r_next : residual; /* where the new residual goes */
     if (job->energy_out) *job->energy_out = energy;
 
     /* Budget split: total squared error E, of which pruning may take half. */
@@ -397,30 +420,30 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     double target = total * (1.0 - BUDGET_MARGIN);
     alcm_prune pr = {0};
     if (p->prune_ratio > 0.0) {
-        st = alcm_select_prune(x, residual, (size_t)E.numel, p->prune_ratio, total * 0.5,
+        st = alcm_select_prune(x, r_in, (size_t)E.numel, p->prune_ratio, total * 0.5,
                                &cx->select, &pr);
         if (st != ALCM_OK) return st;
     }
     E.thr = pr.threshold;
-    if (!cx->remake_codes && E.numel <= ALCM_GENC_KEEP_CODES_MAX) {
+    if (keep) {
         if (alcm_buf_reserve(&cx->kept, (size_t)E.numel * sizeof(uint16_t))) return ALCM_E_NOMEM;
         E.kept = cx->kept.p;
         E.rnext = r_next;
     }
 
     if (allocate_and_measure(&E, target - pr.energy, 0) != 0)
-        return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
+        return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
     double d = sum_dist(&E);
     if (d < CALIBRATE_BELOW * target) {
         /* The model over-estimated the error (coarse steps, sparse data): re-allocate with
          * each channel's measured distortion ratio. */
         if (allocate_and_measure(&E, target, 1) != 0)
-            return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
     if (d > target) {
         if (refine(&E, target) != 0)
-            return fallback_lossless(cx, job, x, residual, rout, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
 

@@ -54,6 +54,7 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
         for (uint64_t i = 0; i < n; i += ALCM_GENC_BLOCK) {
             size_t m = (size_t)(n - i < ALCM_GENC_BLOCK ? n - i : ALCM_GENC_BLOCK);
             const float *xb = E->x + off + i;
+            const float *xu = E->y_given ? NULL : xb; /* given, y is in update_r */
             uint32_t maxz;
             if (E->kept) { /* the codes of the measurement that counted the levels */
                 zz = E->kept + off + i;
@@ -61,11 +62,11 @@ ALCM_KERNEL static alcm_status pack_class(alcm_genc *E, unsigned wc, uint8_t *ou
                 /* The residual from them, before escapes overwrite any. A value that is not
                  * finite means the input changed since it was checked. */
                 if (E->update_r &&
-                    alcm_q_update_kept(xb, E->update_r + off + i, zz, m, step) != 0)
+                    alcm_q_update_kept(xu, E->update_r + off + i, zz, m, step) != 0)
                     return ALCM_E_INPUT_CHANGED;
             } else {
                 zz = E->zz;
-                maxz = E->update_r ? alcm_q_codes_update(xb, E->update_r + off + i, m, step,
+                maxz = E->update_r ? alcm_q_codes_update(xu, E->update_r + off + i, m, step,
                                                          inv, E->thr, zz)
                                    : alcm_q_codes(xb, E->r ? E->r + off + i : NULL, m, inv,
                                                   E->thr, zz);

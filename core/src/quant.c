@@ -159,29 +159,41 @@ ALCM_KERNEL uint32_t alcm_q_codes(const float *x, const float *r, size_t n, floa
     return r ? codes_impl(x, r, n, inv, thr, zz, 1) : codes_impl(x, NULL, n, inv, thr, zz, 0);
 }
 
-ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
-                                 float thr)
+/* y = x + r, or r alone (x NULL: r holds y on entry), on eight lanes and one element. */
+#define load_y(x, r, i) ((x) ? loadv((x) + (i)) + loadv((r) + (i)) : loadv((r) + (i)))
+#define elem_y(x, r, i) ((x) ? (x)[i] + (r)[i] : (r)[i])
+
+static inline __attribute__((always_inline)) void
+residual_impl(const float *x, float *r, size_t n, float step, float inv, float thr)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
-        vf y = loadv(x + i) + loadv(r + i);
+        vf y = load_y(x, r, i);
         storev(r + i, y - vquant(y, vinv, vthr) * vstep);
     }
     for (; i < n; i++) {
-        float y = x[i] + r[i];
+        float y = elem_y(x, r, i);
         r[i] = y - alcm_quantise(y, inv, thr) * step;
     }
 }
 
-ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
-                             float thr, uint16_t *zz)
+ALCM_KERNEL void alcm_q_residual(const float *x, float *r, size_t n, float step, float inv,
+                                 float thr)
+{
+    if (x) residual_impl(x, r, n, step, inv, thr);
+    else residual_impl(NULL, r, n, step, inv, thr);
+}
+
+static inline __attribute__((always_inline)) uint32_t
+codes_update_impl(const float *x, float *r, size_t n, float step, float inv, float thr,
+                  uint16_t *zz)
 {
     const vf vinv = splat(inv), vstep = splat(step), vthr = splat(thr);
     vi mz = splati(0), bad = splati(0);
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
-        vf y = loadv(x + i) + loadv(r + i);
+        vf y = load_y(x, r, i);
         vf qf = vquant(y, vinv, vthr);
         vf nr = y - qf * vstep;
         storev(r + i, nr);
@@ -199,7 +211,7 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
         nonfinite |= bad[j] != 0;
     }
     for (; i < n; i++) {
-        float y = x[i] + r[i];
+        float y = elem_y(x, r, i);
         float q = alcm_quantise(y, inv, thr);
         r[i] = y - q * step;
         nonfinite |= !isfinite(r[i]);
@@ -210,8 +222,15 @@ ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, flo
     return nonfinite ? UINT32_MAX : maxz;
 }
 
-ALCM_KERNEL int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz, size_t n,
-                                   float step)
+ALCM_KERNEL uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,
+                             float thr, uint16_t *zz)
+{
+    return x ? codes_update_impl(x, r, n, step, inv, thr, zz)
+             : codes_update_impl(NULL, r, n, step, inv, thr, zz);
+}
+
+static inline __attribute__((always_inline)) int
+update_kept_impl(const float *x, float *r, const uint16_t *zz, size_t n, float step)
 {
     const vf vstep = splat(step);
     vi bad = splati(0);
@@ -221,7 +240,7 @@ ALCM_KERNEL int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz,
         memcpy(&h, zz + i, sizeof h);
         vu z = __builtin_convertvector(h, vu);
         vi q = (vi)(z >> 1) ^ -(vi)(z & 1u); /* zigzag decoded */
-        vf y = loadv(x + i) + loadv(r + i);
+        vf y = load_y(x, r, i);
         vf nr = y - __builtin_convertvector(q, vf) * vstep;
         storev(r + i, nr);
         bad |= ((vi)nr & splati(0x7f800000)) == splati(0x7f800000);
@@ -229,11 +248,17 @@ ALCM_KERNEL int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz,
     int nonfinite = 0;
     for (int j = 0; j < VL; j++) nonfinite |= bad[j] != 0;
     for (; i < n; i++) {
-        float y = x[i] + r[i];
+        float y = elem_y(x, r, i);
         r[i] = y - (float)alcm_unzigzag(zz[i]) * step;
         nonfinite |= !isfinite(r[i]);
     }
     return nonfinite;
+}
+
+ALCM_KERNEL int alcm_q_update_kept(const float *x, float *r, const uint16_t *zz, size_t n,
+                                   float step)
+{
+    return x ? update_kept_impl(x, r, zz, n, step) : update_kept_impl(NULL, r, zz, n, step);
 }
 
 /* An element is finite when its magnitude bits are below the exponent's all-ones pattern:

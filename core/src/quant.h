@@ -30,7 +30,10 @@ void alcm_q_measure_codes(const float *x, const float *r, size_t n, float step, 
 uint32_t alcm_q_codes(const float *x, const float *r, size_t n, float inv, float thr,
                       uint16_t *zz);
 
-/* alcm_q_codes and alcm_q_residual in one pass: zigzag codes of y = x + r into zz[0..n),
+/* In the three kernels below, x NULL means that r holds y on entry (a second residual
+ * buffer the segmented analysis wrote y into, docs/DESIGN.md "Error feedback").
+ *
+ * alcm_q_codes and alcm_q_residual in one pass: zigzag codes of y = x + r into zz[0..n),
  * then r <- y - q·step; returns the largest code, or UINT32_MAX when a new residual value
  * is not finite (the input was rewritten to a NaN or an infinity since it was checked). */
 uint32_t alcm_q_codes_update(const float *x, float *r, size_t n, float step, float inv,

@@ -19,6 +19,21 @@
  * is fixed, so results are deterministic. Min and max are taken on order-preserving integer
  * images of the bit patterns, which vectorise without -ffinite-math-only.
  */
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* Eight floats to p (16-byte aligned) past the caches: two SSE non-temporal stores. */
+#define stream8f(p, v)                                                                     \
+    do {                                                                                   \
+        v4f lo_ = {(v)[0], (v)[1], (v)[2], (v)[3]}, hi_ = {(v)[4], (v)[5], (v)[6], (v)[7]}; \
+        _mm_stream_ps((p), (__m128)lo_);                                                   \
+        _mm_stream_ps((p) + 4, (__m128)hi_);                                               \
+    } while (0)
+#define stream_fence() _mm_sfence()
+#else
+#define stream8f(p, v) memcpy((p), &(v), 32)
+#define stream_fence() ((void)0)
+#endif
+
 #define LANES 8
 #define BLOCK_GROUPS 64      /* groups of LANES summed in float before flushing to double */
 #define COUNT_GROUPS 65536   /* groups per flush of the 32-bit small-magnitude counters */
@@ -78,13 +93,14 @@ typedef struct {
 } pass1_result;
 
 /* With ra (not NULL), pass 1 runs over y = x + ra, computed in float and stored to y[0..n)
- * as it goes (for pass 2 and the caller), and prefetches the first half of the next
+ * as it goes (for pass 2 and the caller; with nt, past the caches, and pass 2 adds x + ra
+ * again), and prefetches the first half of the next
  * channel's x and ra (up to `ahead` elements past n), one cache line of each every 32
  * elements; pass 2 prefetches the second half. A step's residual is cold (written a step
  * ago), and spreading the prefetches over both passes keeps them from stalling either. */
 static inline __attribute__((always_inline)) void pass1(const float *x, const float *ra,
                                                        float *y, size_t n, pass1_result *r,
-                                                       size_t ahead)
+                                                       size_t ahead, const int nt)
 {
     const float *px = x + n, *pr = ra ? ra + n : NULL;
     const int32_t thr = sparse_threshold_bits();
@@ -107,7 +123,10 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
                     __builtin_prefetch(pr + i / 2);
                 }
                 v8f v = load8f(p) + load8f(ra + i);
-                memcpy(y + i, &v, sizeof v);
+                if (nt && ((uintptr_t)(y + i) & 15) == 0)
+                    stream8f(y + i, v);
+                else
+                    memcpy(y + i, &v, sizeof v);
                 sa += widen_lo(v);
                 sb += widen_hi(v);
                 b = (v8i)v;
@@ -146,12 +165,13 @@ static inline __attribute__((always_inline)) void pass1(const float *x, const fl
     r->small = small;
 }
 
-/* Sums of d, d², d³, d⁴ with d = x·s - (mhi + mlo), in double, from x in the cache; with
- * `ahead`, the second half of the next channel (px, pr) is prefetched meanwhile. */
+/* Sums of d, d², d³, d⁴ with d = x·s - (mhi + mlo) (x + ra when ra is not NULL), in double,
+ * from x (and ra) in the cache; with `ahead`, the second half of the next channel (px, pr)
+ * is prefetched meanwhile. */
 static inline __attribute__((always_inline)) void pass2(const float *x, size_t n, float s,
                                                        float mhi, float mlo, double out[4],
                                                        const float *px, const float *pr,
-                                                       size_t ahead)
+                                                       size_t ahead, const float *ra)
 {
     const v8f vs = splat8f(s), vh = splat8f(mhi), vl = splat8f(mlo);
     const size_t half = (n - n % LANES) / 2;
@@ -167,7 +187,8 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
                 __builtin_prefetch(px + half + i / 2);
                 __builtin_prefetch(pr + half + i / 2);
             }
-            v8f d = (load8f(x + i) * vs - vh) - vl;
+            v8f xv = ra ? load8f(x + i) + load8f(ra + i) : load8f(x + i);
+            v8f d = (xv * vs - vh) - vl;
             v8f e = d * d;
             f1 += d;
             f2 += e;
@@ -188,7 +209,8 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
     out[2] = hsum8(a3, b3);
     out[3] = hsum8(a4, b4);
     for (; i < n; i++) {
-        float d = (x[i] * s - mhi) - mlo;
+        float xv = ra ? x[i] + ra[i] : x[i];
+        float d = (xv * s - mhi) - mlo;
         double dd = (double)d;
         out[0] += dd;
         out[1] += dd * dd;
@@ -201,7 +223,7 @@ static inline __attribute__((always_inline)) void pass2(const float *x, size_t n
  * results), picked at load time. */
 static inline __attribute__((always_inline)) void stats(const float *x, const float *ra,
                                                        float *y, size_t n, size_t ahead,
-                                                       alcm_stats *out)
+                                                       alcm_stats *out, const int nt)
 {
     memset(out, 0, sizeof *out);
     if (n == 0) return;
@@ -209,9 +231,10 @@ static inline __attribute__((always_inline)) void stats(const float *x, const fl
 
     pass1_result p1;
     if (!ra) ahead = 0;
-    pass1(x, ra, y, n, &p1, ahead);
+    pass1(x, ra, y, n, &p1, ahead, nt);
     const float *px = x + n, *pr = ra ? ra + n : NULL;
-    if (ra) x = y;
+    const float *ra2 = nt ? ra : NULL; /* streamed y is not in the cache: x + ra again */
+    if (ra && !nt) x = y;
     const double dn = (double)n;
     const double mean = p1.sum / dn;
     out->mean = mean;
@@ -248,7 +271,7 @@ static inline __attribute__((always_inline)) void stats(const float *x, const fl
     const float mlo = (float)(ms - (double)mhi);
 
     double t[4];
-    pass2(x, n, s, mhi, mlo, t, px, pr, ahead);
+    pass2(x, n, s, mhi, mlo, t, px, pr, ahead, ra2);
 
     /* Moments about the exact mean from sums about the float approximation of it. */
     const double c = t[0] / dn;
@@ -275,13 +298,20 @@ ALCM_KERNEL void alcm_stats_compute(const float *x, size_t n, alcm_stats *out)
 {
     if (!out) return;
     if (!x) n = 0;
-    stats(x, NULL, NULL, n, 0, out);
+    stats(x, NULL, NULL, n, 0, out, 0);
 }
 
 ALCM_KERNEL void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n,
                                         size_t ahead, alcm_stats *out)
 {
-    stats(x, r, y, n, ahead, out);
+    stats(x, r, y, n, ahead, out, 0);
+}
+
+ALCM_KERNEL void alcm_stats_compute_sum_nt(const float *x, const float *r, float *y, size_t n,
+                                           size_t ahead, alcm_stats *out)
+{
+    stats(x, r, y, n, ahead, out, 1);
+    stream_fence();
 }
 
 alcm_status alcm_channel_layout(const alcm_shape *shape, uint32_t block_size,

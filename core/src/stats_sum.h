@@ -15,4 +15,11 @@
 void alcm_stats_compute_sum(const float *x, const float *r, float *y, size_t n, size_t ahead,
                             alcm_stats *out);
 
+/* alcm_stats_compute_sum for a y that is kept for later passes over a whole tensor: y is
+ * written with non-temporal stores where it is 16-byte aligned (no read of its cache lines
+ * before they are written), and the second pass adds x + r again from the cache. The same
+ * results and the same y. */
+void alcm_stats_compute_sum_nt(const float *x, const float *r, float *y, size_t n, size_t ahead,
+                               alcm_stats *out);
+
 #endif /* ALCM_STATS_SUM_H */

@@ -122,11 +122,11 @@ size_t alcm_stream_memory(const alcm_stream *s)
            (size_t)s->cfg.params.n_segments * sizeof(uint64_t);
 }
 
-/* Makes sure the residual holds n floats (a new element count starts from zero) and, when
- * next, that r_next does too: the step then writes the new residual there during its
- * measurements instead of updating the residual in a pass of its own (docs/DESIGN.md,
- * "Error feedback"). Without memory for r_next the step updates in place. */
-static alcm_status ensure_residual(alcm_stream *s, uint64_t n, int next)
+/* Makes sure the residual holds n floats (a new element count starts from zero), and
+ * r_next too: the step writes the new residual there instead of updating the residual in
+ * a pass of its own (docs/DESIGN.md, "Error feedback"). Without memory for r_next the step
+ * updates in place. */
+static alcm_status ensure_residual(alcm_stream *s, uint64_t n)
 {
     if (!s->residual || s->residual_n != n) {
         free(s->residual);
@@ -139,12 +139,7 @@ static alcm_status ensure_residual(alcm_stream *s, uint64_t n, int next)
         if (!s->residual) return ALCM_E_NOMEM;
         s->residual_n = n;
     }
-    if (!next) {
-        free(s->r_next);
-        s->r_next = NULL;
-    } else if (!s->r_next) {
-        s->r_next = malloc((size_t)n * sizeof(float));
-    }
+    if (!s->r_next) s->r_next = malloc((size_t)n * sizeof(float));
     return ALCM_OK;
 }
 
@@ -166,7 +161,7 @@ alcm_status alcm_stream_compress(alcm_stream *s, const alcm_shape *shape, const 
         alcm_status st = alcm_shape_numel(shape, &numel);
         if (st != ALCM_OK) return st;
         if (numel * sizeof(float) != src_bytes) return ALCM_E_SHAPE;
-        st = ensure_residual(s, numel, alcm_residual_next_wanted(&params, shape, numel));
+        st = ensure_residual(s, numel);
         if (st != ALCM_OK) return st;
         residual = s->residual;
     }

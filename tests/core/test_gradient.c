@@ -370,6 +370,105 @@ static void test_residual_next_cases(void **state)
     free(b);
 }
 
+/* Encodes x with residual r0 by alcm_compress in place (into ra) and by alcm_compress_next
+ * into rn (filled with NaNs first: every element must be written), and checks that both
+ * give the same blob and new residual and that the residual passed to alcm_compress_next
+ * is untouched. */
+static void check_next_matches(alcm_cctx *cx, const alcm_params *p, const alcm_shape *sh,
+                               const float *x, const float *r0, size_t n, float *ra, float *rb,
+                               float *rn, uint8_t *a, uint8_t *b, size_t cap)
+{
+    size_t la = 0, lb = 0;
+    memcpy(ra, r0, n * 4);
+    memcpy(rb, r0, n * 4);
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress(cx, p, sh, x, n * 4, ra, a, cap, &la, NULL), ALCM_OK);
+    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, cap, &lb, NULL), ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+    /* A dst below the worst case: the residual is written after the packing instead of
+     * during it. */
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, la + 4096, &lb, NULL),
+                     ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+}
+
+/* Without kept codes (one blob of more than 2^20 elements) and across the pieces of a
+ * chunked tensor, the statistics write y = x + r into the second buffer, and the encode
+ * then reads y alone and overwrites it with the new residual: the same blobs and residual
+ * as alcm_compress in place, with one and two threads, with pruning, zeroed channels (their
+ * new residual is y) and a piece stored losslessly (zero); the residual untouched when a
+ * later piece is not finite or the blob does not fit. */
+static void test_residual_next_y_given(void **state)
+{
+    ctxs *c = *state;
+    const size_t rows = 1100, cols = 4000, n = rows * cols; /* > 2^22: two chunks */
+    alcm_shape sh = {2, {rows, cols}};
+    size_t cap = alcm_compress_bound(n * 4), lb = 0;
+    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, cols, 5);
+    float *r0 = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 6);
+    float *ra = tu_malloc(n * 4), *rb = tu_malloc(n * 4), *rn = tu_malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        float scale = i / cols % 5 == 1 ? 1e-6f : 1.0f; /* one row in five is tiny */
+        x[i] *= scale;
+        r0[i] *= 0.01f * scale;
+    }
+    alcm_cctx *cx = alcm_cctx_create();
+    assert_non_null(cx);
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        assert_int_equal(alcm_cctx_set_threads(cx, threads), ALCM_OK);
+        for (int prune = 0; prune < 2; prune++) {
+            alcm_params p = grad_params(0.01);
+            p.prune_ratio = prune ? 0.1 : 0.0;
+            check_next_matches(cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
+            for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+        }
+    }
+    alcm_params p = grad_params(0.01);
+
+    /* One blob of 1.5 M elements: no chunks, no kept codes. */
+    alcm_shape s1;
+    alcm_shape_1d(&s1, 1500000);
+    check_next_matches(c->cx, &p, &s1, x, r0, 1500000, ra, rb, rn, a, b, cap);
+
+    /* A later piece that is not finite, a blob that does not fit: errors, the residual
+     * untouched. */
+    float keep = x[n - 1];
+    x[n - 1] = NAN;
+    memcpy(rb, r0, n * 4);
+    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, rb, rn, b, cap, &lb, NULL),
+                     ALCM_E_NONFINITE);
+    assert_memory_equal(rb, r0, n * 4);
+    x[n - 1] = keep;
+    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, rb, rn, b, cap / 20, &lb, NULL),
+                     ALCM_E_DST_TOO_SMALL);
+    assert_memory_equal(rb, r0, n * 4);
+
+    /* Values near FLT_MAX in the second chunk cannot be quantised: that piece is stored
+     * losslessly and its new residual is zero. */
+    for (size_t i = n / 2 + cols; i < n; i++) {
+        x[i] = (i % 2 ? -3.0e38f : 3.0e38f) * (1.0f - (float)(i % 4096) / 8192.0f);
+        r0[i] = 0.0f;
+    }
+    check_next_matches(cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
+    for (size_t i = n - cols; i < n; i++) assert_true(rn[i] == 0.0f);
+    alcm_cctx_free(cx);
+    free(x);
+    free(r0);
+    free(ra);
+    free(rb);
+    free(rn);
+    free(a);
+    free(b);
+}
+
 static void test_special_tensors(void **state)
 {
     ctxs *c = *state;
@@ -742,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_bytes),
         cmocka_unit_test(test_kept_codes_match_remade),
         cmocka_unit_test(test_residual_next_cases),
+        cmocka_unit_test(test_residual_next_y_given),
         cmocka_unit_test(test_special_tensors),
         cmocka_unit_test(test_nonfinite_rejected),
         cmocka_unit_test(test_every_rank),
