@@ -87,10 +87,6 @@ typedef struct {
      * of numel floats that receives the new residual on success, the residual itself then
      * left untouched whatever the outcome (docs/DESIGN.md, "Error feedback"). */
     float *r_next;
-    /* Gradient (segmented pieces): the residual buffer passed to alcm_gradient_encode holds
-     * y = x + r, written by alcm_gradient_analyse into the second buffer; the encode reads
-     * y alone and overwrites it with the new residual (docs/DESIGN.md, "Error feedback"). */
-    int y_given;
 } alcm_enc_job;
 
 /* alcm_compress with a second residual buffer r_next (alcm_enc_job.r_next; NULL: as
@@ -107,11 +103,9 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
 
 /* The first phase of a gradient encode on its own: the statistics and entropy map of the
  * job's channels of x + r into chan[0..C) (C of alcm_channel_layout), their energy into
- * *energy; ALCM_E_NONFINITE when an element of x + r is not finite. Reads x and r only;
- * writes y = x + r into y[0..numel) when y is non-NULL. */
+ * *energy; ALCM_E_NONFINITE when an element of x + r is not finite. Reads x and r only. */
 alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  const float *r, float *y, struct alcm_genc_chan *chan,
-                                  double *energy);
+                                  const float *r, struct alcm_genc_chan *chan, double *energy);
 
 /* Lossless floats; addend (f32 only, may be NULL) is added element-wise before encoding. */
 alcm_status alcm_lossless_float_encode(alcm_cctx *cx, const alcm_enc_job *job, alcm_dtype dtype,

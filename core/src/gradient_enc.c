@@ -363,14 +363,12 @@ static alcm_status genc_init(alcm_genc *E, alcm_cctx *cx, const alcm_enc_job *jo
 }
 
 alcm_status alcm_gradient_analyse(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                  const float *r, float *y, alcm_genc_chan *chan,
-                                  double *energy)
+                                  const float *r, alcm_genc_chan *chan, double *energy)
 {
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, r);
     if (st != ALCM_OK) return st;
     E.ch = chan;
-    E.yout = r ? y : NULL;
     return channel_stats(&E, job->params, energy);
 }
 
@@ -380,16 +378,14 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
 {
     const alcm_params *p = job->params;
     /* A second residual buffer gets the new residual: from the measurements with kept
-     * codes, else in place of y, which the statistics write there. */
+     * codes; else the statistics write y = x + r there, the later passes read y alone, and
+     * the packing pass overwrites it with the new residual (docs/DESIGN.md, "Error
+     * feedback"). */
     float *r_next = residual ? job->r_next : NULL;
     const int keep = !cx->remake_codes && job->numel <= ALCM_GENC_KEEP_CODES_MAX;
-    /* With y given, the residual buffer holds y = x + r: it is the only input, and the new
-     * residual replaces it in place. A second buffer without kept codes becomes that: the
-     * statistics write y into it (docs/DESIGN.md, "Error feedback"). */
-    const int y_given = residual && (job->y_given || (r_next && !keep));
-    if (r_next && !keep && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
-    if (job->y_given && residual) x = residual;
-    const float *r_in = job->y_given ? NULL : residual; /* what is added to x */
+    const int y_given = r_next && !keep;
+    if (y_given && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
+    const float *r_in = residual; /* what is added to x */
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, r_in);
     if (st != ALCM_OK) return st;
@@ -402,10 +398,10 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         energy = job->chan_energy;
     } else {
         E.ch = cx->chan.p;
-        E.yout = y_given && r_in ? r_next : NULL;
+        E.yout = y_given ? r_next : NULL;
         if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
     }
-    if (y_given && r_in) { /* from here on y, in the second buffer, is the input */
+    if (y_given) { /* from here on y, in the second buffer, is the input */
         x = E.x = residual = r_next;
         r_in = E.r = NULL;
         r_next = NULL;

@@ -35,8 +35,8 @@ typedef struct {
     const float *r;     /* residual added to x, or NULL */
     float *yout;        /* statistics with r: y = x + r is written here (numel floats), or
                          * NULL (one channel at a time into cx->ybuf) */
-    int y_given;        /* x is y = x + r in the residual buffer, which gets the new residual
-                         * in place (r is NULL then; alcm_enc_job.y_given) */
+    int y_given;        /* x is y = x + r in the second residual buffer, which gets the new
+                         * residual in place (r is NULL then) */
     uint64_t numel, len;
     uint32_t C;
     float thr;          /* pruning threshold */

@@ -123,11 +123,11 @@ static void piece_job(const alcm_enc_job *job, const piece *pc, alcm_params *sp,
     sj->coder = job->coder;
 }
 
-/* Encodes piece pc of the tensor into dst[0..cap). With y (the analysis wrote y = x + r
- * there), the piece reads y alone and leaves its new residual there, the residual itself
+/* Encodes piece pc of the tensor into dst[0..cap). With a second residual buffer
+ * (job->r_next) the piece writes its new residual into its slice of it, the residual
  * untouched; otherwise its residual slice is updated in place. */
 static alcm_status encode_piece(alcm_cctx *cx, const alcm_enc_job *job, const float *x,
-                                float *residual, float *y, piece *pc, uint8_t *dst, size_t cap)
+                                float *residual, piece *pc, uint8_t *dst, size_t cap)
 {
     alcm_params sp;
     alcm_shape sh;
@@ -138,12 +138,10 @@ static alcm_status encode_piece(alcm_cctx *cx, const alcm_enc_job *job, const fl
     sj.energy_out = &pc->energy;
     memset(&pc->info, 0, sizeof pc->info);
     pc->info.exact = 1;
-    float *r = y ? y + pc->start : residual ? residual + pc->start : NULL;
-    sj.y_given = y != NULL;
-    /* A single piece has no analysis: it writes the second buffer as one blob would. */
-    if (residual && !y && job->r_next) sj.r_next = job->r_next + pc->start;
-    alcm_status st = alcm_gradient_encode(cx, &sj, y ? r : x + pc->start, r, dst, cap,
-                                          &pc->used, &pc->info);
+    float *r = residual ? residual + pc->start : NULL;
+    if (r && job->r_next) sj.r_next = job->r_next + pc->start;
+    alcm_status st = alcm_gradient_encode(cx, &sj, x + pc->start, r, dst, cap, &pc->used,
+                                          &pc->info);
     if (st == ALCM_OK && pc->info.exact) /* stored exactly: the error is 0 anyway */
         pc->energy = segment_energy(x + pc->start, NULL, (size_t)pc->n);
     return st;
@@ -158,7 +156,6 @@ typedef struct {
     const alcm_enc_job *job;
     const float *x;
     float *residual;
-    float *y;            /* y = x + r from the analysis, or NULL */
     piece *pieces;
     uint8_t *dst;
     size_t end;          /* dst capacity before the outer CRC */
@@ -185,7 +182,7 @@ static alcm_status enc_job(alcm_workers *w, unsigned worker, uint32_t k)
         if (alcm_buf_reserve(&c->out, cap)) return ALCM_E_NOMEM;
         out = c->out.p;
     }
-    alcm_status st = encode_piece(c, E->job, E->x, E->residual, E->y, pc, out, cap);
+    alcm_status st = encode_piece(c, E->job, E->x, E->residual, pc, out, cap);
     if (st != ALCM_OK) return st;
     pthread_mutex_lock(&w->mu);
     while (E->next_write != k && !alcm_workers_failed_before(w, k))
@@ -207,19 +204,18 @@ static alcm_status enc_job(alcm_workers *w, unsigned worker, uint32_t k)
     return ALCM_OK;
 }
 
-/* The analysis phase of an encode with a residual: every piece's channel statistics are
- * taken, and x + r checked finite, before any piece updates its slice of the residual (a
- * later piece's ALCM_E_NONFINITE would otherwise come after earlier slices changed). The
- * writing phase reuses the statistics, so the check costs no pass of its own. With a
- * second buffer the analysis also writes y = x + r there, and the writing phase reads y
- * alone: one stream of floats instead of two (docs/DESIGN.md, "Error feedback"). */
+/* The analysis phase of an encode that updates the residual in place: every piece's
+ * channel statistics are taken, and x + r checked finite, before any piece updates its
+ * slice of the residual (a later piece's ALCM_E_NONFINITE would otherwise come after
+ * earlier slices changed). The writing phase reuses the statistics, so the check costs no
+ * pass of its own. With a second residual buffer the residual is only read, and the
+ * pieces are written at once. */
 typedef struct {
     alcm_workers w;      /* first: the job callback receives it */
     alcm_cctx *cx;
     const alcm_enc_job *job;
     const float *x;
     const float *r;
-    float *y;            /* the second buffer, or NULL */
     piece *pieces;
 } par_analyse;
 
@@ -232,8 +228,7 @@ static alcm_status analyse_job(alcm_workers *w, unsigned worker, uint32_t k)
     alcm_enc_job sj;
     piece_job(A->job, pc, &sp, &sh, &sj);
     return alcm_gradient_analyse(worker_cctx(A->cx, worker), &sj, A->x + pc->start,
-                                 A->r + pc->start, A->y ? A->y + pc->start : NULL, pc->chan,
-                                 &pc->energy);
+                                 A->r + pc->start, pc->chan, &pc->energy);
 }
 
 /* Channels of piece pc (its rank-1 layout). */
@@ -289,19 +284,18 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
     piece *pieces = cx->pieces.p;
     plan_pieces(job, pieces);
 
-    /* With a second buffer the residual is only read: the analysis of more than one piece
-     * writes y there, a single piece encodes as one blob does. Otherwise a piece's residual
-     * slice is updated when it is encoded; if the blob might still not fit after that (dst
-     * below the worst case of every piece), the residual is kept so that an error leaves it
-     * as it was. */
-    float *y = residual && count > 1 ? job->r_next : NULL;
+    /* With a second buffer the residual is only read. Otherwise a piece's residual slice
+     * is updated when it is encoded; if the blob might still not fit after that (dst below
+     * the worst case of every piece), the residual is kept so that an error leaves it as it
+     * was. */
+    const int in_place = residual && !job->r_next;
     size_t worst = prefix;
     for (uint32_t k = 0; k < count; k++) {
         size_t b = alcm_blob_worst((size_t)pieces[k].n * sizeof(float));
         worst = worst > SIZE_MAX - b ? SIZE_MAX : worst + b;
     }
     float *saved = NULL;
-    if (residual && !job->r_next && worst > end) {
+    if (in_place && worst > end) {
         saved = malloc((size_t)job->numel * sizeof(float));
         if (!saved) return ALCM_E_NOMEM;
         memcpy(saved, residual, (size_t)job->numel * sizeof(float));
@@ -310,22 +304,22 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
     unsigned threads = cx->threads > 1 ? cx->threads : 1;
     if (threads > count) threads = count ? count : 1;
     alcm_status st = ensure_sub_cctx(cx, threads);
-    if (st == ALCM_OK && residual && count > 1)
+    if (st == ALCM_OK && in_place && count > 1)
         st = reserve_stats(cx, pieces, count);
-    if (st == ALCM_OK && residual && count > 1) {
+    if (st == ALCM_OK && in_place && count > 1) {
         par_analyse A = {.w = {.run = analyse_job, .n_jobs = count}, .cx = cx, .job = job,
-                         .x = x, .r = residual, .y = y, .pieces = pieces};
+                         .x = x, .r = residual, .pieces = pieces};
         st = alcm_workers_run(&A.w, threads);
     }
     size_t pos = prefix;
     if (st == ALCM_OK && threads == 1) {
         for (uint32_t k = 0; k < count && st == ALCM_OK; k++) {
-            st = encode_piece(cx, job, x, residual, y, &pieces[k], dst + pos, end - pos);
+            st = encode_piece(cx, job, x, residual, &pieces[k], dst + pos, end - pos);
             if (st == ALCM_OK) pos += pieces[k].used;
         }
     } else if (st == ALCM_OK) {
         par_enc E = {.w = {.run = enc_job, .n_jobs = count}, .cx = cx, .job = job, .x = x,
-                     .residual = residual, .y = y, .pieces = pieces, .dst = dst, .end = end,
+                     .residual = residual, .pieces = pieces, .dst = dst, .end = end,
                      .next_write = 0, .pos = prefix};
         st = alcm_workers_run(&E.w, threads);
         pos = E.pos;
