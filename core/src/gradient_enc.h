@@ -12,7 +12,7 @@
 /* An encode of at most this many elements keeps every channel's codes from its last
  * measurement (2 bytes per element of scratch) and packs those instead of quantising again;
  * with error feedback the residual is updated from them (docs/DESIGN.md, "Speed"). */
-#define ALCM_GENC_KEEP_CODES_MAX ((uint64_t)1 << 20)
+#define ALCM_GENC_KEEP_CODES_MAX ((uint64_t)1 << 22)
 
 /* Per-channel encoder state. */
 typedef struct alcm_genc_chan {

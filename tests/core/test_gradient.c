@@ -399,12 +399,12 @@ static void check_next_matches(alcm_cctx *cx, const alcm_params *p, const alcm_s
     assert_memory_equal(rb, r0, n * 4);
 }
 
-/* Without kept codes (one blob of more than 2^20 elements) and across the pieces of a
- * chunked tensor, the statistics write y = x + r into the second buffer, and the encode
- * then reads y alone and overwrites it with the new residual: the same blobs and residual
- * as alcm_compress in place, with one and two threads, with pruning, zeroed channels (their
- * new residual is y) and a piece stored losslessly (zero); the residual untouched when a
- * later piece is not finite or the blob does not fit. */
+/* The pieces of a chunked tensor write their slices of the second buffer, from their
+ * kept codes' measurements or, without kept codes (codes made again, or one blob of more
+ * than 2^22 elements), in place of y = x + r, which the statistics write there: the same
+ * blobs and residual as alcm_compress in place, with one and two threads, with pruning,
+ * zeroed channels (their new residual is y) and a piece stored losslessly (zero); the
+ * residual untouched when a later piece is not finite or the blob does not fit. */
 static void test_residual_next_y_given(void **state)
 {
     ctxs *c = *state;
@@ -420,23 +420,27 @@ static void test_residual_next_y_given(void **state)
         x[i] *= scale;
         r0[i] *= 0.01f * scale;
     }
-    alcm_cctx *cx = alcm_cctx_create();
+    alcm_cctx *cx = alcm_cctx_create(), *remade = alcm_cctx_create();
     assert_non_null(cx);
+    assert_non_null(remade);
+    remade->remake_codes = 1;
     for (unsigned threads = 1; threads <= 2; threads++) {
-        assert_int_equal(alcm_cctx_set_threads(cx, threads), ALCM_OK);
-        for (int prune = 0; prune < 2; prune++) {
-            alcm_params p = grad_params(0.01);
-            p.prune_ratio = prune ? 0.1 : 0.0;
-            check_next_matches(cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
-            for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+        for (int k = 0; k < 2; k++) {
+            alcm_cctx *ctx = k ? remade : cx;
+            assert_int_equal(alcm_cctx_set_threads(ctx, threads), ALCM_OK);
+            for (int prune = 0; prune < 2; prune++) {
+                alcm_params p = grad_params(0.01);
+                p.prune_ratio = prune ? 0.1 : 0.0;
+                check_next_matches(ctx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
+                for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+            }
         }
     }
     alcm_params p = grad_params(0.01);
 
-    /* One blob of 1.5 M elements: no chunks, no kept codes. */
-    alcm_shape s1;
-    alcm_shape_1d(&s1, 1500000);
-    check_next_matches(c->cx, &p, &s1, x, r0, 1500000, ra, rb, rn, a, b, cap);
+    /* One row of 4.4 M elements: one channel, so one blob, too large to keep its codes. */
+    alcm_shape s1 = {2, {1, n}};
+    check_next_matches(c->cx, &p, &s1, x, r0, n, ra, rb, rn, a, b, cap);
 
     /* A later piece that is not finite, a blob that does not fit: errors, the residual
      * untouched. */
@@ -457,9 +461,12 @@ static void test_residual_next_y_given(void **state)
         x[i] = (i % 2 ? -3.0e38f : 3.0e38f) * (1.0f - (float)(i % 4096) / 8192.0f);
         r0[i] = 0.0f;
     }
-    check_next_matches(cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
-    for (size_t i = n - cols; i < n; i++) assert_true(rn[i] == 0.0f);
+    for (int k = 0; k < 2; k++) {
+        check_next_matches(k ? remade : cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
+        for (size_t i = n - cols; i < n; i++) assert_true(rn[i] == 0.0f);
+    }
     alcm_cctx_free(cx);
+    alcm_cctx_free(remade);
     free(x);
     free(r0);
     free(ra);
