@@ -288,10 +288,40 @@ static void test_kept_codes_match_remade(void **state)
     free(b);
 }
 
+/* Encodes x with residual r0 by alcm_compress in place (into ra) and by alcm_compress_next
+ * into rn (filled with NaNs first: every element must be written), and checks that both
+ * give the same blob and new residual and that the residual passed to alcm_compress_next
+ * is untouched. Returns the blob's size. */
+static size_t check_next_matches(alcm_cctx *cx, const alcm_params *p, const alcm_shape *sh,
+                                 const float *x, const float *r0, size_t n, float *ra,
+                                 float *rb, float *rn, uint8_t *a, uint8_t *b, size_t cap)
+{
+    size_t la = 0, lb = 0;
+    memcpy(ra, r0, n * 4);
+    memcpy(rb, r0, n * 4);
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress(cx, p, sh, x, n * 4, ra, a, cap, &la, NULL), ALCM_OK);
+    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, cap, &lb, NULL), ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+    /* A dst below the worst case: the residual is written after the packing instead of
+     * during it. */
+    memset(rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, la + 4096, &lb, NULL),
+                     ALCM_OK);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_memory_equal(ra, rn, n * 4);
+    assert_memory_equal(rb, r0, n * 4);
+    return la;
+}
+
 /* A second residual buffer when some channels are zeroed (their new residual is x + r,
  * written apart from the measurements), when the tensor is stored losslessly (zero), when
- * the blob does not fit (the residual untouched) and with segments (inner blobs update a
- * copy in place). */
+ * the blob does not fit (the residual untouched) and with segments (each inner blob writes
+ * its slice of the buffer). */
 static void test_residual_next_cases(void **state)
 {
     ctxs *c = *state;
@@ -308,17 +338,8 @@ static void test_residual_next_cases(void **state)
         r0[i] *= 0.1f * scale;
     }
     alcm_params p = grad_params(0.05);
-    memcpy(ra, r0, n * 4);
     alcm_info info;
-    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, ra, a, cap, &la, &info), ALCM_OK);
-    memcpy(rb, r0, n * 4);
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b, cap, &lb, NULL),
-                     ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
+    la = check_next_matches(c->cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
     /* the tiny rows were zeroed: their residual is x + r exactly */
     for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
 
@@ -344,21 +365,13 @@ static void test_residual_next_cases(void **state)
     for (int i = 0; i < 1024; i++) assert_true(nbig[i] == 0.0f);
     assert_memory_equal(rbig, rbig0, sizeof rbig);
 
-    /* Segments: each is an inner blob updating its slice in place, of a copy here. */
+    /* Segments: each is an inner blob that writes its slice of the second buffer. */
     uint64_t seg[] = {5000};
     p.segments = seg;
     p.n_segments = 1;
     size_t cap2 = alcm_compress_bound_segments(n * 4, 1);
     uint8_t *a2 = tu_malloc(cap2), *b2 = tu_malloc(cap2);
-    memcpy(ra, r0, n * 4);
-    memcpy(rb, r0, n * 4);
-    assert_int_equal(alcm_compress(c->cx, &p, &sh, x, n * 4, ra, a2, cap2, &la, NULL), ALCM_OK);
-    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b2, cap2, &lb, NULL),
-                     ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a2, b2, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
+    check_next_matches(c->cx, &p, &sh, x, r0, n, ra, rb, rn, a2, b2, cap2);
     free(a2);
     free(b2);
     free(x);
@@ -368,35 +381,6 @@ static void test_residual_next_cases(void **state)
     free(rn);
     free(a);
     free(b);
-}
-
-/* Encodes x with residual r0 by alcm_compress in place (into ra) and by alcm_compress_next
- * into rn (filled with NaNs first: every element must be written), and checks that both
- * give the same blob and new residual and that the residual passed to alcm_compress_next
- * is untouched. */
-static void check_next_matches(alcm_cctx *cx, const alcm_params *p, const alcm_shape *sh,
-                               const float *x, const float *r0, size_t n, float *ra, float *rb,
-                               float *rn, uint8_t *a, uint8_t *b, size_t cap)
-{
-    size_t la = 0, lb = 0;
-    memcpy(ra, r0, n * 4);
-    memcpy(rb, r0, n * 4);
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress(cx, p, sh, x, n * 4, ra, a, cap, &la, NULL), ALCM_OK);
-    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, cap, &lb, NULL), ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
-    /* A dst below the worst case: the residual is written after the packing instead of
-     * during it. */
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, la + 4096, &lb, NULL),
-                     ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
 }
 
 /* The pieces of a chunked tensor write their slices of the second buffer, from their
