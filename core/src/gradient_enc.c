@@ -38,11 +38,15 @@ static void measure_channel(alcm_genc *E, uint32_t c, int32_t s)
     size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
     float step = alcm_step((uint32_t)s), inv = 1.0f / step;
     alcm_qstats m = {0};
-    if (E->kept)
+    if (E->kept && E->ynext && ch->held == 0) /* y there: measured in place */
+        alcm_q_measure_codes(E->rnext + off, NULL, n, step, inv, E->thr, &m, E->kept + off,
+                             E->rnext + off);
+    else if (E->kept)
         alcm_q_measure_codes(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m,
                              E->kept + off, E->rnext ? E->rnext + off : NULL);
     else
         alcm_q_measure(E->x + off, E->r ? E->r + off : NULL, n, step, inv, E->thr, &m);
+    ch->held = s;
     ch->dist = m.dist_units * ((double)step * (double)step);
     ch->maxq = m.maxq;
     ch->over[0] = m.over1;
@@ -322,7 +326,7 @@ static alcm_status update_residual(const alcm_genc *E, float *out, int packed)
         uint64_t off = (uint64_t)c * E->len;
         size_t n = (size_t)alcm_chan_len(E->numel, E->len, c, E->C);
         if (ch->maxq == 0) {
-            if (!E->y_given) /* given, y is already there */
+            if (!E->y_given && !(E->ynext && ch->held == 0)) /* else y is already there */
                 for (size_t i = 0; i < n; i++) out[off + i] = E->x[off + i] + E->r[off + i];
         } else {
             float step = alcm_step((uint32_t)ch->s);
@@ -384,7 +388,10 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     float *r_next = residual ? job->r_next : NULL;
     const int keep = !cx->remake_codes && job->numel <= ALCM_GENC_KEEP_CODES_MAX;
     const int y_given = r_next && !keep;
-    if (y_given && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
+    /* Above ALCM_GENC_YNEXT_ABOVE elements the statistics write y there with kept codes too,
+     * and the measurements read it in place of x and r. */
+    const int y_next = r_next && keep && job->numel > ALCM_GENC_YNEXT_ABOVE;
+    if ((y_given || y_next) && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
     const float *r_in = residual; /* what is added to x */
     alcm_genc E;
     alcm_status st = genc_init(&E, cx, job, x, r_in);
@@ -398,7 +405,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         energy = job->chan_energy;
     } else {
         E.ch = cx->chan.p;
-        E.yout = y_given ? r_next : NULL;
+        E.yout = y_given || y_next ? r_next : NULL;
         if ((st = channel_stats(&E, p, &energy)) != ALCM_OK) return st;
     }
     if (y_given) { /* from here on y, in the second buffer, is the input */
@@ -425,6 +432,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
         if (alcm_buf_reserve(&cx->kept, (size_t)E.numel * sizeof(uint16_t))) return ALCM_E_NOMEM;
         E.kept = cx->kept.p;
         E.rnext = r_next;
+        E.ynext = y_next;
     }
 
     if (allocate_and_measure(&E, target - pr.energy, 0) != 0)

@@ -13,6 +13,10 @@
  * measurement (2 bytes per element of scratch) and packs those instead of quantising again;
  * with error feedback the residual is updated from them (docs/DESIGN.md, "Speed"). */
 #define ALCM_GENC_KEEP_CODES_MAX ((uint64_t)1 << 22)
+/* With a second residual buffer, an encode of more than this many elements (with x and r
+ * beyond the caches) has its statistics write y = x + r into that buffer, and the
+ * measurements read y there (docs/DESIGN.md, "Error feedback"). */
+#define ALCM_GENC_YNEXT_ABOVE ((uint64_t)1 << 20)
 
 /* Per-channel encoder state. */
 typedef struct alcm_genc_chan {
@@ -25,6 +29,8 @@ typedef struct alcm_genc_chan {
     int32_t s;          /* grid index; 0 = zeroed */
     uint32_t maxq;      /* max |q| at s */
     uint64_t over[3];   /* elements with |q| > 1, > 7, > 127 at s */
+    int32_t held;       /* with alcm_genc.ynext: what the second buffer holds of the
+                         * channel: 0 = y, s = the new residual at grid index s */
     uint8_t width;
 } alcm_genc_chan;
 
@@ -49,6 +55,9 @@ typedef struct {
     float *update_r;    /* residual updated while packing (the capacity is sure), or NULL */
     float *rnext;       /* with kept codes and a residual: every measurement writes its
                          * channel's new residual here (the job's r_next), or NULL */
+    int ynext;          /* rnext holds y = x + r from the statistics: a channel's first
+                         * measurement reads y there and writes its residual in place, a
+                         * later one reads x + r again */
 } alcm_genc;
 
 /* Writes the code streams of width class wc (W2, W4, W8: one stream; W16: low and high

@@ -123,6 +123,7 @@ ALCM_KERNEL void alcm_q_measure_codes(const float *x, const float *r, size_t n, 
 {
     if (r && e) measure_impl(x, r, n, step, inv, thr, m, zz, e, 1, 1, 1);
     else if (r) measure_impl(x, r, n, step, inv, thr, m, zz, NULL, 1, 1, 0);
+    else if (e) measure_impl(x, NULL, n, step, inv, thr, m, zz, e, 0, 1, 1);
     else measure_impl(x, NULL, n, step, inv, thr, m, zz, NULL, 0, 1, 0);
 }
 

@@ -21,8 +21,9 @@ void alcm_q_measure(const float *x, const float *r, size_t n, float step, float 
                     alcm_qstats *m);
 
 /* alcm_q_measure, also writing the zigzag codes alcm_q_codes would write into zz[0..n)
- * and, when e is non-NULL (r must be too), the new residual y - q·step into e[0..n): the
- * values alcm_q_update_kept would give r, with x and r left as they are. */
+ * and, when e is non-NULL, the new residual y - q·step into e[0..n): the values
+ * alcm_q_update_kept would give r, with x and r left as they are. e may be x itself (y
+ * then replaced by its residual, element by element). */
 void alcm_q_measure_codes(const float *x, const float *r, size_t n, float step, float inv,
                           float thr, alcm_qstats *m, uint16_t *zz, float *e);
 

@@ -422,6 +422,20 @@ static void test_residual_next_y_given(void **state)
     }
     alcm_params p = grad_params(0.01);
 
+    /* A large budget with strong pruning: calibration zeroes channels that the first
+     * measurement wrote the residual of (on this Gaussian tensor of 1.2 M elements, from a
+     * zero residual), and they must get y again. */
+    {
+        const size_t n2 = 1200 * 1000;
+        alcm_shape s2 = {2, {1200, 1000}};
+        float *g = tu_synth(ALCM_SYNTH_GAUSSIAN, n2, 1000, 100), *z = calloc(n2, 4);
+        alcm_params q = grad_params(0.6);
+        q.prune_ratio = 0.25;
+        check_next_matches(c->cx, &q, &s2, g, z, n2, ra, rb, rn, a, b, cap);
+        free(g);
+        free(z);
+    }
+
     /* One row of 4.4 M elements: one channel, so one blob, too large to keep its codes. */
     alcm_shape s1 = {2, {1, n}};
     check_next_matches(c->cx, &p, &s1, x, r0, n, ra, rb, rn, a, b, cap);
