@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "gradient_enc.h"
 
 /* Measured defaults (docs/DESIGN.md, "Backends"). */
 #define ZSTD_DEFAULT_LEVEL 1

@@ -392,9 +392,8 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
      * and the measurements read it in place of x and r. */
     const int y_next = r_next && keep && job->numel > ALCM_GENC_YNEXT_ABOVE;
     if ((y_given || y_next) && job->chan) return ALCM_E_INTERNAL; /* y would not be written */
-    const float *r_in = residual; /* what is added to x */
-    alcm_genc E;
-    alcm_status st = genc_init(&E, cx, job, x, r_in);
+    alcm_genc E; /* E.r: what is added to x (none once y is the input) */
+    alcm_status st = genc_init(&E, cx, job, x, residual);
     if (st != ALCM_OK) return st;
     if ((st = reserve_scratch(cx, E.C)) != ALCM_OK) return st;
     info->n_channels = E.C;
@@ -410,7 +409,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     }
     if (y_given) { /* from here on y, in the second buffer, is the input */
         x = E.x = residual = r_next;
-        r_in = E.r = NULL;
+        E.r = NULL;
         r_next = NULL;
     }
     E.y_given = y_given;
@@ -423,7 +422,7 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     double target = total * (1.0 - BUDGET_MARGIN);
     alcm_prune pr = {0};
     if (p->prune_ratio > 0.0) {
-        st = alcm_select_prune(x, r_in, (size_t)E.numel, p->prune_ratio, total * 0.5,
+        st = alcm_select_prune(x, E.r, (size_t)E.numel, p->prune_ratio, total * 0.5,
                                &cx->select, &pr);
         if (st != ALCM_OK) return st;
     }
@@ -436,18 +435,18 @@ alcm_status alcm_gradient_encode(alcm_cctx *cx, const alcm_enc_job *job, const f
     }
 
     if (allocate_and_measure(&E, target - pr.energy, 0) != 0)
-        return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
+        return fallback_lossless(cx, job, x, E.r, rout, dst, cap, len, info);
     double d = sum_dist(&E);
     if (d < CALIBRATE_BELOW * target) {
         /* The model over-estimated the error (coarse steps, sparse data): re-allocate with
          * each channel's measured distortion ratio. */
         if (allocate_and_measure(&E, target, 1) != 0)
-            return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, E.r, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
     if (d > target) {
         if (refine(&E, target) != 0)
-            return fallback_lossless(cx, job, x, r_in, rout, dst, cap, len, info);
+            return fallback_lossless(cx, job, x, E.r, rout, dst, cap, len, info);
         d = sum_dist(&E);
     }
 

@@ -290,7 +290,7 @@ alcm_status alcm_segmented_encode(alcm_cctx *cx, const alcm_enc_job *job, const 
      * was. */
     const int in_place = residual && !job->r_next;
     size_t worst = prefix;
-    for (uint32_t k = 0; k < count; k++) {
+    for (uint32_t k = 0; in_place && k < count; k++) {
         size_t b = alcm_blob_worst((size_t)pieces[k].n * sizeof(float));
         worst = worst > SIZE_MAX - b ? SIZE_MAX : worst + b;
     }

@@ -288,33 +288,59 @@ static void test_kept_codes_match_remade(void **state)
     free(b);
 }
 
-/* Encodes x with residual r0 by alcm_compress in place (into ra) and by alcm_compress_next
- * into rn (filled with NaNs first: every element must be written), and checks that both
- * give the same blob and new residual and that the residual passed to alcm_compress_next
- * is untouched. Returns the blob's size. */
+/* The buffers of the second-buffer comparisons, for tensors of up to n elements (blobs up
+ * to the bound of one segment boundary). */
+typedef struct {
+    float *ra, *rb, *rn; /* residual updated in place, passed to _next, second buffer */
+    uint8_t *a, *b;      /* blobs of alcm_compress and alcm_compress_next */
+    size_t cap;
+} next_bufs;
+
+static next_bufs next_bufs_alloc(size_t n)
+{
+    next_bufs w;
+    w.cap = alcm_compress_bound_segments(n * 4, 1);
+    w.ra = tu_malloc(n * 4);
+    w.rb = tu_malloc(n * 4);
+    w.rn = tu_malloc(n * 4);
+    w.a = tu_malloc(w.cap);
+    w.b = tu_malloc(w.cap);
+    return w;
+}
+
+static void next_bufs_free(next_bufs *w)
+{
+    free(w->ra);
+    free(w->rb);
+    free(w->rn);
+    free(w->a);
+    free(w->b);
+}
+
+/* Encodes x with residual r0 by alcm_compress in place (into w->ra) and by
+ * alcm_compress_next into w->rn (filled with NaNs first: every element must be written),
+ * and checks that both give the same blob and new residual and that the residual passed to
+ * alcm_compress_next is untouched. Returns the blob's size. */
 static size_t check_next_matches(alcm_cctx *cx, const alcm_params *p, const alcm_shape *sh,
-                                 const float *x, const float *r0, size_t n, float *ra,
-                                 float *rb, float *rn, uint8_t *a, uint8_t *b, size_t cap)
+                                 const float *x, const float *r0, size_t n, next_bufs *w)
 {
     size_t la = 0, lb = 0;
-    memcpy(ra, r0, n * 4);
-    memcpy(rb, r0, n * 4);
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress(cx, p, sh, x, n * 4, ra, a, cap, &la, NULL), ALCM_OK);
-    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, cap, &lb, NULL), ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
-    /* A dst below the worst case: the residual is written after the packing instead of
+    memcpy(w->ra, r0, n * 4);
+    memcpy(w->rb, r0, n * 4);
+    assert_int_equal(alcm_compress(cx, p, sh, x, n * 4, w->ra, w->a, w->cap, &la, NULL), ALCM_OK);
+    /* Then a dst below the worst case: the residual is written after the packing instead of
      * during it. */
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, rb, rn, b, la + 4096, &lb, NULL),
-                     ALCM_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    assert_memory_equal(ra, rn, n * 4);
-    assert_memory_equal(rb, r0, n * 4);
+    const size_t caps[2] = {w->cap, la + 4096};
+    for (int k = 0; k < 2; k++) {
+        memset(w->rn, 0xff, n * 4);
+        assert_int_equal(alcm_compress_next(cx, p, sh, x, n * 4, w->rb, w->rn, w->b, caps[k],
+                                            &lb, NULL),
+                         ALCM_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(w->a, w->b, la);
+        assert_memory_equal(w->ra, w->rn, n * 4);
+        assert_memory_equal(w->rb, r0, n * 4);
+    }
     return la;
 }
 
@@ -327,11 +353,10 @@ static void test_residual_next_cases(void **state)
     ctxs *c = *state;
     const size_t rows = 40, cols = 300, n = rows * cols;
     alcm_shape sh = {2, {rows, cols}};
-    size_t cap = alcm_compress_bound(n * 4), la = 0, lb = 0;
-    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    size_t la = 0, lb = 0;
+    next_bufs w = next_bufs_alloc(n);
     float *x = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 3);
     float *r0 = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 4);
-    float *ra = tu_malloc(n * 4), *rb = tu_malloc(n * 4), *rn = tu_malloc(n * 4);
     for (size_t i = 0; i < n; i++) {
         float scale = i / cols % 3 == 0 ? 1.0f : 1e-5f; /* two rows in three are tiny */
         x[i] *= scale;
@@ -339,15 +364,16 @@ static void test_residual_next_cases(void **state)
     }
     alcm_params p = grad_params(0.05);
     alcm_info info;
-    la = check_next_matches(c->cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
+    la = check_next_matches(c->cx, &p, &sh, x, r0, n, &w);
     /* the tiny rows were zeroed: their residual is x + r exactly */
-    for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+    for (size_t i = cols; i < 2 * cols; i++) assert_true(w.rn[i] == x[i] + r0[i]);
 
     /* A blob that does not fit: an error, the residual untouched. */
-    memset(rn, 0xff, n * 4);
-    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, rb, rn, b, la / 2, &lb, NULL),
+    memset(w.rn, 0xff, n * 4);
+    assert_int_equal(alcm_compress_next(c->cx, &p, &sh, x, n * 4, w.rb, w.rn, w.b, la / 2, &lb,
+                                        NULL),
                      ALCM_E_DST_TOO_SMALL);
-    assert_memory_equal(rb, r0, n * 4);
+    assert_memory_equal(w.rb, r0, n * 4);
 
     /* Values near FLT_MAX cannot be quantised: stored losslessly, the new residual zero. */
     float big[1024], rbig[1024], rbig0[1024], nbig[1024];
@@ -358,7 +384,7 @@ static void test_residual_next_cases(void **state)
     }
     alcm_shape s1;
     alcm_shape_1d(&s1, 1024);
-    assert_int_equal(alcm_compress_next(c->cx, &p, &s1, big, sizeof big, rbig, nbig, b, cap,
+    assert_int_equal(alcm_compress_next(c->cx, &p, &s1, big, sizeof big, rbig, nbig, w.b, w.cap,
                                         &lb, &info),
                      ALCM_OK);
     assert_int_equal(info.exact, 1);
@@ -369,18 +395,10 @@ static void test_residual_next_cases(void **state)
     uint64_t seg[] = {5000};
     p.segments = seg;
     p.n_segments = 1;
-    size_t cap2 = alcm_compress_bound_segments(n * 4, 1);
-    uint8_t *a2 = tu_malloc(cap2), *b2 = tu_malloc(cap2);
-    check_next_matches(c->cx, &p, &sh, x, r0, n, ra, rb, rn, a2, b2, cap2);
-    free(a2);
-    free(b2);
+    check_next_matches(c->cx, &p, &sh, x, r0, n, &w);
     free(x);
     free(r0);
-    free(ra);
-    free(rb);
-    free(rn);
-    free(a);
-    free(b);
+    next_bufs_free(&w);
 }
 
 /* The pieces of a chunked tensor write their slices of the second buffer, from their
@@ -394,11 +412,10 @@ static void test_residual_next_y_given(void **state)
     ctxs *c = *state;
     const size_t rows = 1100, cols = 4000, n = rows * cols; /* > 2^22: two chunks */
     alcm_shape sh = {2, {rows, cols}};
-    size_t cap = alcm_compress_bound(n * 4), lb = 0;
-    uint8_t *a = tu_malloc(cap), *b = tu_malloc(cap);
+    size_t lb = 0;
+    next_bufs w = next_bufs_alloc(n);
     float *x = tu_synth(ALCM_SYNTH_GRADIENT, n, cols, 5);
     float *r0 = tu_synth(ALCM_SYNTH_GAUSSIAN, n, cols, 6);
-    float *ra = tu_malloc(n * 4), *rb = tu_malloc(n * 4), *rn = tu_malloc(n * 4);
     for (size_t i = 0; i < n; i++) {
         float scale = i / cols % 5 == 1 ? 1e-6f : 1.0f; /* one row in five is tiny */
         x[i] *= scale;
@@ -415,8 +432,8 @@ static void test_residual_next_y_given(void **state)
             for (int prune = 0; prune < 2; prune++) {
                 alcm_params p = grad_params(0.01);
                 p.prune_ratio = prune ? 0.1 : 0.0;
-                check_next_matches(ctx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
-                for (size_t i = cols; i < 2 * cols; i++) assert_true(rn[i] == x[i] + r0[i]);
+                check_next_matches(ctx, &p, &sh, x, r0, n, &w);
+                for (size_t i = cols; i < 2 * cols; i++) assert_true(w.rn[i] == x[i] + r0[i]);
             }
         }
     }
@@ -431,27 +448,28 @@ static void test_residual_next_y_given(void **state)
         float *g = tu_synth(ALCM_SYNTH_GAUSSIAN, n2, 1000, 100), *z = calloc(n2, 4);
         alcm_params q = grad_params(0.6);
         q.prune_ratio = 0.25;
-        check_next_matches(c->cx, &q, &s2, g, z, n2, ra, rb, rn, a, b, cap);
+        check_next_matches(c->cx, &q, &s2, g, z, n2, &w);
         free(g);
         free(z);
     }
 
     /* One row of 4.4 M elements: one channel, so one blob, too large to keep its codes. */
     alcm_shape s1 = {2, {1, n}};
-    check_next_matches(c->cx, &p, &s1, x, r0, n, ra, rb, rn, a, b, cap);
+    check_next_matches(c->cx, &p, &s1, x, r0, n, &w);
 
     /* A later piece that is not finite, a blob that does not fit: errors, the residual
      * untouched. */
     float keep = x[n - 1];
     x[n - 1] = NAN;
-    memcpy(rb, r0, n * 4);
-    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, rb, rn, b, cap, &lb, NULL),
+    memcpy(w.rb, r0, n * 4);
+    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, w.rb, w.rn, w.b, w.cap, &lb, NULL),
                      ALCM_E_NONFINITE);
-    assert_memory_equal(rb, r0, n * 4);
+    assert_memory_equal(w.rb, r0, n * 4);
     x[n - 1] = keep;
-    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, rb, rn, b, cap / 20, &lb, NULL),
+    assert_int_equal(alcm_compress_next(cx, &p, &sh, x, n * 4, w.rb, w.rn, w.b, w.cap / 20, &lb,
+                                        NULL),
                      ALCM_E_DST_TOO_SMALL);
-    assert_memory_equal(rb, r0, n * 4);
+    assert_memory_equal(w.rb, r0, n * 4);
 
     /* Values near FLT_MAX in the second chunk cannot be quantised: that piece is stored
      * losslessly and its new residual is zero. */
@@ -460,18 +478,14 @@ static void test_residual_next_y_given(void **state)
         r0[i] = 0.0f;
     }
     for (int k = 0; k < 2; k++) {
-        check_next_matches(k ? remade : cx, &p, &sh, x, r0, n, ra, rb, rn, a, b, cap);
-        for (size_t i = n - cols; i < n; i++) assert_true(rn[i] == 0.0f);
+        check_next_matches(k ? remade : cx, &p, &sh, x, r0, n, &w);
+        for (size_t i = n - cols; i < n; i++) assert_true(w.rn[i] == 0.0f);
     }
     alcm_cctx_free(cx);
     alcm_cctx_free(remade);
     free(x);
     free(r0);
-    free(ra);
-    free(rb);
-    free(rn);
-    free(a);
-    free(b);
+    next_bufs_free(&w);
 }
 
 static void test_special_tensors(void **state)
